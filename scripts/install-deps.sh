@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs everything highrate needs on Debian 12: system packages through apt, npm packages
+# through npm, then builds. Safe to run again: installed packages are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  python3-notebook      # the default profile's notebook server
+  python3-distributed   # Dask scheduler and workers
+  bubblewrap            # per-pod mount and PID namespaces for the local executor
+  chromium              # end-to-end browser tests
+  postgresql            # the facility store backend, tested for real
+  wrk                   # benchmarks: HTTP load from a second process
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[install-deps] apt: installing ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[install-deps] npm: installing packages" >&2
+  npm ci --no-audit --no-fund
+fi
+
+echo "[install-deps] building" >&2
+npm run build --silent

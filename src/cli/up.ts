@@ -1,0 +1,45 @@
+import { parseArgs } from 'node:util';
+import { startHub } from '../hub/app.js';
+import { log } from '../log.js';
+import { DEPLOYMENT_FLAGS, resolveConfig, usage } from './common.js';
+
+const HELP = `
+Usage: highrate up [options]
+
+Starts the platform: the hub, the proxy (or re-attaches to a running one) and the embedded
+OpenID Provider, with all state in the data directory. Servers that are running keep running
+across restarts; the hub re-attaches to them.
+
+Options:
+  --port N          public port (default 8000; the route API uses N+1)
+  --ip ADDR         public address (default 127.0.0.1)
+  --hub-port N      the hub's own port on 127.0.0.1 (default 8081; 0 = any free port)
+  --data-dir DIR    state directory (default ./highrate-data)
+  --config FILE     YAML config (default <data-dir>/config.yaml if present); see docs/config.md
+  -h, --help        this help
+
+Environment:
+  HIGHRATE_ADMIN_PASSWORD   password of the first "admin" account (else one is generated and printed once)
+  HIGHRATE_LOG_LEVEL        debug, info (default), warn, error
+`;
+
+export async function up(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { ...DEPLOYMENT_FLAGS, port: { type: 'string' }, ip: { type: 'string' }, 'hub-port': { type: 'string' } }, strict: true });
+  if (values.help) return usage(HELP);
+  const { config, dataDir } = resolveConfig(values, (raw) => {
+    raw.hub ??= {};
+    if (values.port !== undefined) raw.hub.port = Number(values.port);
+    if (values.ip !== undefined) raw.hub.ip = values.ip;
+    if (values['hub-port'] !== undefined) raw.hub.hubPort = Number(values['hub-port']);
+  });
+  log.setComponent('hub');
+  const running = await startHub({ config, dataDir });
+  const shutdown = (signal: string) => {
+    log.info('shutting down; servers and the proxy keep running', { signal });
+    running.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  await new Promise(() => {});
+  return 0;
+}

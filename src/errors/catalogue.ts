@@ -1,0 +1,75 @@
+/**
+ * The one error catalogue. Every error a user or client can see has a stable `code`, an HTTP
+ * status and a message safe to show; log detail is kept apart (`detail`) and never sent.
+ * docs/errors.md lists every code; test/unit/errors.test.ts fails when the two disagree.
+ */
+export const ERRORS = {
+  // 400 — bad input
+  BAD_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  INVALID_NAME: { status: 400, message: 'Invalid name.' },
+  INVALID_OPTIONS: { status: 400, message: 'Invalid server options.' },
+  INVALID_SCOPE: { status: 400, message: 'Unknown or disallowed scope.' },
+  SERVER_ALREADY_RUNNING: { status: 400, message: 'The server is already running.' },
+  SERVER_PENDING: { status: 400, message: 'The server is busy starting or stopping.' },
+  NAMED_SERVERS_DISABLED: { status: 400, message: 'Named servers are not enabled.' },
+  CONFIG_INVALID: { status: 400, message: 'The configuration is invalid.' },
+  // 401/403 — who you are, what you may do
+  UNAUTHENTICATED: { status: 401, message: 'Authentication required.' },
+  FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
+  MISSING_SCOPE: { status: 403, message: 'The credential lacks a required scope.' },
+  CSRF_FAILED: { status: 403, message: 'Cross-site request refused: missing or wrong XSRF token.' },
+  LOGIN_REFUSED: { status: 403, message: 'Login refused.' },
+  // 404/405/409/413/415/429
+  NOT_FOUND: { status: 404, message: 'Not found.' },
+  USER_NOT_FOUND: { status: 404, message: 'No such user.' },
+  SERVER_NOT_FOUND: { status: 404, message: 'No such server.' },
+  TOKEN_NOT_FOUND: { status: 404, message: 'No such token.' },
+  ROUTE_NOT_FOUND: { status: 404, message: 'No such route.' },
+  WORKLOAD_NOT_FOUND: { status: 404, message: 'No such workload.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
+  USER_EXISTS: { status: 409, message: 'User already exists.' },
+  CONFLICT: { status: 409, message: 'Conflict with the current state.' },
+  SERVER_NOT_RUNNING: { status: 424, message: 'The server is not running.' },
+  BODY_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type.' },
+  TOO_MANY_REQUESTS: { status: 429, message: 'Too many requests; retry later.' },
+  // 5xx — our side, with a reason safe to show
+  SPAWN_FAILED: { status: 500, message: 'The server failed to start.' },
+  EXECUTOR_FAILED: { status: 502, message: 'The executor failed.' },
+  UPSTREAM_UNAVAILABLE: { status: 503, message: 'The service is not reachable.' },
+  INTERNAL: { status: 500, message: 'Internal error.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** A typed error from the catalogue. `message` is shown to users; `detail` goes to logs only. */
+export class HighrateError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly detail?: string;
+  readonly extra?: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message?: string, opts: { detail?: string; extra?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message ?? ERRORS[code].message, { cause: opts.cause });
+    this.name = 'HighrateError';
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.detail = opts.detail;
+    this.extra = opts.extra;
+  }
+}
+
+/** Shorthand: `throw fail('USER_NOT_FOUND', 'No such user: bob')`. */
+export function fail(code: ErrorCode, message?: string, opts?: ConstructorParameters<typeof HighrateError>[2]): HighrateError {
+  return new HighrateError(code, message, opts);
+}
+
+/**
+ * The JSON body every API error has. `status` and `message` are JupyterHub's fields; `code` is ours.
+ * Anything that is not a HighrateError becomes INTERNAL without leaking its message.
+ */
+export function errorBody(err: unknown): { status: number; message: string; code: ErrorCode } & Record<string, unknown> {
+  if (err instanceof HighrateError) return { ...(err.extra ?? {}), status: err.status, message: err.message, code: err.code };
+  return { status: 500, message: ERRORS.INTERNAL.message, code: 'INTERNAL' };
+}

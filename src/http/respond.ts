@@ -1,0 +1,39 @@
+import type { ServerResponse } from 'node:http';
+import { errorBody, HighrateError } from '../errors/catalogue.js';
+import { log } from '../log.js';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const data = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(data),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(data);
+}
+
+export function sendEmpty(res: ServerResponse, status = 204, headers: Record<string, string> = {}): void {
+  res.writeHead(status, headers);
+  res.end();
+}
+
+/**
+ * The one place an error becomes an HTTP response. Catalogue errors keep their status and code;
+ * anything else is logged with its stack and answered as 500 INTERNAL without detail.
+ */
+export function sendError(res: ServerResponse, err: unknown, context: Record<string, unknown> = {}): void {
+  const body = errorBody(err);
+  if (err instanceof HighrateError) {
+    if (err.status >= 500 || err.detail) log.warn('request failed', { ...context, code: err.code, detail: err.detail });
+  } else {
+    log.error('unhandled error', { ...context, error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const headers: Record<string, string> = {};
+  if (body.code === 'TOO_MANY_REQUESTS' && typeof body.retryAfter === 'number') headers['retry-after'] = String(body.retryAfter);
+  sendJson(res, body.status, body, headers);
+}

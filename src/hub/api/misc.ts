@@ -1,0 +1,87 @@
+import { needsScope } from '../../auth/scopes.js';
+import { safeEqual, tokenFromAuthorization } from '../../auth/tokens.js';
+import { fail } from '../../errors/catalogue.js';
+import { sendJson } from '../../http/respond.js';
+import type { Router } from '../../http/router.js';
+import { resolveCredential } from '../identity.js';
+import { checkServerName, checkUsername } from '../names.js';
+import type { RequestContext } from '../request.js';
+import { profileModel } from '../servers/options.js';
+
+/** The JupyterHub API version highrate's subset follows (with 6.0's `user_options` body and `start:servers`). */
+export const JUPYTERHUB_API_VERSION = '5.3.0';
+const ACTIVITY = needsScope('users:activity');
+const FUTURE_SLACK_MS = 60 * 60 * 1000;
+
+async function root(ctx: RequestContext): Promise<void> {
+  sendJson(ctx.res, 200, { version: JUPYTERHUB_API_VERSION, highrate: ctx.hub.version });
+}
+
+/** highrate's extension: the profiles the caller may start, as the start form shows them. */
+async function profiles(ctx: RequestContext): Promise<void> {
+  const who = await ctx.caller();
+  const { config, executors } = ctx.hub;
+  const list = config.profiles
+    .filter((p) => p.allowedGroups.length === 0 || p.allowedGroups.some((g) => who.user.groups.includes(g)))
+    .map((p) => profileModel(p, executors.get(p.executor)?.capabilities.images ?? false));
+  sendJson(ctx.res, 200, { named_servers: config.hub.allowNamedServers, named_server_limit: config.hub.namedServerLimitPerUser, profiles: list });
+}
+
+/**
+ * The proxy's edge check: may this credential use this user's server? Authenticated by the
+ * proxy's token; the answer is cached by the proxy (allowed 60 s, denied 5 s).
+ */
+async function authorize(ctx: RequestContext): Promise<void> {
+  const presented = tokenFromAuthorization(ctx.req.headers.authorization);
+  if (!presented || !safeEqual(presented, ctx.hub.proxyToken)) throw fail('FORBIDDEN', 'Only the proxy may call this endpoint.');
+  const body = await ctx.jsonObject();
+  const cred = body?.credential as { kind?: unknown; value?: unknown } | undefined;
+  if (!cred || (cred.kind !== 'cookie' && cred.kind !== 'token') || typeof cred.value !== 'string' || typeof body!.user !== 'string' || typeof (body!.server ?? '') !== 'string') {
+    throw fail('BAD_REQUEST', 'Body must be {credential: {kind, value}, user, server}.');
+  }
+  const who = await resolveCredential(ctx.hub.store, { kind: cred.kind, value: cred.value });
+  if (!who) return sendJson(ctx.res, 200, { authenticated: false, allowed: false });
+  const owner = await ctx.hub.store.getUser(body!.user);
+  const allowed = !!owner && who.can('access:servers', { user: body!.user, server: (body!.server as string) ?? '', groups: owner.groups });
+  sendJson(ctx.res, 200, { authenticated: true, allowed, name: who.name });
+}
+
+/** `POST /hub/api/users/{name}/activity`: activity only moves forward; more than 1 h ahead is refused. */
+async function activity(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const name = checkUsername(params.name!);
+  const user = await ctx.hub.store.getUser(name);
+  await ctx.require(ACTIVITY, { user: name, groups: user?.groups });
+  if (!user) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
+  const body = await ctx.jsonObject();
+  if (!body) throw fail('BAD_REQUEST', 'Body must be {last_activity, servers: {name: {last_activity}}}.');
+  const parse = (v: unknown, what: string): string | null => {
+    if (v === undefined || v === null) return null;
+    if (typeof v !== 'string' || Number.isNaN(Date.parse(v))) throw fail('BAD_REQUEST', `${what} must be an ISO 8601 timestamp.`);
+    const t = Date.parse(v);
+    if (t > Date.now() + FUTURE_SLACK_MS) throw fail('BAD_REQUEST', `${what} is more than an hour in the future.`);
+    return new Date(t).toISOString();
+  };
+  const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
+  const userTs = parse(body.last_activity, 'last_activity');
+  const servers = body.servers ?? {};
+  if (typeof servers !== 'object' || Array.isArray(servers)) throw fail('BAD_REQUEST', 'servers must be an object.');
+  let newest = userTs;
+  for (const [server, v] of Object.entries(servers as Record<string, unknown>)) {
+    checkServerName(server);
+    const ts = parse((v as { last_activity?: unknown })?.last_activity, `servers.${server}.last_activity`);
+    const row = await ctx.hub.store.getServer(name, server);
+    if (!row) throw fail('SERVER_NOT_FOUND', `${name} has no server named '${server}'.`);
+    if (ts) await ctx.hub.store.updateServer(name, server, { lastActivity: later(row.lastActivity, ts) });
+    newest = later(newest, ts);
+  }
+  if (newest) await ctx.hub.store.upsertUser(name, { lastActivity: later(user.lastActivity, newest)! });
+  sendJson(ctx.res, 200, {});
+}
+
+export function registerMiscRoutes(r: Router<RequestContext>): void {
+  r.add('GET', '/hub/api', root);
+  r.add('GET', '/hub/api/', root);
+  r.add('GET', '/hub/api/profiles', profiles);
+  r.add('POST', '/hub/api/proxy/authorize', authorize);
+  r.add('POST', '/hub/api/users/:name/activity', activity);
+}

@@ -1,0 +1,66 @@
+import { needsScope } from '../../auth/scopes.js';
+import { fail } from '../../errors/catalogue.js';
+import { sendEmpty, sendJson } from '../../http/respond.js';
+import type { Router } from '../../http/router.js';
+import { serverModel } from '../models.js';
+import { checkServerName, checkUsername } from '../names.js';
+import type { RequestContext } from '../request.js';
+
+const START = needsScope('start:servers');
+const DELETE = needsScope('delete:servers');
+const READ = needsScope('read:servers');
+
+function target(params: Record<string, string>) {
+  return { user: checkUsername(params.name!), server: checkServerName(params.server ?? '') };
+}
+
+/**
+ * `POST /hub/api/users/{name}/server` and `/servers/{server}`: 201 when ready, 202 while starting
+ * (JupyterHub answers the same). The body is the user options, or `{user_options: {...}}`.
+ */
+async function startServer(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const t = target(params);
+  if (params.server === '') throw fail('INVALID_NAME', 'Server name must not be empty; use /server for the default server.');
+  const user = await ctx.hub.store.getUser(t.user);
+  await ctx.require(START, { ...t, groups: user?.groups });
+  if (!user) throw fail('USER_NOT_FOUND', `No such user: ${t.user}`);
+  if (user.blocked) throw fail('FORBIDDEN', `${t.user} is blocked.`);
+  const body = await ctx.jsonObject();
+  const state = await ctx.hub.servers.start(user, t.server, body);
+  const row = await ctx.hub.store.getServer(t.user, t.server);
+  sendJson(ctx.res, state === 'running' ? 201 : 202, row ? serverModel(row) : {});
+}
+
+/** `DELETE …/server` and `…/servers/{server}`: 204 when stopped, 202 while stopping; `{remove: true}` deletes a named server. */
+async function stopServer(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const t = target(params);
+  const user = await ctx.hub.store.getUser(t.user);
+  await ctx.require(DELETE, { ...t, groups: user?.groups });
+  if (!user) throw fail('USER_NOT_FOUND', `No such user: ${t.user}`);
+  const body = await ctx.jsonObject();
+  if (body?.remove !== undefined && typeof body.remove !== 'boolean') throw fail('BAD_REQUEST', 'remove must be true or false.');
+  const state = await ctx.hub.servers.stop(t.user, t.server);
+  if (body?.remove === true && t.server !== '') {
+    if (state !== 'stopped') throw fail('SERVER_PENDING', 'The server is still stopping; remove it once it has stopped.');
+    await ctx.hub.store.deleteServer(t.user, t.server);
+  }
+  sendEmpty(ctx.res, state === 'stopped' ? 204 : 202);
+}
+
+/** `GET …/servers/{server}`: one server's model (JupyterHub 5+). */
+async function getServer(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const t = target(params);
+  const user = await ctx.hub.store.getUser(t.user);
+  const who = await ctx.require(READ, { ...t, groups: user?.groups });
+  const row = user ? await ctx.hub.store.getServer(t.user, t.server) : null;
+  if (!row) throw fail('SERVER_NOT_FOUND', `${t.user} has no server named '${t.server}'.`);
+  sendJson(ctx.res, 200, serverModel(row, { withState: who.can('admin:server_state', t) }));
+}
+
+export function registerServerRoutes(r: Router<RequestContext>): void {
+  r.add('POST', '/hub/api/users/:name/server', startServer);
+  r.add('DELETE', '/hub/api/users/:name/server', stopServer);
+  r.add('GET', '/hub/api/users/:name/servers/:server', getServer);
+  r.add('POST', '/hub/api/users/:name/servers/:server', startServer);
+  r.add('DELETE', '/hub/api/users/:name/servers/:server', stopServer);
+}

@@ -1,0 +1,121 @@
+import { listScopes, needsScope } from '../../auth/scopes.js';
+import { fail } from '../../errors/catalogue.js';
+import { sendEmpty, sendJson } from '../../http/respond.js';
+import type { Router } from '../../http/router.js';
+import { userModel } from '../models.js';
+import { checkUsername } from '../names.js';
+import type { RequestContext } from '../request.js';
+
+const READ_USERS = needsScope('read:users');
+const LIST_USERS = needsScope('list:users');
+const ADMIN_USERS = needsScope('admin:users');
+const PAGINATION_MEDIA = 'application/jupyterhub-pagination+json';
+
+/** `GET /hub/api/user`: the credential's owner, with the scopes it holds. */
+async function whoami(ctx: RequestContext): Promise<void> {
+  const who = await ctx.caller();
+  const servers = await ctx.hub.store.listServers(who.name);
+  const model = userModel(who.user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') });
+  model.scopes = listScopes(who.effectiveScopes());
+  if (who.token) model.token_id = who.token.id;
+  sendJson(ctx.res, 200, model);
+}
+
+/**
+ * `GET /hub/api/users`: JupyterHub's listing with `offset`, `limit`, `state` and `name_filter`;
+ * with `Accept: application/jupyterhub-pagination+json` the answer is `{items, _pagination}`.
+ */
+async function listUsers(ctx: RequestContext): Promise<void> {
+  const who = await ctx.require(LIST_USERS);
+  const offset = ctx.intParam('offset', 0, 0, Number.MAX_SAFE_INTEGER);
+  const limit = ctx.intParam('limit', 200, 1, 200);
+  const stateRaw = ctx.url.searchParams.get('state');
+  if (stateRaw !== null && !['active', 'ready', 'inactive'].includes(stateRaw)) {
+    throw fail('BAD_REQUEST', `Unrecognized state filter: ${stateRaw.slice(0, 40)}. Use active, ready or inactive.`);
+  }
+  const state = (stateRaw ?? undefined) as 'active' | 'ready' | 'inactive' | undefined;
+  const nameFilter = ctx.url.searchParams.get('name_filter') ?? undefined;
+  const { users, total } = await ctx.hub.store.listUsers({ offset, limit, state, nameContains: nameFilter });
+  const readable = users.filter((u) => who.can(LIST_USERS, { user: u.name, groups: u.groups }));
+  const servers = await ctx.hub.store.listServersOf(readable.map((u) => u.name));
+  const includeStopped = ctx.url.searchParams.has('include_stopped_servers');
+  const items = readable.map((u) => (who.can(READ_USERS, { user: u.name, groups: u.groups })
+    ? userModel(u, servers.get(u.name) ?? [], who, { includeStopped })
+    : { kind: 'user', name: u.name }));
+  if ((ctx.req.headers.accept ?? '').includes(PAGINATION_MEDIA)) {
+    const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/users?offset=${offset + limit}&limit=${limit}` } : null;
+    return sendJson(ctx.res, 200, { items, _pagination: { offset, limit, total, next } });
+  }
+  sendJson(ctx.res, 200, items);
+}
+
+/** `POST /hub/api/users` `{usernames: [...], admin?}` → 201 with the new users; 409 if any exists. */
+async function createUsers(ctx: RequestContext): Promise<void> {
+  await ctx.require(ADMIN_USERS);
+  const body = await ctx.jsonObject();
+  const names = body?.usernames;
+  if (!Array.isArray(names) || names.length === 0 || !names.every((n) => typeof n === 'string')) {
+    throw fail('BAD_REQUEST', 'Body must be {"usernames": ["name", ...]}.');
+  }
+  if (names.length > 10_000) throw fail('BAD_REQUEST', 'At most 10,000 users per request.');
+  if (body!.admin !== undefined && typeof body!.admin !== 'boolean') throw fail('BAD_REQUEST', 'admin must be true or false.');
+  const unique = [...new Set(names as string[])];
+  unique.forEach(checkUsername);
+  const created = await ctx.hub.store.createUsers(unique, { admin: body!.admin === true });
+  sendJson(ctx.res, 201, created.map((u) => userModel(u, [], null)));
+}
+
+async function getUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const name = checkUsername(params.name!);
+  const user = await ctx.hub.store.getUser(name);
+  const who = await ctx.require(READ_USERS, { user: name, groups: user?.groups });
+  if (!user) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
+  const servers = await ctx.hub.store.listServers(name);
+  sendJson(ctx.res, 200, userModel(user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') }));
+}
+
+/** `POST /hub/api/users/{name}` `{admin?}` → 201; 409 if the user exists. */
+async function createUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const name = checkUsername(params.name!);
+  await ctx.require(ADMIN_USERS);
+  const body = await ctx.jsonObject();
+  if (body?.admin !== undefined && typeof body.admin !== 'boolean') throw fail('BAD_REQUEST', 'admin must be true or false.');
+  const [user] = await ctx.hub.store.createUsers([name], { admin: body?.admin === true });
+  sendJson(ctx.res, 201, userModel(user!, [], null));
+}
+
+/** `PATCH /hub/api/users/{name}` `{admin?}`: renaming is not supported. */
+async function patchUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const name = checkUsername(params.name!);
+  await ctx.require(ADMIN_USERS);
+  const body = await ctx.jsonObject();
+  if (!body) throw fail('BAD_REQUEST', 'Body must be a JSON object.');
+  const unknown = Object.keys(body).filter((k) => k !== 'admin' && k !== 'name');
+  if (unknown.length) throw fail('BAD_REQUEST', `Unknown field(s): ${unknown.join(', ')}`);
+  if (body.name !== undefined && body.name !== name) throw fail('BAD_REQUEST', 'Renaming users is not supported.');
+  if (body.admin !== undefined && typeof body.admin !== 'boolean') throw fail('BAD_REQUEST', 'admin must be true or false.');
+  if (!(await ctx.hub.store.getUser(name))) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
+  const user = await ctx.hub.store.upsertUser(name, body.admin === undefined ? {} : { admin: body.admin as boolean });
+  sendJson(ctx.res, 200, userModel(user, await ctx.hub.store.listServers(name), null));
+}
+
+/** `DELETE /hub/api/users/{name}`: stops the user's servers, then deletes them with their tokens. */
+async function deleteUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
+  const name = checkUsername(params.name!);
+  const who = await ctx.require(ADMIN_USERS);
+  if (who.name === name) throw fail('BAD_REQUEST', 'You cannot delete yourself.');
+  if (!(await ctx.hub.store.getUser(name))) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
+  for (const row of await ctx.hub.store.listServers(name)) await ctx.hub.servers.stopNow(row, 'user deleted');
+  await ctx.hub.store.deleteUser(name);
+  sendEmpty(ctx.res, 204);
+}
+
+export function registerUserRoutes(r: Router<RequestContext>): void {
+  r.add('GET', '/hub/api/user', whoami);
+  r.add('GET', '/hub/api/users', listUsers);
+  r.add('POST', '/hub/api/users', createUsers);
+  r.add('GET', '/hub/api/users/:name', getUser);
+  r.add('POST', '/hub/api/users/:name', createUser);
+  r.add('PATCH', '/hub/api/users/:name', patchUser);
+  r.add('DELETE', '/hub/api/users/:name', deleteUser);
+}

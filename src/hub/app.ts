@@ -1,0 +1,132 @@
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.js';
+import { createOidcLogin } from '../auth/oidc-login.js';
+import { buildExecutors } from '../executors/registry.js';
+import { createEmbeddedIdp } from '../idp/index.js';
+import { log } from '../log.js';
+import { createStore } from '../store/index.js';
+import type { Hub } from './context.js';
+import { cullOnce } from './culler.js';
+import { createHubHandler } from './http-app.js';
+import { LoginFlow } from './login.js';
+import { ensureProxy } from './proxy-process.js';
+import { loadSecret } from './secrets.js';
+import { ServerManager } from './servers/manager.js';
+import { ensureAdminAccount } from './admin-account.js';
+
+export interface HubOptions {
+  config: Config;
+  dataDir: string;
+  /** Called with lines meant for the person who ran `highrate up` (URL, first admin password). */
+  announce?: (line: string) => void;
+}
+
+export interface RunningHub {
+  hub: Hub;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageRoot = resolve(here, '..', '..', '..');
+
+export function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * The composition root: builds every part from the config, starts (or re-attaches to) the proxy,
+ * reconciles with what is already running, and serves. Policy lives in the parts, not here.
+ */
+export async function startHub(opts: HubOptions): Promise<RunningHub> {
+  const { config } = opts;
+  const announce = opts.announce ?? ((line: string) => process.stdout.write(line + '\n'));
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const publicUrl = (config.hub.publicUrl ?? `http://${config.hub.ip}:${config.hub.port}`).replace(/\/+$/, '');
+  const https = publicUrl.startsWith('https:');
+
+  const store = await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`);
+  await store.migrate();
+  const executors = await buildExecutors(config.executors, { dataDir });
+  const proxyToken = loadSecret(dataDir, 'proxy-token');
+
+  const server = createServer();
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((ok, bad) => {
+    server.once('error', bad);
+    server.listen(config.hub.hubPort, '127.0.0.1', () => ok());
+  });
+  const hubPort = (server.address() as { port: number }).port;
+  const hubUrl = `http://127.0.0.1:${hubPort}`;
+
+  let idpHandler: Hub['idpHandler'];
+  let closeIdp = async () => {};
+  let oidcConfig;
+  if (config.auth.kind === 'embedded') {
+    const clientSecret = loadSecret(dataDir, 'idp-client-secret');
+    const idp = await createEmbeddedIdp({
+      issuer: `${publicUrl}/oidc`,
+      dataDir: join(dataDir, 'idp'),
+      clients: [{ client_id: 'highrate-hub', client_secret: clientSecret, redirect_uris: [`${publicUrl}/hub/oauth_callback`] }],
+    });
+    idpHandler = idp.handle;
+    closeIdp = idp.close;
+    await ensureAdminAccount(idp.accounts, announce);
+    oidcConfig = {
+      issuer: `${publicUrl}/oidc`, clientId: 'highrate-hub', clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
+      scopes: ['openid', 'profile', 'groups'], usernameClaim: 'preferred_username', groupsClaim: 'groups', allowHttp: true, fetchUserinfo: true,
+    };
+  } else {
+    const o = config.auth.oidc!;
+    const clientSecret = o.clientSecretFile ? readFileSync(o.clientSecretFile, 'utf8').trim() : (o.clientSecret ?? process.env.HIGHRATE_OIDC_CLIENT_SECRET);
+    oidcConfig = {
+      issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
+      scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
+    };
+  }
+  const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https });
+
+  const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken });
+  // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
+  await proxy.client.addRoute('/', hubUrl, { hub: true });
+
+  const servers = new ServerManager({ config, store, executors, proxy: proxy.client, dataDir, publicUrl });
+  const hub: Hub = {
+    config, store, executors, proxy: proxy.client, servers, login, publicUrl, hubUrl, proxyToken,
+    uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
+  };
+  server.on('request', createHubHandler(hub));
+
+  await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
+  const timers = [
+    setInterval(() => void servers.reconcile().catch((err: unknown) => log.warn('reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000),
+    setInterval(() => void cullOnce({ config, store, proxy: proxy.client, servers }).catch((err: unknown) => log.warn('cull failed', { error: String(err) })), config.culler.every * 1000),
+    setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
+  ];
+  for (const t of timers) t.unref();
+  log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused });
+  announce(`highrate is running at ${publicUrl}/`);
+
+  return {
+    hub,
+    server,
+    async close() {
+      for (const t of timers) clearInterval(t);
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeAllConnections();
+      });
+      await closeIdp();
+      for (const ex of executors.values()) await ex.close?.();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import type { Config } from '../config/schema.js';
+import type { Executor } from '../executors/types.js';
+import type { Store } from '../store/types.js';
+import type { ProxyClient } from '../proxy/index.js';
+import type { ServerManager } from './servers/manager.js';
+import type { LoginFlow } from './login.js';
+
+/** Everything a request handler may use; built once by the composition root (app.ts). */
+export interface Hub {
+  readonly config: Config;
+  readonly store: Store;
+  readonly executors: ReadonlyMap<string, Executor>;
+  readonly proxy: ProxyClient;
+  readonly servers: ServerManager;
+  readonly login: LoginFlow;
+  /** Where users reach the platform, without a trailing slash, e.g. http://127.0.0.1:8000 */
+  readonly publicUrl: string;
+  /** Where the proxy reaches the hub. */
+  readonly hubUrl: string;
+  /** The token the proxy presents to the hub's authorize endpoint (and the hub to the proxy's API). */
+  readonly proxyToken: string;
+  /** Directory of the built portal (index.html and assets). */
+  readonly uiDir: string;
+  readonly dataDir: string;
+  readonly version: string;
+  /** Handles requests under the embedded IdP's path, when the embedded IdP runs. */
+  readonly idpHandler?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
+}

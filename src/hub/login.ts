@@ -1,0 +1,99 @@
+import type { ServerResponse } from 'node:http';
+import type { Config } from '../config/schema.js';
+import { hashSecret, newSecret, readCookie } from '../auth/tokens.js';
+import { HighrateError } from '../errors/catalogue.js';
+import { log } from '../log.js';
+import type { Store, UserRow } from '../store/types.js';
+import { safeNext, sendPage } from './html.js';
+import { SESSION_COOKIE, XSRF_COOKIE } from './identity.js';
+import type { RequestContext } from './request.js';
+
+/** What the hub needs from an OIDC client (src/auth/oidc-login.ts provides it). */
+export interface OidcClient {
+  start(next: string): Promise<{ url: string; state: string; codeVerifier: string; nonce: string }>;
+  finish(callbackUrl: URL, saved: { state: string; codeVerifier: string; nonce: string }): Promise<{ username: string; groups: string[]; claims: Record<string, unknown> }>;
+}
+
+const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
+
+/**
+ * Browser login: `/hub/login` → the issuer (code + PKCE) → `/hub/oauth_callback` → a session.
+ * Policy is applied here, at every login, from verified claims only: allowed groups, admin groups,
+ * blocked users. The session cookie is HttpOnly and SameSite=Lax; its XSRF twin is readable by
+ * the portal's script and must come back as `X-XSRFToken` on state changes.
+ */
+export class LoginFlow {
+  constructor(private readonly deps: { config: Config; store: Store; oidc: OidcClient; https: boolean }) {}
+
+  async begin(ctx: RequestContext): Promise<void> {
+    const next = safeNext(ctx.url.searchParams.get('next'));
+    const who = await ctx.identity();
+    if (who) return redirect(ctx.res, next);
+    const started = await this.deps.oidc.start(next);
+    await this.deps.store.insertLoginState({ state: started.state, codeVerifier: started.codeVerifier, nonce: started.nonce, next, created: new Date().toISOString() });
+    await this.deps.store.deleteLoginStatesBefore(new Date(Date.now() - LOGIN_STATE_TTL_MS).toISOString());
+    redirect(ctx.res, started.url);
+  }
+
+  async callback(ctx: RequestContext, callbackUrl: URL): Promise<void> {
+    const { config, store } = this.deps;
+    const state = ctx.url.searchParams.get('state') ?? '';
+    const saved = state ? await store.takeLoginState(state) : null;
+    if (!saved || Date.parse(saved.created) < Date.now() - LOGIN_STATE_TTL_MS) {
+      return sendPage(ctx.res, 400, 'Login failed', 'This login link is invalid or has expired. Please log in again.', { https: this.deps.https, link: { href: '/hub/login', text: 'Log in' } });
+    }
+    let identity: { username: string; groups: string[] };
+    try {
+      identity = await this.deps.oidc.finish(callbackUrl, saved);
+    } catch (err) {
+      const message = err instanceof HighrateError ? err.message : 'The identity provider did not confirm your login.';
+      log.warn('login failed', { reason: message, detail: err instanceof HighrateError ? err.detail : String(err) });
+      return sendPage(ctx.res, 403, 'Login refused', message, { https: this.deps.https, link: { href: '/hub/login', text: 'Try again' } });
+    }
+    const { username, groups } = identity;
+    const { allowedGroups, adminGroups, adminUsers } = config.auth;
+    if (allowedGroups.length && !groups.some((g) => allowedGroups.includes(g)) && !adminUsers.includes(username)) {
+      log.warn('login refused: not in an allowed group', { user: username });
+      return sendPage(ctx.res, 403, 'Login refused', `Your account (${username}) is not a member of a group allowed on this platform (${allowedGroups.join(', ')}). Ask your facility administrator for access.`, { https: this.deps.https });
+    }
+    const existing = await store.getUser(username);
+    if (existing?.blocked) {
+      log.warn('login refused: blocked', { user: username });
+      return sendPage(ctx.res, 403, 'Login refused', `The account ${username} is blocked on this platform.`, { https: this.deps.https });
+    }
+    const admin = adminUsers.includes(username) || groups.some((g) => adminGroups.includes(g)) || (adminGroups.length === 0 && (existing?.admin ?? false));
+    const user = await store.upsertUser(username, { groups, admin, lastActivity: new Date().toISOString() });
+    await this.#startSession(ctx.res, user);
+    log.info('login', { user: username, groups, admin });
+    redirect(ctx.res, safeNext(saved.next));
+  }
+
+  async logout(ctx: RequestContext): Promise<void> {
+    const cookie = readCookie(ctx.req.headers.cookie, SESSION_COOKIE);
+    if (cookie) await this.deps.store.deleteSession(hashSecret(cookie));
+    const secure = this.deps.https ? '; Secure' : '';
+    ctx.res.setHeader('set-cookie', [
+      `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure}`,
+      `${XSRF_COOKIE}=; Path=/hub/; SameSite=Strict; Max-Age=0${secure}`,
+    ]);
+    redirect(ctx.res, '/hub/home');
+  }
+
+  async #startSession(res: ServerResponse, user: UserRow): Promise<void> {
+    const value = newSecret();
+    const xsrf = newSecret(16);
+    const maxAge = this.deps.config.auth.sessionMaxAge;
+    const now = Date.now();
+    await this.deps.store.insertSession({ hash: hashSecret(value), user: user.name, xsrf, created: new Date(now).toISOString(), expiresAt: new Date(now + maxAge * 1000).toISOString() });
+    const secure = this.deps.https ? '; Secure' : '';
+    res.setHeader('set-cookie', [
+      `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${secure}`,
+      `${XSRF_COOKIE}=${xsrf}; Path=/hub/; SameSite=Strict; Max-Age=${maxAge}${secure}`,
+    ]);
+  }
+}
+
+function redirect(res: ServerResponse, location: string): void {
+  res.writeHead(302, { location, 'cache-control': 'no-store' });
+  res.end();
+}

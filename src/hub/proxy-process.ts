@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, readFileSync, writeFileSync, closeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { fail } from '../errors/catalogue.js';
+import { log } from '../log.js';
+import { ProxyClient } from '../proxy/index.js';
+
+export interface ProxyProcessOptions {
+  dataDir: string;
+  ip: string;
+  port: number;
+  apiPort: number;
+  hubUrl: string;
+  token: string;
+}
+
+interface ProxyRecord { pid: number; apiUrl: string; publicPort: number; ip: string }
+
+/**
+ * Finds the proxy a previous hub started (`<data>/run/proxy.json`) and reuses it when it still
+ * answers with our token: the proxy outlives the hub, so users keep their connections. Otherwise
+ * starts a new one, detached, logging to `<data>/logs/proxy.log`.
+ */
+export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: ProxyClient; pid: number; reused: boolean }> {
+  const runFile = join(opts.dataDir, 'run', 'proxy.json');
+  const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  try {
+    const rec = JSON.parse(readFileSync(runFile, 'utf8')) as ProxyRecord;
+    if (rec.apiUrl === apiUrl && rec.publicPort === opts.port && rec.ip === opts.ip && isAlive(rec.pid)) {
+      const client = new ProxyClient(rec.apiUrl, opts.token);
+      await client.getRoutes();
+      log.info('re-attached to the running proxy', { pid: rec.pid });
+      return { client, pid: rec.pid, reused: true };
+    }
+    if (isAlive(rec.pid)) {
+      log.warn('stopping the proxy of a previous configuration', { pid: rec.pid });
+      process.kill(rec.pid, 'SIGTERM');
+      await waitGone(rec.pid, 5000);
+    }
+  } catch {
+    // no record, or a stale one: start afresh
+  }
+  mkdirSync(join(opts.dataDir, 'logs'), { recursive: true });
+  mkdirSync(dirname(runFile), { recursive: true });
+  const logFd = openSync(join(opts.dataDir, 'logs', 'proxy.log'), 'a');
+  const main = join(dirname(fileURLToPath(import.meta.url)), '..', 'proxy', 'main.js');
+  const child = spawn(process.execPath, [
+    main, '--ip', opts.ip, '--port', String(opts.port), '--api-ip', '127.0.0.1', '--api-port', String(opts.apiPort),
+    '--default-target', opts.hubUrl, '--authorize-url', `${opts.hubUrl}/hub/api/proxy/authorize`,
+  ], { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: opts.token, HIGHRATE_COMPONENT: 'proxy' } });
+  closeSync(logFd);
+  child.unref();
+  const client = new ProxyClient(apiUrl, opts.token);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await client.getRoutes();
+      break;
+    } catch (err) {
+      if (child.exitCode !== null || Date.now() > deadline) {
+        throw fail('UPSTREAM_UNAVAILABLE', `The proxy did not start (see ${join(opts.dataDir, 'logs', 'proxy.log')}); is port ${opts.port} or ${opts.apiPort} in use?`, { detail: String(err) });
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  writeFileSync(runFile, JSON.stringify({ pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip } satisfies ProxyRecord));
+  log.info('proxy started', { pid: child.pid, port: opts.port });
+  return { client, pid: child.pid!, reused: false };
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (isAlive(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+}

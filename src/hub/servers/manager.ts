@@ -1,0 +1,413 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../../config/schema.js';
+import { newSecret } from '../../auth/tokens.js';
+import { fail, HighrateError } from '../../errors/catalogue.js';
+import type { Executor, Pod, PodStatus, RetrievedPodData } from '../../executors/types.js';
+import { log } from '../../log.js';
+import type { ProxyClient } from '../../proxy/index.js';
+import type { ServerRow, Store, UserRow } from '../../store/types.js';
+import { routeKey, serverPath } from '../models.js';
+import { optionsFromBody, validateOptions } from './options.js';
+import { freePort } from './ports.js';
+import { ProgressBoard } from './progress.js';
+import { waitForHttp } from './readiness.js';
+import { notebookPod } from './workload.js';
+
+/** How long a POST waits for the server before answering 202 (JupyterHub's slow_spawn_timeout). */
+const SLOW_SPAWN_MS = 10_000;
+/** How long a DELETE waits for the stop before answering 202. */
+const SLOW_STOP_MS = 10_000;
+const LOG_TAIL_LINES = 20;
+
+export interface ManagerDeps {
+  config: Config;
+  store: Store;
+  executors: ReadonlyMap<string, Executor>;
+  proxy: ProxyClient;
+  dataDir: string;
+  publicUrl: string;
+}
+
+interface InFlight {
+  abort: AbortController;
+  done: Promise<void>;
+}
+
+const keyOf = (user: string, server: string) => `${user}/${server}`;
+
+/**
+ * Owns the lifecycle of notebook servers: start, stop, and re-attachment after a restart.
+ * Policy lives here (validation, limits, timeouts, progress, routes); the executor only runs pods.
+ * States: stopped → starting → running → stopping → stopped; a failed start goes back to stopped
+ * with `failure` set to the reason and the workload's last log lines.
+ */
+export class ServerManager {
+  readonly progress = new ProgressBoard();
+  #inflight = new Map<string, InFlight>();
+
+  constructor(private readonly deps: ManagerDeps) {}
+
+  executorFor(name: string): Executor {
+    const ex = this.deps.executors.get(name);
+    if (!ex) throw fail('EXECUTOR_FAILED', `No executor named ${name} is configured.`);
+    return ex;
+  }
+
+  /** Number of starts in progress in this hub. */
+  get pendingSpawns(): number { return this.#inflight.size; }
+
+  /**
+   * Starts a server. Resolves with "running" when ready within the slow-spawn window, otherwise
+   * "starting" (the start goes on). Throws 400 if it is running or busy, 429 past the spawn limit.
+   */
+  async start(user: UserRow, server: string, body: Record<string, unknown> | undefined): Promise<'running' | 'starting'> {
+    const { config, store } = this.deps;
+    const key = keyOf(user.name, server);
+    if (this.#inflight.has(key)) throw fail('SERVER_PENDING', `${describe(user.name, server)} is already starting or stopping; please wait.`);
+    const limit = config.hub.concurrentSpawnLimit;
+    if (limit > 0 && this.#inflight.size >= limit) {
+      throw fail('TOO_MANY_REQUESTS', 'Too many servers are starting right now; retry in a minute.', { extra: { retryAfter: 30 + Math.floor(Math.random() * 30) } });
+    }
+    const abort = new AbortController();
+    let release!: () => void;
+    const done = new Promise<void>((r) => { release = r; });
+    this.#inflight.set(key, { abort, done });
+    let handedOff = false;
+    try {
+      const existing = await store.getServer(user.name, server);
+      if (existing?.state === 'running') throw fail('SERVER_ALREADY_RUNNING', `${describe(user.name, server)} is already running.`);
+      if (existing && existing.state !== 'stopped') throw fail('SERVER_PENDING', `${describe(user.name, server)} is ${existing.state}; please wait.`);
+      if (server !== '' && !existing) await this.#checkNamedLimit(user.name);
+
+      const raw = optionsFromBody(body, existing?.userOptions);
+      const { options, profile } = validateOptions(raw, config.profiles, {
+        groups: user.groups,
+        capabilities: (name) => this.deps.executors.get(name)?.capabilities,
+      });
+      const executor = this.executorFor(profile.executor);
+      const port = await freePort();
+      const homeDir = join(this.deps.dataDir, 'homes', user.name);
+      mkdirSync(homeDir, { recursive: true, mode: 0o700 });
+      const upstreamToken = newSecret();
+      const podData = notebookPod({ user: user.name, server, options, profile, port, upstreamToken, homeDir, publicUrl: this.deps.publicUrl });
+      const now = new Date().toISOString();
+      const row: ServerRow = {
+        user: user.name, name: server, state: 'starting', userOptions: { ...options },
+        started: now, lastActivity: now, url: `http://127.0.0.1:${port}`,
+        executor: executor.name, podUid: podData.pod.metadata.uid, secret: upstreamToken, failure: null,
+        spawnState: { port, pod: podData.pod },
+      };
+      await store.putServer(row);
+      this.progress.reset(key);
+      this.progress.push(key, { progress: 0, message: 'Server requested' });
+      const spawn = this.#runSpawn(row, podData, executor, abort.signal).finally(() => {
+        this.#inflight.delete(key);
+        release();
+      });
+      handedOff = true;
+      const ready = await Promise.race([spawn.then(() => true), sleep(SLOW_SPAWN_MS).then(() => false)]);
+      if (!ready) return 'starting';
+      const after = await store.getServer(user.name, server);
+      if (after?.state === 'running') return 'running';
+      throw fail('SPAWN_FAILED', after?.failure ?? 'The server failed to start.');
+    } finally {
+      if (!handedOff) {
+        this.#inflight.delete(key);
+        release();
+      }
+    }
+  }
+
+  /** Runs one start to its end: submitted, ready and routed, or failed and cleaned up. */
+  async #runSpawn(row: ServerRow, podData: RetrievedPodData, executor: Executor, signal: AbortSignal): Promise<void> {
+    const key = keyOf(row.user, row.name);
+    const started = Date.now();
+    try {
+      this.progress.push(key, { progress: 10, message: `Submitting the server to the ${executor.name} executor` });
+      await executor.create(podData);
+      this.progress.push(key, { progress: 30, message: `Server submitted; waiting for it to listen on port ${row.spawnState.port}` });
+      await this.#awaitReady(row, podData.pod, executor, signal, started);
+      await this.#route(row);
+      const ok = await this.deps.store.transitionServer(row.user, row.name, 'starting', { state: 'running', lastActivity: new Date().toISOString() });
+      if (!ok) throw fail('CONFLICT', 'The server was stopped while starting.');
+      const url = serverPath(row.user, row.name);
+      this.progress.push(key, { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
+      log.info('server ready', { user: row.user, server: row.name, ms: Date.now() - started });
+    } catch (err) {
+      const reason = err instanceof HighrateError ? err.message : 'internal error';
+      if (!(err instanceof HighrateError)) log.error('spawn crashed', { user: row.user, server: row.name, error: String((err as Error)?.stack ?? err) });
+      const tail = await this.#logTail(executor, podData.pod);
+      const failure = tail ? `${reason}\n\nLast lines of the server's log:\n${tail}` : reason;
+      await this.deps.proxy.deleteRoute(serverPath(row.user, row.name)).catch(() => undefined);
+      await executor.delete(podData.pod).catch((e: unknown) => log.warn('delete after failed spawn failed', { user: row.user, error: String(e) }));
+      await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure, started: null });
+      this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${failure}` });
+      log.warn('spawn failed', { user: row.user, server: row.name, reason });
+    }
+  }
+
+  /** Waits for the server to answer HTTP, watching the pod so an early exit fails fast with its code. */
+  async #awaitReady(row: ServerRow, pod: Pod, executor: Executor, signal: AbortSignal, started: number): Promise<void> {
+    const timeoutMs = this.deps.config.hub.startTimeout * 1000;
+    const local = new AbortController();
+    const onAbort = () => local.abort();
+    signal.addEventListener('abort', onAbort);
+    const timer = setTimeout(() => local.abort(), Math.max(0, timeoutMs - (Date.now() - started)));
+    const url = `${row.url}${serverPath(row.user, row.name)}api`;
+    let exited: string | null = null;
+    const watch = (async () => {
+      let announced = false;
+      while (!local.signal.aborted) {
+        await sleep(250);
+        if (local.signal.aborted) break;
+        let st: PodStatus | undefined;
+        try {
+          [st] = await executor.status([pod]);
+        } catch (err) {
+          // A controller hiccup never fails a start by itself; the timeout decides.
+          log.warn('status poll failed while starting', { user: row.user, error: String(err) });
+          continue;
+        }
+        const c = st?.containers[0];
+        if (!st || c?.state.terminated) {
+          exited = c?.state.terminated ? `The server exited with code ${c.state.terminated.exitCode}${c.state.terminated.message ? ` (${c.state.terminated.message})` : ''} before it was ready.` : 'The workload disappeared before it was ready.';
+          local.abort();
+          break;
+        }
+        const waiting = c?.state.waiting;
+        if (c?.state.running && !announced) {
+          announced = true;
+          this.progress.push(keyOf(row.user, row.name), { progress: 50, message: 'Server process running; waiting for it to answer' });
+        } else if (waiting?.reason && waiting.message && !announced) {
+          this.progress.push(keyOf(row.user, row.name), { progress: 40, message: `${waiting.reason}: ${waiting.message}` });
+        }
+      }
+    })();
+    try {
+      const ok = await waitForHttp(url, { authorization: `token ${row.secret}` }, local.signal);
+      if (ok) return;
+      if (exited) throw fail('SPAWN_FAILED', exited);
+      if (signal.aborted) throw fail('SPAWN_FAILED', 'The start was cancelled.');
+      throw fail('SPAWN_FAILED', `The server did not answer within ${this.deps.config.hub.startTimeout} seconds. Common causes: the image or command is wrong, or the machine is overloaded; the log below says more.`);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      local.abort();
+      await watch;
+    }
+  }
+
+  async #route(row: ServerRow): Promise<void> {
+    await this.deps.proxy.addRoute(serverPath(row.user, row.name), row.url!, {
+      user: row.user, server_name: row.name, upstream_token: row.secret,
+    });
+  }
+
+  async #logTail(executor: Executor, pod: Pod): Promise<string> {
+    try {
+      const stream = await executor.logs({ Namespace: pod.metadata.namespace ?? '', PodUID: pod.metadata.uid, PodName: pod.metadata.name, ContainerName: pod.spec.containers[0]!.name, Opts: { Tail: LOG_TAIL_LINES } });
+      const chunks: Buffer[] = [];
+      for await (const c of stream) chunks.push(c);
+      return Buffer.concat(chunks).toString('utf8').trimEnd();
+    } catch {
+      return '';
+    }
+  }
+
+  /**
+   * Stops a server. Resolves "stopped" when done within the window, else "stopping". A start in
+   * progress is cancelled. Stopping a stopped server is a no-op.
+   */
+  async stop(user: string, server: string): Promise<'stopped' | 'stopping'> {
+    const key = keyOf(user, server);
+    const inflight = this.#inflight.get(key);
+    const row = await this.deps.store.getServer(user, server);
+    if (!row) {
+      if (server === '') return 'stopped';
+      throw fail('SERVER_NOT_FOUND', `${user} has no server named '${server}'.`);
+    }
+    if (inflight) {
+      inflight.abort.abort();
+      const finished = await Promise.race([inflight.done.then(() => true), sleep(SLOW_STOP_MS).then(() => false)]);
+      return finished ? 'stopped' : 'stopping';
+    }
+    if (row.state === 'stopped') return 'stopped';
+    const stopping = this.#runStop(row);
+    const finished = await Promise.race([stopping.then(() => true), sleep(SLOW_STOP_MS).then(() => false)]);
+    return finished ? 'stopped' : 'stopping';
+  }
+
+  #runStop(row: ServerRow, reason?: string): Promise<void> {
+    const key = keyOf(row.user, row.name);
+    const abort = new AbortController();
+    let release!: () => void;
+    const done = new Promise<void>((r) => { release = r; });
+    this.#inflight.set(key, { abort, done });
+    const run = (async () => {
+      await this.deps.store.updateServer(row.user, row.name, { state: 'stopping' });
+      await this.deps.proxy.deleteRoute(serverPath(row.user, row.name)).catch((e: unknown) => log.warn('route delete failed', { user: row.user, error: String(e) }));
+      const pod = row.spawnState.pod as Pod | undefined;
+      if (pod && row.executor) {
+        const ex = this.deps.executors.get(row.executor);
+        if (ex) await ex.delete(pod);
+      }
+      await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', started: null, failure: reason ?? null });
+      log.info('server stopped', { user: row.user, server: row.name, reason });
+    })();
+    return run.finally(() => {
+      this.#inflight.delete(key);
+      release();
+    });
+  }
+
+  /** Stops a server for the hub's own reasons (culling, user deleted); waits for it. */
+  async stopNow(row: ServerRow, reason: string): Promise<void> {
+    const inflight = this.#inflight.get(keyOf(row.user, row.name));
+    if (inflight) {
+      inflight.abort.abort();
+      await inflight.done;
+      return;
+    }
+    if (row.state !== 'stopped') await this.#runStop(row, reason);
+  }
+
+  /**
+   * Brings the store, the executors and the proxy into agreement: running servers whose pod is
+   * gone are marked stopped; live ones get their route back; starts interrupted by a hub restart
+   * resume waiting; stray user routes are removed. Runs at start and periodically.
+   */
+  async reconcile(): Promise<void> {
+    const { store, proxy } = this.deps;
+    const active = (await store.listActiveServers()).filter((r) => !this.#inflight.has(keyOf(r.user, r.name)));
+    const byExecutor = new Map<string, ServerRow[]>();
+    for (const r of active) {
+      const list = byExecutor.get(r.executor ?? '') ?? [];
+      list.push(r);
+      byExecutor.set(r.executor ?? '', list);
+    }
+    const statuses = new Map<string, PodStatus>();
+    const unreachable = new Set<string>();
+    for (const [name, rows] of byExecutor) {
+      const ex = this.deps.executors.get(name);
+      if (!ex) continue;
+      try {
+        const pods = rows.map((r) => r.spawnState.pod as Pod).filter(Boolean);
+        for (const st of await ex.status(pods)) statuses.set(st.UID, st);
+      } catch (err) {
+        // Never mark servers dead because the executor could not answer.
+        unreachable.add(name);
+        log.warn('reconcile: executor status failed', { executor: name, error: String(err) });
+      }
+    }
+    let routes: Record<string, { user?: unknown; target: string }> = {};
+    try {
+      routes = await proxy.getRoutes();
+    } catch (err) {
+      log.warn('reconcile: proxy unreachable', { error: String(err) });
+      return;
+    }
+    const wanted = new Set<string>();
+    for (const row of active) {
+      if (!row.executor || unreachable.has(row.executor)) {
+        if (row.state === 'running') wanted.add(routeKey(serverPath(row.user, row.name)));
+        continue;
+      }
+      const st = row.podUid ? statuses.get(row.podUid) : undefined;
+      const c = st?.containers[0];
+      const alive = !!st && !c?.state.terminated;
+      if (row.state === 'running') {
+        if (!alive) {
+          const why = c?.state.terminated ? `The server exited with code ${c.state.terminated.exitCode}.` : 'The server is gone.';
+          log.warn('reconcile: server died', { user: row.user, server: row.name, why });
+          await this.#runStop(row, why);
+          continue;
+        }
+        const path = routeKey(serverPath(row.user, row.name));
+        wanted.add(path);
+        if (!routes[path]) await this.#route(row);
+      } else if (row.state === 'starting') {
+        if (!alive) {
+          await this.#runStop(row, 'The start was interrupted and the workload is gone.');
+          continue;
+        }
+        this.#resume(row);
+        wanted.add(routeKey(serverPath(row.user, row.name)));
+      } else if (row.state === 'stopping') {
+        await this.#runStop(row);
+      }
+    }
+    for (const [path, data] of Object.entries(routes)) {
+      if (data.user && !wanted.has(path) && !this.#isInflightPath(path)) {
+        await proxy.deleteRoute(path).catch(() => undefined);
+      }
+    }
+  }
+
+  #isInflightPath(path: string): boolean {
+    for (const key of this.#inflight.keys()) {
+      const [u, s] = key.split('/') as [string, string];
+      if (routeKey(serverPath(u, s)) === path) return true;
+    }
+    return false;
+  }
+
+  /** Resumes waiting for a server whose start a previous hub process began. */
+  #resume(row: ServerRow): void {
+    const key = keyOf(row.user, row.name);
+    const ex = this.deps.executors.get(row.executor!);
+    const pod = row.spawnState.pod as Pod | undefined;
+    if (!ex || !pod) return;
+    const abort = new AbortController();
+    let release!: () => void;
+    const done = new Promise<void>((r) => { release = r; });
+    this.#inflight.set(key, { abort, done });
+    this.progress.push(key, { progress: 30, message: 'The hub restarted; waiting for the server again' });
+    void this.#runSpawnAttached(row, pod, ex, abort.signal).finally(() => {
+      this.#inflight.delete(key);
+      release();
+    });
+  }
+
+  async #runSpawnAttached(row: ServerRow, pod: Pod, executor: Executor, signal: AbortSignal): Promise<void> {
+    const data: RetrievedPodData = { pod, container: null };
+    const started = Date.parse(row.started ?? new Date().toISOString());
+    const key = keyOf(row.user, row.name);
+    try {
+      await this.#awaitReady(row, pod, executor, signal, started);
+      await this.#route(row);
+      await this.deps.store.transitionServer(row.user, row.name, 'starting', { state: 'running' });
+      const url = serverPath(row.user, row.name);
+      this.progress.push(key, { progress: 100, ready: true, message: `Server ready at ${url}`, url });
+    } catch (err) {
+      const reason = err instanceof HighrateError ? err.message : 'internal error';
+      await executor.delete(data.pod).catch(() => undefined);
+      await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure: reason, started: null });
+      this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${reason}` });
+    }
+  }
+
+  async #checkNamedLimit(user: string): Promise<void> {
+    const { allowNamedServers, namedServerLimitPerUser } = this.deps.config.hub;
+    if (!allowNamedServers) throw fail('NAMED_SERVERS_DISABLED', 'Named servers are not enabled on this hub.');
+    if (namedServerLimitPerUser > 0) {
+      const named = (await this.deps.store.listServers(user)).filter((s) => s.name !== '');
+      if (named.length >= namedServerLimitPerUser) {
+        throw fail('BAD_REQUEST', `${user} already has the maximum of ${namedServerLimitPerUser} named servers; remove one first.`);
+      }
+    }
+  }
+
+  /** Waits for every start and stop in flight (used at shutdown and in tests). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.#inflight.values()].map((f) => f.done));
+  }
+}
+
+function describe(user: string, server: string): string {
+  return server ? `${user}'s server '${server}'` : `${user}'s server`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,28 @@
+/**
+ * Structured logging: one JSON object per line on stderr. Never pass secrets (tokens, passwords,
+ * cookies) as fields; `redact` exists for values that might carry one by accident.
+ */
+type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+let threshold: number = ORDER[(process.env.HIGHRATE_LOG_LEVEL as Level) ?? 'info'] ?? ORDER.info;
+let component = process.env.HIGHRATE_COMPONENT ?? 'highrate';
+
+function write(level: Level, msg: string, fields?: Record<string, unknown>): void {
+  if (ORDER[level] < threshold) return;
+  const line = JSON.stringify({ time: new Date().toISOString(), level, component, msg, ...fields });
+  process.stderr.write(line + '\n');
+}
+
+export const log = {
+  debug: (msg: string, fields?: Record<string, unknown>) => write('debug', msg, fields),
+  info: (msg: string, fields?: Record<string, unknown>) => write('info', msg, fields),
+  warn: (msg: string, fields?: Record<string, unknown>) => write('warn', msg, fields),
+  error: (msg: string, fields?: Record<string, unknown>) => write('error', msg, fields),
+  setLevel(level: Level) { threshold = ORDER[level]; },
+  setComponent(name: string) { component = name; },
+};
+
+/** Masks anything that looks like a credential in a URL's query string. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|access_token|code|state|_xsrf)=)[^&]*/gi, '$1[redacted]');
+}

@@ -1,0 +1,135 @@
+/**
+ * Versioned schema migrations. Each migration runs once, in order, inside the one write
+ * transaction `applyMigrations` is called in, and is recorded in `schema_version`. Both engines
+ * have transactional DDL, so a failed migration leaves the previous version intact.
+ * Never edit a released migration: add the next version.
+ */
+import { sql, type Kysely, type Expression } from 'kysely';
+import { fail } from '../errors/catalogue.js';
+import type { Backend, Database } from './schema.js';
+
+interface Migration {
+  version: number;
+  description: string;
+  // Kysely<any>: a migration sees the schema as it was at its version, not today's types.
+  up(db: Kysely<any>, backend: Backend): Promise<void>;
+}
+
+/** Type of columns holding names that are ordered or joined on (see schema.ts on collation). */
+function nameType(backend: Backend): 'text' | Expression<unknown> {
+  return backend === 'postgres' ? sql`text collate "C"` : 'text';
+}
+
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'users, groups, servers, tokens, sessions, login states',
+    async up(db, backend) {
+      const name = nameType(backend);
+      await db.schema.createTable('users')
+        .addColumn('name', name, (c) => c.primaryKey())
+        .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('blocked', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addColumn('last_activity', 'text')
+        .execute();
+
+      await db.schema.createTable('groups')
+        .addColumn('name', name, (c) => c.primaryKey())
+        .execute();
+
+      await db.schema.createTable('user_groups')
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('group_name', name, (c) => c.notNull().references('groups.name').onDelete('cascade'))
+        .addPrimaryKeyConstraint('user_groups_pk', ['user_name', 'group_name'])
+        .execute();
+      await db.schema.createIndex('user_groups_group').on('user_groups').column('group_name').execute();
+
+      await db.schema.createTable('servers')
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('name', name, (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('user_options', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('started', 'text')
+        .addColumn('last_activity', 'text')
+        .addColumn('url', 'text')
+        .addColumn('executor', 'text')
+        .addColumn('pod_uid', 'text')
+        .addColumn('secret', 'text')
+        .addColumn('failure', 'text')
+        .addColumn('spawn_state', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addPrimaryKeyConstraint('servers_pk', ['user_name', 'name'])
+        .addCheckConstraint('servers_state', sql`state in ('stopped', 'starting', 'running', 'stopping')`)
+        .execute();
+      // The user-list state filters select user names by server state ("which users have a
+      // running server"); (state, user_name) answers that from the index alone.
+      await db.schema.createIndex('servers_state_user').on('servers').columns(['state', 'user_name']).execute();
+
+      await db.schema.createTable('tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('note', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('last_activity', 'text')
+        .addCheckConstraint('tokens_kind', sql`kind in ('api', 'session')`)
+        .execute();
+      await db.schema.createIndex('tokens_user').on('tokens').column('user_name').execute();
+      await db.schema.createIndex('tokens_expires').on('tokens').column('expires_at').execute();
+
+      await db.schema.createTable('sessions')
+        .addColumn('hash', 'text', (c) => c.primaryKey())
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('xsrf', 'text', (c) => c.notNull())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sessions_user').on('sessions').column('user_name').execute();
+      await db.schema.createIndex('sessions_expires').on('sessions').column('expires_at').execute();
+
+      await db.schema.createTable('login_states')
+        .addColumn('state', 'text', (c) => c.primaryKey())
+        .addColumn('code_verifier', 'text', (c) => c.notNull())
+        .addColumn('nonce', 'text', (c) => c.notNull())
+        .addColumn('next', 'text', (c) => c.notNull())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('login_states_created').on('login_states').column('created').execute();
+    },
+  },
+];
+
+/** The schema version this code writes and expects. */
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
+
+/**
+ * Brings the schema to SCHEMA_VERSION. Must run inside a write transaction that already
+ * excludes other migrators (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so two
+ * processes starting at once apply each migration exactly once. Returns the versions applied.
+ */
+export async function applyMigrations(db: Kysely<Database>, backend: Backend, now: string): Promise<number[]> {
+  await db.schema.createTable('schema_version').ifNotExists()
+    .addColumn('version', 'integer', (c) => c.primaryKey())
+    .addColumn('applied', 'text', (c) => c.notNull())
+    .execute();
+  const row = await db.selectFrom('schema_version')
+    .select((eb) => eb.fn.max('version').as('v'))
+    .executeTakeFirst();
+  const current = row?.v == null ? 0 : Number(row.v);
+  if (current > SCHEMA_VERSION) {
+    // A newer highrate migrated this database; running older code against it could lose data.
+    throw fail('CONFIG_INVALID', `The store's schema is version ${current}, newer than this highrate understands (${SCHEMA_VERSION}); upgrade highrate.`);
+  }
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    await m.up(db as Kysely<any>, backend);
+    await db.insertInto('schema_version').values({ version: m.version, applied: now }).execute();
+    applied.push(m.version);
+  }
+  return applied;
+}

@@ -1,0 +1,91 @@
+/**
+ * The tables as Kysely sees them: snake_case columns, every value in its stored form.
+ * The same columns on SQLite and PostgreSQL so one set of queries serves both:
+ * - timestamps are ISO-8601 UTC text (`Date.toISOString()`), which sorts and compares as text;
+ * - JSON is text (JSON.stringify), parsed only in rows.ts, so PostgreSQL's json/jsonb parsing in
+ *   the `pg` driver never makes the two backends return different shapes;
+ * - booleans are integers 0/1, mapped to real booleans in rows.ts.
+ * Name columns use the "C" collation on PostgreSQL so `ORDER BY name` is byte order there too,
+ * as SQLite's default BINARY collation is; otherwise pages would differ between backends.
+ */
+
+/** Which SQL engine a store runs on. */
+export type Backend = 'sqlite' | 'postgres';
+
+export interface UsersTable {
+  name: string;
+  admin: number;
+  blocked: number;
+  created: string;
+  last_activity: string | null;
+}
+
+export interface GroupsTable {
+  name: string;
+}
+
+export interface UserGroupsTable {
+  user_name: string;
+  group_name: string;
+}
+
+export interface ServersTable {
+  user_name: string;
+  name: string;
+  state: string;
+  user_options: string;
+  started: string | null;
+  last_activity: string | null;
+  url: string | null;
+  executor: string | null;
+  pod_uid: string | null;
+  secret: string | null;
+  failure: string | null;
+  spawn_state: string;
+}
+
+export interface TokensTable {
+  id: string;
+  user_name: string;
+  hash: string;
+  prefix: string;
+  scopes: string;
+  note: string;
+  kind: string;
+  created: string;
+  expires_at: string | null;
+  last_activity: string | null;
+}
+
+export interface SessionsTable {
+  hash: string;
+  user_name: string;
+  xsrf: string;
+  created: string;
+  expires_at: string;
+}
+
+export interface LoginStatesTable {
+  state: string;
+  code_verifier: string;
+  nonce: string;
+  next: string;
+  created: string;
+}
+
+export interface SchemaVersionTable {
+  version: number;
+  applied: string;
+}
+
+/** The whole database, for `Kysely<Database>`. */
+export interface Database {
+  users: UsersTable;
+  groups: GroupsTable;
+  user_groups: UserGroupsTable;
+  servers: ServersTable;
+  tokens: TokensTable;
+  sessions: SessionsTable;
+  login_states: LoginStatesTable;
+  schema_version: SchemaVersionTable;
+}

@@ -1,0 +1,36 @@
+import { Link } from './Link.js';
+
+interface HeaderProps {
+  userName: string | null;
+  current: 'home' | 'token' | 'other';
+}
+
+/** The portal's top bar: name of the platform, the user, and the three places to go. */
+export function Header({ userName, current }: HeaderProps) {
+  return (
+    <header className="site-header">
+      <div className="site-header-inner">
+        <Link to="/hub/home" className="brand" aria-label="highrate home">
+          highrate
+        </Link>
+        {userName !== null ? (
+          <nav className="site-nav" aria-label="Main">
+            <Link to="/hub/home" aria-current={current === 'home' ? 'page' : undefined} data-testid="nav-home">
+              Home
+            </Link>
+            <Link to="/hub/token" aria-current={current === 'token' ? 'page' : undefined} data-testid="nav-token">
+              Token
+            </Link>
+            <span className="user-name" data-testid="user-name" title="Signed in as">
+              {userName}
+            </span>
+            {/* Full navigation: the hub ends the session and redirects. */}
+            <a href="/hub/logout" data-testid="logout">
+              Log out
+            </a>
+          </nav>
+        ) : null}
+      </div>
+    </header>
+  );
+}

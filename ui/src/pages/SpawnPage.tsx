@@ -1,0 +1,239 @@
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { api, ApiError, errorMessage } from '../api/client.js';
+import { currentUserPath, profilesPath, progressPath, serverPath, userPath } from '../api/paths.js';
+import type { Profile, ProfilesResponse, ServerModel, StartRequest, UserModel } from '../api/types.js';
+import { Alert } from '../components/Alert.js';
+import { Link } from '../components/Link.js';
+import { SpawnForm, initialChoice, type SpawnChoice } from '../components/SpawnForm.js';
+import { SpawnProgress } from '../components/SpawnProgress.js';
+import { serverLabel } from '../format.js';
+import { usePageTitle } from '../session.js';
+
+interface SpawnPageProps {
+  /** The logged-in user. */
+  self: UserModel;
+  /** Whose server to start; null means the logged-in user. */
+  targetUser: string | null;
+  /** "" for the default server. */
+  server: string;
+}
+
+/** Where the page is in a start. */
+type Phase =
+  | { kind: 'loading' }
+  | { kind: 'load-failed'; message: string }
+  | { kind: 'form' }
+  | { kind: 'submitting' }
+  | { kind: 'progress'; progressUrl: string }
+  | { kind: 'ready'; url: string }
+  | { kind: 'failed'; message: string }
+  | { kind: 'running'; url: string }
+  | { kind: 'stopping' };
+
+const POLL_MS = 1500;
+
+/** The start form for one server, then its progress until it is ready or has failed. */
+export function SpawnPage({ self, targetUser, server }: SpawnPageProps) {
+  const owner = targetUser ?? self.name;
+  const forSelf = owner === self.name;
+  const title = server === '' ? (forSelf ? 'Start your server' : `Start the server of ${owner}`) : `Start server “${server}”${forSelf ? '' : ` of ${owner}`}`;
+  usePageTitle(title);
+
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+  const [profiles, setProfiles] = useState<Profile[]>([]);
+  const [choice, setChoice] = useState<SpawnChoice | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // The stream being followed; kept after the end so the event log stays readable.
+  const [followed, setFollowed] = useState<string | null>(null);
+
+  const fetchOwner = useCallback(
+    async function fetchOwner(): Promise<UserModel> {
+      const { body } = await api<UserModel>('GET', forSelf ? currentUserPath : userPath(owner));
+      if (!body) throw new ApiError(0, 'The hub answered without a user model.');
+      return body;
+    },
+    [forSelf, owner],
+  );
+
+  /** Decides what to show from the server's current state. */
+  const phaseFor = useCallback(
+    function phaseFor(model: ServerModel | undefined): Phase {
+      if (model?.pending === 'spawn') return { kind: 'progress', progressUrl: model.progress_url || progressPath(owner, server) };
+      if (model?.pending === 'stop') return { kind: 'stopping' };
+      if (model?.ready) return { kind: 'running', url: model.url };
+      return { kind: 'form' };
+    },
+    [owner, server],
+  );
+
+  useEffect(
+    function load() {
+      let live = true;
+      setPhase({ kind: 'loading' });
+      Promise.all([api<ProfilesResponse>('GET', profilesPath), fetchOwner()]).then(
+        function loaded([{ body }, model]) {
+          if (!live) return;
+          const list = body?.profiles ?? [];
+          const current = model.servers?.[server];
+          setProfiles(list);
+          setChoice(initialChoice(list, current?.user_options ?? null));
+          setPhase(phaseFor(current));
+        },
+        function failed(err: unknown) {
+          if (live) setPhase({ kind: 'load-failed', message: errorMessage(err) });
+        },
+      );
+      return function cancel() {
+        live = false;
+      };
+    },
+    [fetchOwner, phaseFor, server],
+  );
+
+  // A server that is stopping cannot be started: wait until it has stopped, then offer the form.
+  useEffect(
+    function waitForStop() {
+      if (phase.kind !== 'stopping') return;
+      const timer = window.setInterval(function poll() {
+        fetchOwner().then(
+          function checked(model) {
+            const next = phaseFor(model.servers?.[server]);
+            if (next.kind !== 'stopping') setPhase(next);
+          },
+          function ignored() {
+            /* try again at the next tick */
+          },
+        );
+      }, POLL_MS);
+      return function stop() {
+        window.clearInterval(timer);
+      };
+    },
+    [phase.kind, fetchOwner, phaseFor, server],
+  );
+
+  useEffect(
+    function openWhenReady() {
+      if (phase.kind === 'ready') window.location.assign(phase.url);
+    },
+    [phase],
+  );
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (!choice) return;
+    setError(null);
+    setPhase({ kind: 'submitting' });
+    const request: StartRequest = { profile: choice.profile, cores: choice.cores, memory: choice.memory };
+    if (choice.image !== undefined) request.image = choice.image;
+    try {
+      // 201: ready; 202: starting. JupyterHub sends no body, so the state comes from the user model.
+      const { status, body } = await api<Partial<ServerModel>>('POST', serverPath(owner, server), request);
+      const model = (await fetchOwner()).servers?.[server];
+      const url = model?.url || body?.url || defaultServerUrl(owner, server);
+      if (status === 201 || (model?.ready && model.pending === null)) {
+        setPhase({ kind: 'ready', url });
+      } else {
+        setPhase({ kind: 'progress', progressUrl: model?.progress_url || body?.progress_url || progressPath(owner, server) });
+      }
+    } catch (err) {
+      setError(errorMessage(err));
+      setPhase({ kind: 'form' });
+    }
+  }
+
+  function backToForm() {
+    setError(null);
+    setFollowed(null);
+    setPhase({ kind: 'form' });
+  }
+
+  useEffect(
+    function rememberStream() {
+      if (phase.kind === 'progress') setFollowed(phase.progressUrl);
+    },
+    [phase],
+  );
+
+  const showForm = phase.kind === 'form' || phase.kind === 'submitting';
+  return (
+    <>
+      <div className="page-heading">
+        <h1>{title}</h1>
+        <Link to="/hub/home" className="button">
+          Back to servers
+        </Link>
+      </div>
+      {error !== null ? (
+        <Alert kind="error" title="The server was not started" onDismiss={() => setError(null)}>
+          <p>{error}</p>
+        </Alert>
+      ) : null}
+      {phase.kind === 'loading' ? <p className="muted" role="status">Loading…</p> : null}
+      {phase.kind === 'load-failed' ? (
+        <Alert kind="error" title="The start form could not be loaded">
+          <p>{phase.message}</p>
+        </Alert>
+      ) : null}
+      {showForm && choice ? (
+        <SpawnForm profiles={profiles} choice={choice} onChange={setChoice} onSubmit={submit} submitting={phase.kind === 'submitting'} />
+      ) : null}
+      {showForm && !choice ? (
+        <Alert kind="warning" title="No profiles">
+          <p>The hub offers no profile to start a server with. Ask the administrators.</p>
+        </Alert>
+      ) : null}
+      {phase.kind === 'failed' ? (
+        <Alert kind="error" title="The server failed to start">
+          <pre className="failure-log" data-testid="spawn-failure">
+            {phase.message}
+          </pre>
+          <p className="alert-actions">
+            <button type="button" className="button button-primary" onClick={backToForm} data-testid="spawn-retry">
+              Change options and try again
+            </button>
+          </p>
+        </Alert>
+      ) : null}
+      {followed !== null && (phase.kind === 'progress' || phase.kind === 'failed' || phase.kind === 'ready') ? (
+        <SpawnProgress
+          key={followed}
+          progressUrl={followed}
+          outcome={phase.kind === 'progress' ? null : phase.kind}
+          label={serverLabel(server)}
+          fetchServer={async () => (await fetchOwner()).servers?.[server]}
+          onReady={(url) => setPhase({ kind: 'ready', url: url || defaultServerUrl(owner, server) })}
+          onFailed={(message) => setPhase({ kind: 'failed', message })}
+        />
+      ) : null}
+      {phase.kind === 'ready' ? (
+        <Alert kind="success" title="Your server is ready">
+          <p>
+            Opening <a href={phase.url}>{phase.url}</a>…
+          </p>
+        </Alert>
+      ) : null}
+      {phase.kind === 'running' ? (
+        <Alert kind="info" title="Already running">
+          <p>This server is running. Stop it on the home page to start it with other options.</p>
+          <p>
+            <a className="button button-primary" href={phase.url} data-testid="open">
+              Open
+            </a>
+          </p>
+        </Alert>
+      ) : null}
+      {phase.kind === 'stopping' ? (
+        <Alert kind="info" title="Stopping">
+          <p role="status">This server is stopping. The start form appears once it has stopped.</p>
+        </Alert>
+      ) : null}
+    </>
+  );
+}
+
+/** JupyterHub's URL layout, used only if the hub did not say where the server is. */
+function defaultServerUrl(owner: string, server: string): string {
+  const base = `/user/${encodeURIComponent(owner)}/`;
+  return server === '' ? base : `${base}${encodeURIComponent(server)}/`;
+}
