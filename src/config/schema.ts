@@ -31,6 +31,7 @@ export const ProfileSchema = z.strictObject({
   command: z.array(z.string()).min(1).optional().describe('The notebook server command; default: the system `jupyter notebook` (`/usr/bin/python3 -m notebook`).'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Extra environment variables for servers of this profile.'),
   allowedGroups: z.array(z.string()).default([]).describe('Only members of these groups may use the profile; empty: everyone.'),
+  startTimeout: z.number().int().min(1).optional().describe('Overrides hub.startTimeout for servers of this profile, seconds.'),
 });
 
 export const ExecutorSchema = z.strictObject({

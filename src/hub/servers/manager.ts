@@ -149,7 +149,9 @@ export class ServerManager {
 
   /** Waits for the server to answer HTTP, watching the pod so an early exit fails fast with its code. */
   async #awaitReady(row: ServerRow, pod: Pod, executor: Executor, signal: AbortSignal, started: number): Promise<void> {
-    const timeoutMs = this.deps.config.hub.startTimeout * 1000;
+    const profile = this.deps.config.profiles.find((p) => p.name === row.userOptions.profile);
+    const timeoutS = profile?.startTimeout ?? this.deps.config.hub.startTimeout;
+    const timeoutMs = timeoutS * 1000;
     const local = new AbortController();
     const onAbort = () => local.abort();
     signal.addEventListener('abort', onAbort);
@@ -189,7 +191,7 @@ export class ServerManager {
       if (ok) return;
       if (exited) throw fail('SPAWN_FAILED', exited);
       if (signal.aborted) throw fail('SPAWN_FAILED', 'The start was cancelled.');
-      throw fail('SPAWN_FAILED', `The server did not answer within ${this.deps.config.hub.startTimeout} seconds. Common causes: the image or command is wrong, or the machine is overloaded; the log below says more.`);
+      throw fail('SPAWN_FAILED', `The server did not answer within ${timeoutS} seconds. Common causes: the image or command is wrong, or the machine is overloaded; the log below says more.`);
     } finally {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);

@@ -1,0 +1,183 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { stringify } from 'yaml';
+import { validateConfig } from '../../src/config/load.js';
+import { startHub, type RunningHub } from '../../src/hub/app.js';
+import { SqliteAccountStore } from '../../src/idp/accounts.js';
+import { createStore } from '../../src/store/index.js';
+import type { Store } from '../../src/store/types.js';
+import { browserLogin, CookieJar, http } from './http.js';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const CLI = join(ROOT, 'bin', 'highrate.js');
+
+/** Two consecutive free ports (public port and the route API at port + 1). */
+export async function freePortPair(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const p = 20000 + Math.floor(Math.random() * 30000);
+    if ((await canBind(p)) && (await canBind(p + 1))) return p;
+  }
+  throw new Error('no free port pair');
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+export interface PlatformOptions {
+  /** Config overrides (merged over hub.port etc.). */
+  config?: Record<string, any>;
+  /** Run the hub as its own `highrate up` process (for restart tests) instead of in-process. */
+  process?: boolean;
+  users?: Array<{ name: string; password?: string; groups?: string[] }>;
+}
+
+/**
+ * A whole platform on free ports in a temp data dir: hub, proxy and embedded IdP, with accounts.
+ * `close()` stops every server it started, the hub and the proxy (by PID), and removes the dir.
+ */
+export class Platform {
+  hub?: RunningHub;
+  child?: ChildProcess;
+  output = '';
+
+  private constructor(readonly dataDir: string, readonly port: number, readonly configFile: string) {}
+
+  get base(): string { return `http://127.0.0.1:${this.port}`; }
+
+  static async start(opts: PlatformOptions = {}): Promise<Platform> {
+    const dataDir = mkdtempSync(join(tmpdir(), 'highrate-test-'));
+    const port = await freePortPair();
+    const raw = { ...(opts.config ?? {}), hub: { port, hubPort: 0, reconcileInterval: 2, ...(opts.config?.hub ?? {}) } };
+    const configFile = join(dataDir, 'config.yaml');
+    writeFileSync(configFile, stringify(raw));
+    const p = new Platform(dataDir, port, configFile);
+    const accounts = new SqliteAccountStore(new Database(join(mkdirp(join(dataDir, 'idp')), 'idp.sqlite')));
+    for (const u of opts.users ?? []) await accounts.add(u.name, u.password ?? `${u.name}-password`, u.groups ?? []);
+    if (!(await accounts.get('admin'))) await accounts.add('admin', 'admin-password', []);
+    if (opts.process) await p.startProcess();
+    else p.hub = await startHub({ config: validateConfig(raw), dataDir, announce: (l) => { p.output += l + '\n'; } });
+    return p;
+  }
+
+  /** Starts the hub as a separate `highrate up` process and waits until it answers. */
+  async startProcess(): Promise<void> {
+    this.output = '';
+    const child = spawn(process.execPath, [CLI, 'up', '--data-dir', this.dataDir, '--config', this.configFile], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HIGHRATE_LOG_LEVEL: 'warn' },
+    });
+    child.stdout!.on('data', (d: Buffer) => { this.output += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { this.output += d.toString(); });
+    this.child = child;
+    const deadline = Date.now() + 30_000;
+    while (!this.output.includes('highrate is running at')) {
+      if (child.exitCode !== null) throw new Error(`highrate up exited ${child.exitCode}: ${this.output}`);
+      if (Date.now() > deadline) throw new Error(`highrate up did not start: ${this.output}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** SIGKILLs the hub process (not the proxy, not the servers). */
+  async killHub(): Promise<void> {
+    const child = this.child!;
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+  }
+
+  async login(name: string, password = `${name}-password`): Promise<CookieJar> {
+    return browserLogin(this.base, name, name === 'admin' && password === 'admin-password' ? 'admin-password' : password);
+  }
+
+  /** An API token for `name` (creating the user if needed), through the store. */
+  async token(name: string, scopes: string[] = []): Promise<string> {
+    const store = await this.openStore();
+    try {
+      if (!(await store.getUser(name))) await store.createUsers([name]);
+    } finally {
+      await store.close();
+    }
+    const args = ['token', 'issue', name, '--data-dir', this.dataDir, '--config', this.configFile];
+    if (scopes.length) args.push('--scopes', scopes.join(','));
+    return execFileSync(process.execPath, [CLI, ...args], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  }
+
+  async openStore(): Promise<Store> {
+    const store = await createStore(`sqlite://${join(this.dataDir, 'highrate.sqlite')}`);
+    await store.migrate();
+    return store;
+  }
+
+  api(method: string, path: string, auth: { token?: string; jar?: CookieJar }, body?: unknown) {
+    const headers: Record<string, string> = {};
+    if (auth.token) headers.authorization = `token ${auth.token}`;
+    if (auth.jar) {
+      headers.cookie = auth.jar.header();
+      const x = auth.jar.get('_xsrf');
+      if (x) headers['x-xsrftoken'] = x;
+    }
+    return http(method, `${this.base}${path}`, { headers, body });
+  }
+
+  async close(): Promise<void> {
+    try {
+      const store = await this.openStore();
+      const active = await store.listActiveServers();
+      await store.close();
+      if (this.hub) {
+        for (const row of active) await this.hub.hub.servers.stopNow(row, 'test cleanup').catch(() => undefined);
+        await this.hub.hub.servers.settle();
+        await this.hub.close();
+      }
+    } finally {
+      if (this.child && this.child.exitCode === null) {
+        this.child.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 300));
+        this.child.kill('SIGKILL');
+      }
+      killRecordedProcesses(this.dataDir);
+      rmSync(this.dataDir, { recursive: true, force: true });
+    }
+  }
+}
+
+function mkdirp(dir: string): string {
+  execFileSync('mkdir', ['-p', dir]);
+  return dir;
+}
+
+/** Kills the proxy and every pod supervisor recorded under the data dir, by PID. */
+export function killRecordedProcesses(dataDir: string): void {
+  const pids: number[] = [];
+  try {
+    pids.push(JSON.parse(readFileSync(join(dataDir, 'run', 'proxy.json'), 'utf8')).pid);
+  } catch { /* no proxy */ }
+  const podsRoot = join(dataDir, 'executors');
+  if (existsSync(podsRoot)) {
+    for (const ex of readdirSync(podsRoot)) {
+      const pods = join(podsRoot, ex, 'pods');
+      if (!existsSync(pods)) continue;
+      for (const uid of readdirSync(pods)) {
+        for (const f of ['supervisor.json', 'pid', 'state.json']) {
+          try {
+            const txt = readFileSync(join(pods, uid, f), 'utf8');
+            const pid = Number(/"pid"\s*:\s*(\d+)/.exec(txt)?.[1] ?? txt.trim());
+            if (pid > 1) pids.push(pid);
+          } catch { /* absent */ }
+        }
+      }
+    }
+  }
+  for (const pid of pids) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* not a group */ }
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+}
