@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
+export HIGHRATE_LOG_LEVEL="${HIGHRATE_LOG_LEVEL:-warn}"
 exec node --test --test-concurrency=1 --test-timeout=600000 "$@" "${files[@]}"

@@ -55,6 +55,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
   const store = await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`);
   await store.migrate();
+  // As JupyterHub's admin_users: these users exist and are admins from the first start.
+  for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
   const executors = await buildExecutors(config.executors, { dataDir });
   const proxyToken = loadSecret(dataDir, 'proxy-token');
 

@@ -1,0 +1,154 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { log, redactUrl } from '../log.js';
+import type { UpstreamHead } from './headers.js';
+import { sendProblem } from './responses.js';
+import type { Route } from './routes.js';
+import type { UpstreamConnection, UpstreamExchange, UpstreamPool } from './upstream-pool.js';
+
+const kExchange = Symbol('highrate.exchange');
+type TrackedResponse = ServerResponse & { [kExchange]?: HttpExchange };
+
+/**
+ * Forwards one HTTP request to the route's target over a pooled keep-alive connection and
+ * streams the answer back, both directions with backpressure. A target that cannot be reached
+ * is a 503 (JSON, or HTML for browsers).
+ *
+ * `last_activity` follows CHP's intent: request body chunks and response chunks of successful
+ * (< 300) responses stamp the route; error floods (404/503…) do not make a server look active.
+ * @param path the URL path+query to request on the target (below the target's own path)
+ */
+export function forwardHttp(pool: UpstreamPool, req: IncomingMessage, res: ServerResponse, route: Route, head: UpstreamHead, path: string): void {
+  const exchange = new HttpExchange(pool, req, res, route, head, path);
+  (res as TrackedResponse)[kExchange] = exchange;
+  res.on('close', onClientClose);
+  exchange.start();
+}
+
+/** The client went away before its response was complete: the upstream connection cannot be reused. */
+function onClientClose(this: TrackedResponse): void {
+  if (!this.writableFinished) this[kExchange]?.abort();
+}
+
+/** One proxied request: one object, its methods on the prototype, so nothing else is allocated per request. */
+class HttpExchange implements UpstreamExchange {
+  readonly #pool: UpstreamPool;
+  readonly #req: IncomingMessage;
+  readonly #res: ServerResponse;
+  readonly #route: Route;
+  readonly #head: UpstreamHead;
+  readonly #path: string;
+  #conn: UpstreamConnection | null = null;
+  #retried = false;
+  #active = false;
+  #status = 0;
+
+  constructor(pool: UpstreamPool, req: IncomingMessage, res: ServerResponse, route: Route, head: UpstreamHead, path: string) {
+    this.#pool = pool;
+    this.#req = req;
+    this.#res = res;
+    this.#route = route;
+    this.#head = head;
+    this.#path = path;
+  }
+
+  start(): void {
+    const target = this.#route.target;
+    const conn = this.#pool.acquire(target);
+    this.#conn = conn;
+    this.#active = true;
+    const method = this.#req.method ?? 'GET';
+    conn.begin(this, method);
+    conn.socket.write(`${method} ${target.pathPrefix}${this.#path} HTTP/1.1\r\n${this.#head.lines}\r\n`, 'latin1');
+    if (this.#head.hasBody) this.#sendBody(conn);
+    else conn.requestSent();
+  }
+
+  abort(): void {
+    if (this.#active) {
+      this.#active = false;
+      this.#conn?.destroy();
+    }
+  }
+
+  onHead(status: number, reason: string, headers: string[]): void {
+    this.#status = status;
+    try {
+      this.#res.writeHead(status, reason, headers);
+    } catch (err) {
+      // node refuses header names/values that are not valid HTTP: the target's fault.
+      log.warn('invalid response from target', { route: this.#route.prefix, error: (err as Error).message });
+      this.#active = false;
+      this.#conn?.destroy();
+      this.#res.removeHeader('content-length');
+      sendProblem(this.#req, this.#res, 'UPSTREAM_UNAVAILABLE', 'The server behind this address sent an invalid response.');
+    }
+  }
+
+  onBody(chunk: Buffer | null, last: boolean): void {
+    if (!this.#active) return;
+    if (this.#status < 300) this.#route.lastActivity = Date.now();
+    const res = this.#res;
+    if (last) {
+      this.#active = false;
+      if (chunk === null) res.end();
+      else res.end(chunk);
+      return;
+    }
+    if (!res.write(chunk!)) {
+      const socket = this.#conn!.socket;
+      socket.pause();
+      res.once('drain', function onClientDrain() {
+        socket.resume();
+      });
+    }
+  }
+
+  onFailure(err: NodeJS.ErrnoException, silent: boolean): void {
+    if (!this.#active) return;
+    this.#active = false;
+    const res = this.#res;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    // A pooled connection the target had closed while idle: the request was never seen, and
+    // without a body it can be sent again on a fresh connection.
+    if (silent && !this.#retried && !this.#head.hasBody) {
+      this.#retried = true;
+      this.start();
+      return;
+    }
+    const route = this.#route;
+    log.warn('target unreachable', { route: route.prefix, target: route.target.href, url: redactUrl(this.#req.url ?? ''), error: err.code ?? err.message });
+    sendProblem(this.#req, res, 'UPSTREAM_UNAVAILABLE', 'The server behind this address is not reachable.');
+  }
+
+  /** Streams the request body upstream; node has decoded any chunking, so it is re-chunked. */
+  #sendBody(conn: UpstreamConnection): void {
+    const req = this.#req;
+    const route = this.#route;
+    const chunked = this.#head.chunked;
+    const socket = conn.socket;
+    req.on('data', function onRequestChunk(chunk: Buffer) {
+      route.lastActivity = Date.now();
+      let ok: boolean;
+      if (chunked) {
+        socket.write(`${chunk.length.toString(16)}\r\n`, 'latin1');
+        socket.write(chunk);
+        ok = socket.write('\r\n', 'latin1');
+      } else {
+        ok = socket.write(chunk);
+      }
+      if (!ok) {
+        req.pause();
+        socket.once('drain', function onUpstreamDrain() {
+          req.resume();
+        });
+      }
+    });
+    req.on('end', function onRequestEnd() {
+      if (chunked) socket.write('0\r\n\r\n', 'latin1');
+      conn.requestSent();
+    });
+  }
+}

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import v8 from 'node:v8';
+import { HighrateError } from '../errors/catalogue.js';
+import { log } from '../log.js';
+import { parseProxyArgs, USAGE } from './options.js';
+import { startProxy } from './server.js';
+
+/**
+ * Runs the proxy as this process (`highrate proxy …` and `node dist/src/proxy/main.js …`):
+ * parses CHP-style flags, writes the pid file, and closes gracefully on SIGTERM/SIGINT.
+ * Resolves with the exit code once the proxy has stopped (or could not start).
+ */
+export async function runProxyProcess(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  log.setComponent('proxy');
+  // Measured: V8 grows the young generation to 16 MB under the proxy's allocation pattern (many
+  // short-lived request objects), which was most of the RSS a proxy with 10,000 routes had
+  // above an idle one. Keeping it at its initial size cost no measurable throughput. This flag
+  // is read at each growth decision, so setting it at run time takes effect.
+  v8.setFlagsFromString('--semi-space-growth-factor=1');
+  let cmd;
+  try {
+    cmd = parseProxyArgs(argv, env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (cmd.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (cmd.logLevel) log.setLevel(cmd.logLevel);
+  let proxy;
+  try {
+    proxy = await startProxy(cmd.options);
+  } catch (err) {
+    const message = err instanceof HighrateError ? err.message : (err as Error).message;
+    log.error('proxy could not start', { error: message });
+    return 1;
+  }
+  const pidFile = cmd.pidFile;
+  if (pidFile !== undefined) fs.writeFileSync(pidFile, String(process.pid));
+  const running = proxy;
+  return new Promise<number>(function waitForSignal(resolve) {
+    function stop(signal: NodeJS.Signals) {
+      log.info('stopping', { signal });
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      running.close().then(() => {
+        if (pidFile !== undefined) fs.rmSync(pidFile, { force: true });
+        resolve(0);
+      });
+    }
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}

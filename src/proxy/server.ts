@@ -1,0 +1,229 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { log } from '../log.js';
+import { createRouteApi } from './api.js';
+import { createApiServer } from './api-server.js';
+import type { AuthDecision } from './auth-cache.js';
+import { Authorizer } from './authorizer.js';
+import { findCredential, withoutQueryToken } from './credential.js';
+import { forwardHttp } from './forward-http.js';
+import { forwardUpgrade } from './forward-ws.js';
+import { upstreamHead } from './headers.js';
+import { checkProxyOptions, type ProxyOptions } from './options.js';
+import { routingPath } from './prefix.js';
+import { refuseUpgrade, sendLoginRedirect, sendProblem, wantsHtml } from './responses.js';
+import { RouteTable, type Route } from './routes.js';
+import { UpstreamPool } from './upstream-pool.js';
+
+/** A proxy that is listening. */
+export interface RunningProxy {
+  /** The public port actually bound (useful with port 0). */
+  readonly publicPort: number;
+  /** The route API port actually bound. */
+  readonly apiPort: number;
+  /** Stops listening, ends open connections (in-flight requests get a short grace period). */
+  close(): Promise<void>;
+  /** The live routing table (in-process users and tests). */
+  readonly routes: RouteTable;
+  /** The edge-auth decision maker; `hubCalls` counts requests made to the hub. */
+  readonly authorizer: Authorizer;
+}
+
+const HEALTH_BODY = JSON.stringify({ status: 'OK' });
+/** In-flight requests get this long to finish after close() before their sockets are cut. */
+const CLOSE_GRACE_MS = 2_000;
+
+/**
+ * Starts the proxy: a public listener that routes by longest prefix (with edge auth on user
+ * routes) and a configurable-http-proxy compatible route API on its own listener.
+ * Resolves once both listen; rejects (and frees both ports) if either cannot.
+ */
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const opts = checkProxyOptions(options);
+  const routes = new RouteTable();
+  if (opts.defaultTarget !== undefined) routes.add('/', { target: opts.defaultTarget });
+  const authorizer = new Authorizer({
+    authorizeUrl: opts.authorizeUrl,
+    proxyToken: opts.authToken,
+    cache: opts.authCache,
+    timeoutMs: opts.authorizeTimeoutMs,
+  });
+  const pool = new UpstreamPool();
+  const tunnels = new Set<Duplex>();
+  if (opts.authToken === '') log.warn('route API is not authenticated: CONFIGPROXY_AUTH_TOKEN is empty');
+
+  /** Routes an ordinary request: health check, match, edge auth, forward. */
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    if (url === '/_chp_healthz') {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': HEALTH_BODY.length });
+      res.end(HEALTH_BODY);
+      return;
+    }
+    const path = routingPath(url);
+    if (path === null) return sendProblem(req, res, 'BAD_REQUEST', 'Malformed percent-encoding in the URL.');
+    const route = routes.match(path);
+    if (route === undefined) return sendProblem(req, res, 'NOT_FOUND', 'No route for this address.');
+    if (route.user === undefined) return forward(req, res, route, false);
+    const credential = findCredential(req.rawHeaders, url, false);
+    if (credential === null) return refuse(req, res, null);
+    let decision: AuthDecision | Promise<AuthDecision>;
+    try {
+      decision = authorizer.decide(credential, route.user, route.serverName);
+    } catch (err) {
+      return sendProblem(req, res, 'UPSTREAM_UNAVAILABLE', (err as Error).message);
+    }
+    if (decision instanceof Promise) {
+      decision.then(
+        function onDecision(d) {
+          if (d.allowed) forward(req, res, route, true);
+          else refuse(req, res, d);
+        },
+        function onHubDown(err: unknown) {
+          sendProblem(req, res, 'UPSTREAM_UNAVAILABLE', (err as Error).message);
+        },
+      );
+    } else if (decision.allowed) {
+      forward(req, res, route, true);
+    } else {
+      refuse(req, res, decision);
+    }
+  }
+
+  function forward(req: IncomingMessage, res: ServerResponse, route: Route, edge: boolean): void {
+    const head = upstreamHead(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress,
+      proto: 'http',
+      upgrade: false,
+      edge,
+      upstreamToken: route.upstreamToken,
+      fallbackHost: route.target.hostHeader,
+    });
+    forwardHttp(pool, req, res, route, head, req.url ?? '/');
+  }
+
+  /** No credential or a bad one: browsers go to login; a valid credential of someone else is 403. */
+  function refuse(req: IncomingMessage, res: ServerResponse, decision: AuthDecision | null): void {
+    req.resume();
+    if (decision === null || !decision.authenticated) {
+      if (req.method === 'GET' && wantsHtml(req)) return sendLoginRedirect(res, opts.loginUrl, req.url ?? '/');
+      return sendProblem(req, res, 'FORBIDDEN', 'A valid credential for this server is required.');
+    }
+    sendProblem(req, res, 'FORBIDDEN', 'You are not allowed to access this server.');
+  }
+
+  /** Routes an upgrade (WebSocket) request; refusals are written on the raw socket. */
+  function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', function onEarlySocketError() {
+      socket.destroy();
+    });
+    const url = req.url ?? '/';
+    if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+      return refuseUpgrade(socket, 'BAD_REQUEST', 'Only WebSocket upgrades are proxied.');
+    }
+    const path = routingPath(url);
+    if (path === null) return refuseUpgrade(socket, 'BAD_REQUEST', 'Malformed percent-encoding in the URL.');
+    const route = routes.match(path);
+    if (route === undefined) return refuseUpgrade(socket, 'NOT_FOUND', 'No route for this address.');
+    if (route.user === undefined) return tunnel(req, socket, head, route, false, url);
+    const credential = findCredential(req.rawHeaders, url, true);
+    if (credential === null) return refuseUpgrade(socket, 'FORBIDDEN', 'A valid credential for this server is required.');
+    const user = route.user;
+    Promise.resolve()
+      .then(() => authorizer.decide(credential, user, route.serverName))
+      .then(
+        function onUpgradeDecision(d) {
+          if (d.allowed) tunnel(req, socket, head, route, true, withoutQueryToken(url));
+          else refuseUpgrade(socket, 'FORBIDDEN', d.authenticated ? 'You are not allowed to access this server.' : 'A valid credential for this server is required.');
+        },
+        function onUpgradeHubDown(err: unknown) {
+          refuseUpgrade(socket, 'UPSTREAM_UNAVAILABLE', (err as Error).message);
+        },
+      );
+  }
+
+  function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, route: Route, edge: boolean, path: string): void {
+    if (socket.destroyed) return;
+    const { lines } = upstreamHead(req.rawHeaders, {
+      remoteAddress: req.socket.remoteAddress,
+      proto: 'ws',
+      upgrade: true,
+      edge,
+      upstreamToken: route.upstreamToken,
+      fallbackHost: route.target.hostHeader,
+    });
+    forwardUpgrade(req, socket, head, route, lines, path, tunnels);
+  }
+
+  const publicServer = http.createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: 0, noDelay: true }, onRequest);
+  publicServer.on('upgrade', onUpgrade);
+  publicServer.on('clientError', function onClientError(err: NodeJS.ErrnoException, socket: Duplex) {
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  const api = createApiServer(createRouteApi(routes, opts.authToken), { bodyLimit: opts.bodyLimit, idleTimeoutMs: opts.keepAliveTimeoutMs });
+  const apiServer = api.server;
+
+  try {
+    await listen(publicServer, opts.port, opts.ip);
+    await listen(apiServer, opts.apiPort, opts.apiIp);
+  } catch (err) {
+    publicServer.close();
+    apiServer.close();
+    authorizer.close();
+    throw err;
+  }
+  const publicPort = (publicServer.address() as AddressInfo).port;
+  const apiPort = (apiServer.address() as AddressInfo).port;
+  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined });
+
+  let closing: Promise<void> | undefined;
+  return {
+    publicPort,
+    apiPort,
+    routes,
+    authorizer,
+    close() {
+      closing ??= (async function closeProxy() {
+        for (const socket of tunnels) socket.destroy();
+        const apiClosed = new Promise<void>((resolve) => {
+          const timer = setTimeout(() => api.destroyConnections(), CLOSE_GRACE_MS);
+          apiServer.close(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+          api.closeConnections();
+        });
+        await Promise.all([drain(publicServer), apiClosed]);
+        pool.close();
+        authorizer.close();
+        log.info('proxy closed', { publicPort, apiPort });
+      })();
+      return closing;
+    },
+  };
+}
+
+function listen(server: net.Server, port: number, host: string | undefined): Promise<void> {
+  return new Promise(function bind(resolve, reject) {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish for a moment, then cuts what is left. */
+function drain(server: http.Server): Promise<void> {
+  return new Promise(function closeServer(resolve) {
+    const timer = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
