@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fail } from '../../errors/catalogue.js';
@@ -119,6 +119,8 @@ export class LocalExecutor implements Executor {
       remoteAddress: false,
     };
     mkdirSync(this.#podsDir, { recursive: true, mode: 0o700 });
+    // Pod directories hold Secrets (volume files, env values in pod.json and pod.sh).
+    chmodSync(this.#podsDir, 0o700);
   }
 
   /** Finds the pods of earlier executor processes on this stateDir (once, on first use). */

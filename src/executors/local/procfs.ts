@@ -17,10 +17,21 @@ export interface ProcStat {
 export function parseProcStat(text: string): ProcStat | null {
   const close = text.lastIndexOf(')');
   if (close < 0) return null;
-  const f = text.slice(close + 2).split(' ');
-  // After the name: state(3) ppid(4) pgrp(5) ... starttime(22) → indexes 0, 1, 2, 19.
-  if (f.length < 20) return null;
-  return { state: f[0]!, ppid: Number(f[1]), pgrp: Number(f[2]), startTime: f[19]! };
+  // Fields after the name, space-separated: state(3) ppid(4) pgrp(5) ... starttime(22). Scanned
+  // by hand rather than split: status() parses one per unsettled pod.
+  const want = [0, 1, 2, 19];
+  const got: string[] = [];
+  let field = 0;
+  let start = close + 2;
+  for (let i = start; i <= text.length && got.length < want.length; i++) {
+    if (i === text.length || text.charCodeAt(i) === 32 || text.charCodeAt(i) === 10) {
+      if (field === want[got.length]) got.push(text.slice(start, i));
+      field++;
+      start = i + 1;
+    }
+  }
+  if (got.length < want.length) return null;
+  return { state: got[0]!, ppid: Number(got[1]), pgrp: Number(got[2]), startTime: got[3]! };
 }
 
 const statBuf = Buffer.alloc(4096);

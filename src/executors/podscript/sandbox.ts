@@ -113,9 +113,11 @@ export interface BwrapOptions {
  * mounts read-only). The network is shared: pods listen on 127.0.0.1 for the proxy.
  *
  * A mountPath missing on the host would make bwrap create it on the host, through the rw root
- * bind. Instead, the deepest existing ancestor of each missing mountPath is "shadowed": a tmpfs
- * replaces it inside the sandbox and its entries are bound back one by one, so the mount point
- * is created in the tmpfs and the host is left untouched.
+ * bind (or fail, read-only). Instead, the deepest existing ancestor of each missing mountPath is
+ * "shadowed": a tmpfs replaces it inside the sandbox and its entries are bound back one by one,
+ * so the mount point is created in the tmpfs and the host is left untouched. Mount targets and
+ * hidden paths are first resolved through symlinks (Debian's /var/run -> /run), which bwrap
+ * cannot mount through. The pod directory is hidden too, unless a hidden path covers it.
  *
  * Arguments reach bwrap NUL-separated through `--args` (an fd), so paths and values are never
  * re-parsed by a shell. There is no --die-with-parent: delete signals the whole process group,

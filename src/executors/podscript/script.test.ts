@@ -216,6 +216,19 @@ describe('pod.sh with bubblewrap', { skip: noBwrap }, () => {
     assert.doesNotMatch(r.read('run-odd.log')!, /OLDPWD/);
   });
 
+  test('readOnlyRoot: the host is read-only, volumes, /tmp and missing mount points still work', () => {
+    const tag = `highrate-test-${randomBytes(4).toString('hex')}`;
+    const r = run(() => ({
+      volumes: [{ name: 'data', emptyDir: {} }],
+      containers: [sh('app', `(echo x > /etc/${tag}) 2>/dev/null && echo root-writable || echo root-read-only; echo ok > /tmp/f && cat /tmp/f; echo v > /${tag}/data/f && cat /${tag}/data/f`, {
+        volumeMounts: [{ name: 'data', mountPath: `/${tag}/data` }],
+      })],
+    }), {}, () => bwrapSandbox({ bwrap: BWRAP, hide: [root], readOnlyRoot: true }));
+    assert.equal(r.read('run-app.log'), 'root-read-only\nok\nv\n');
+    assert.equal(existsSync(`/${tag}`), false);
+    assert.equal(existsSync(`/etc/${tag}`), false);
+  });
+
   test('a container killed by a signal records 128+signal', () => {
     const r = run(() => ({ containers: [sh('app', 'kill -9 $$$$')] }), {}, bwrap);
     assert.equal(r.read('run-app.status'), '137\n');
