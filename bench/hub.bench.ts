@@ -7,20 +7,22 @@
  * - bulk creation of 1,000 users.
  * Usage: node dist/bench/hub.bench.js [--json FILE]
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Platform, ROOT } from '../test/helpers/platform.js';
+import { Platform } from '../test/helpers/platform.js';
 import { waitForHttp } from '../src/hub/servers/readiness.js';
+import { tinyServerCommand } from '../test/fixtures/tiny-server.js';
 import { freePort } from '../src/hub/servers/ports.js';
 
-const TINY = join(ROOT, 'test', 'fixtures', 'tiny_server.py');
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 
 async function bareStart(): Promise<number> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn('/usr/bin/python3', ['-S', '-I', TINY, String(port)], { stdio: 'ignore' });
+  const [bin, ...args] = tinyServerCommand();
+  const child = spawn(bin!, args.map((a) => (a === '{port}' ? String(port) : a)), { stdio: 'ignore' });
   await waitForHttp(`http://127.0.0.1:${port}/`, {}, AbortSignal.timeout(10_000));
   const ms = performance.now() - t0;
   child.kill('SIGKILL');
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
     config: {
       hub: { concurrentSpawnLimit: 0, namedServerLimitPerUser: 0 },
       culler: { idleTimeout: 0 },
-      profiles: [{ name: 'tiny', default: true, command: ['/usr/bin/python3', '-S', '-I', TINY, '{port}', '{home}/listening'] }],
+      profiles: [{ name: 'tiny', default: true, command: tinyServerCommand('{home}/listening') }],
     },
   });
   const results: Record<string, number> = {};
@@ -79,7 +81,8 @@ async function main(): Promise<void> {
     await Promise.all(users.map((u) => p.api('DELETE', `/hub/api/users/${u}/server`, auth)));
 
     // GET /hub/api/user through the proxy, 16 connections
-    const out = execFileSync('wrk', ['-c', '16', '-t', '2', '-d', '5s', '-H', `Authorization: token ${admin}`, `${p.base}/hub/api/user`], { encoding: 'utf8' });
+    // Asynchronously: the hub runs in this process and must keep serving while wrk runs.
+    const { stdout: out } = await promisify(execFile)('wrk', ['-c', '16', '-t', '2', '-d', '5s', '-H', `Authorization: token ${admin}`, `${p.base}/hub/api/user`], { encoding: 'utf8' });
     results.apiUserReqPerSec = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
     const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(out);
     if (non2xx) throw new Error(`wrk saw ${non2xx[1]} errors`);

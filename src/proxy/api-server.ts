@@ -82,11 +82,15 @@ class ApiConnection implements RequestSink {
     this.#parser = new Http1Parser('request', this);
     const conn = this;
     socket.on('data', function onApiData(data: Buffer) {
+      // Replies to pipelined requests that arrived together leave in one write.
+      socket.cork();
       try {
         conn.#parser.execute(data);
       } catch (err) {
         conn.#reply({ status: 400, body: errorBody(fail('BAD_REQUEST', 'Malformed HTTP request.')) }, true);
         log.debug('bad route API request', { error: (err as Error).message });
+      } finally {
+        socket.uncork();
       }
     });
     socket.on('end', function onApiEnd() {

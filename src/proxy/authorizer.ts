@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { fail } from '../errors/catalogue.js';
+import { fail, type HighrateError } from '../errors/catalogue.js';
+import { log } from '../log.js';
 import { AuthCache, authCacheKey, type AuthCacheOptions, type AuthDecision } from './auth-cache.js';
 import type { Credential } from './credential.js';
 
@@ -56,6 +57,8 @@ export class Authorizer {
         },
         (err: unknown) => {
           this.#inflight.delete(key);
+          // Logged once per hub call (requests waiting on it share it); never the credential.
+          log.warn('edge auth: the hub could not be asked', { user, server, detail: (err as HighrateError).detail ?? String(err) });
           throw err;
         },
       );

@@ -1,6 +1,8 @@
+import net from 'node:net';
+import tls from 'node:tls';
 import { fail } from '../errors/catalogue.js';
+import { Http1Parser, type ResponseSink } from './http1-parser.js';
 import { parseTarget, type Target } from './routes.js';
-import { UpstreamPool, type UpstreamExchange } from './upstream-pool.js';
 
 /** A route as the route API shows it: the data it was added with, its target and `last_activity`. */
 export interface ProxyRoute {
@@ -15,31 +17,43 @@ interface ApiAnswer {
   body: string;
 }
 
+export interface ProxyClientOptions {
+  /** Give up on a call when its connection is silent this long (ms). Default 20 s. */
+  timeoutMs?: number;
+  /** Connections kept to the route API. Default 2. */
+  maxConnections?: number;
+}
+
+/** Calls queued on one connection before another one is opened. */
+const PIPELINE_SPREAD = 8;
+
 /**
  * The hub's client for a configurable-http-proxy route API: ours or the real CHP, the same calls.
  * Prefixes come back in CHP's canonical form (`/user/alice`, no trailing slash).
- * It talks HTTP/1.1 over kept-alive connections with the proxy's own lean client (a reconcile
- * after a hub restart may re-add thousands of routes). Network failures and unexpected statuses
- * reject with UPSTREAM_UNAVAILABLE (the detail goes to logs only).
+ *
+ * A reconcile after a hub restart may re-add thousands of routes, so calls made together are
+ * pipelined (RFC 9112 §9.3.2) on a couple of kept-alive connections and leave in one write;
+ * every route API call is idempotent (a POST sets the route), so calls lost with a connection are
+ * sent once more on a fresh one. Failures reject with UPSTREAM_UNAVAILABLE (detail for logs only).
  */
 export class ProxyClient {
   readonly #target: Target;
-  readonly #basePath: string;
   readonly #authorization: string;
-  readonly #pool: UpstreamPool;
+  readonly #timeoutMs: number;
+  readonly #maxConnections: number;
+  readonly #connections: ApiConnection[] = [];
 
   /**
    * @param apiUrl the route API's base, e.g. `http://127.0.0.1:8001`
    * @param token CONFIGPROXY_AUTH_TOKEN
    */
-  constructor(apiUrl: string, token: string, opts: { timeoutMs?: number } = {}) {
+  constructor(apiUrl: string, token: string, opts: ProxyClientOptions = {}) {
     const target = parseTarget(apiUrl);
     if (target === null) throw fail('CONFIG_INVALID', `Not an http(s) URL: ${apiUrl}`);
     this.#target = target;
-    this.#basePath = target.pathPrefix;
     this.#authorization = `token ${token}`;
-    // Idle connections go before CHP's 5 s keep-alive would close them under us.
-    this.#pool = new UpstreamPool({ idleTimeoutMs: 4_000, silenceTimeoutMs: opts.timeoutMs ?? 20_000, connectTimeoutMs: opts.timeoutMs ?? 20_000 });
+    this.#timeoutMs = opts.timeoutMs ?? 20_000;
+    this.#maxConnections = Math.max(1, opts.maxConnections ?? 2);
   }
 
   /** All routes, keyed by prefix; with `inactiveSince`, only routes idle since before then. */
@@ -72,67 +86,171 @@ export class ProxyClient {
     throw unexpected('DELETE route', answer);
   }
 
-  /** Closes kept-alive connections. */
+  /** Closes the connections; calls still waiting fail. */
   close(): void {
-    this.#pool.close();
+    for (const conn of this.#connections.splice(0)) conn.destroy();
   }
 
   #call(method: string, path: string, body?: string): Promise<ApiAnswer> {
-    const fullPath = this.#basePath + path;
-    let head = `${method} ${fullPath} HTTP/1.1\r\nHost: ${this.#target.hostHeader}\r\nAuthorization: ${this.#authorization}\r\nAccept: application/json\r\n`;
+    const target = this.#target;
+    let head = `${method} ${target.pathPrefix}${path} HTTP/1.1\r\nHost: ${target.hostHeader}\r\nAuthorization: ${this.#authorization}\r\nAccept: application/json\r\n`;
     head += body === undefined ? 'Content-Length: 0\r\n\r\n' : `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
-    const payload = body === undefined ? head : head + body;
     return new Promise<ApiAnswer>((resolve, reject) => {
-      new ApiCall(this.#pool, this.#target, method, payload, resolve, reject).send();
+      this.#dispatch({ method, payload: body === undefined ? head : head + body, retried: false, status: 0, chunks: [], resolve, reject });
     });
+  }
+
+  /** Puts a call on the least busy live connection, opening one when all are busy enough. */
+  #dispatch(call: ApiCall): void {
+    let best: ApiConnection | undefined;
+    for (let i = this.#connections.length - 1; i >= 0; i--) {
+      const conn = this.#connections[i]!;
+      if (!conn.usable) {
+        this.#connections.splice(i, 1);
+        continue;
+      }
+      if (best === undefined || conn.inFlight < best.inFlight) best = conn;
+    }
+    if (best === undefined || (best.inFlight >= PIPELINE_SPREAD && this.#connections.length < this.#maxConnections)) {
+      best = new ApiConnection(this.#target, this.#timeoutMs, (lost) => this.#redispatch(lost));
+      this.#connections.push(best);
+    }
+    best.send(call);
+  }
+
+  /** Calls whose connection went away before they were answered: once more, then give up. */
+  #redispatch(lost: ApiCall[]): void {
+    for (const call of lost) {
+      if (call.retried || call.timedOut) {
+        call.reject(fail('UPSTREAM_UNAVAILABLE', 'The proxy is not reachable.', { detail: `${call.method} ${this.#target.href}: ${call.error ?? 'connection lost'}` }));
+      } else {
+        call.retried = true;
+        call.status = 0;
+        call.chunks = [];
+        this.#dispatch(call);
+      }
+    }
   }
 }
 
+interface ApiCall {
+  readonly method: string;
+  readonly payload: string;
+  retried: boolean;
+  timedOut?: boolean;
+  error?: string;
+  status: number;
+  chunks: Buffer[];
+  resolve(a: ApiAnswer): void;
+  reject(e: Error): void;
+}
+
 /**
- * One route API call on a pooled connection. Every route API call is idempotent (a POST sets
- * the route), so a call that failed silently on a reused connection is sent once more.
- * The pool's silence timeout bounds how long a call can wait.
+ * One kept-alive connection carrying pipelined calls; responses come back in order. Writes made
+ * in the same tick are corked into one.
  */
-class ApiCall implements UpstreamExchange {
-  #status = 0;
-  #chunks: Buffer[] = [];
-  #retried = false;
+class ApiConnection implements ResponseSink {
+  readonly #socket: net.Socket;
+  readonly #parser = new Http1Parser('response');
+  readonly #queue: ApiCall[] = [];
+  readonly #onLost: (calls: ApiCall[]) => void;
+  #closed = false;
+  #corked = false;
 
-  constructor(
-    private readonly pool: UpstreamPool,
-    private readonly target: Target,
-    private readonly method: string,
-    private readonly payload: string,
-    private readonly resolve: (a: ApiAnswer) => void,
-    private readonly reject: (e: Error) => void,
-  ) {}
+  constructor(target: Target, timeoutMs: number, onLost: (calls: ApiCall[]) => void) {
+    this.#onLost = onLost;
+    this.#socket = target.secure
+      ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname })
+      : net.connect(target.port, target.hostname);
+    this.#socket.setNoDelay(true);
+    this.#socket.setTimeout(timeoutMs);
+    const conn = this;
+    this.#socket.on('data', function onApiAnswer(data: Buffer) {
+      try {
+        conn.#parser.execute(data);
+      } catch (err) {
+        conn.#lose((err as Error).message);
+      }
+    });
+    this.#socket.on('timeout', function onApiSilence() {
+      if (conn.#queue.length === 0) {
+        conn.destroy();
+        return;
+      }
+      for (const call of conn.#queue) call.timedOut = true;
+      conn.#lose(`no answer within ${timeoutMs} ms`);
+    });
+    this.#socket.on('end', function onApiEnd() {
+      try {
+        conn.#parser.end();
+      } catch {
+        // reported below, with the calls still waiting
+      }
+      conn.#lose('connection closed');
+    });
+    this.#socket.on('error', function onApiError(err) {
+      conn.#lose(err.message);
+    });
+    this.#socket.on('close', function onApiClose() {
+      conn.#lose('connection closed');
+    });
+  }
 
-  send(): void {
-    const conn = this.pool.acquire(this.target);
-    this.#status = 0;
-    this.#chunks = [];
-    conn.begin(this, this.method);
-    conn.socket.write(this.payload, 'utf8');
-    conn.requestSent();
+  get usable(): boolean {
+    return !this.#closed;
+  }
+
+  get inFlight(): number {
+    return this.#queue.length;
+  }
+
+  send(call: ApiCall): void {
+    this.#queue.push(call);
+    if (this.#queue.length === 1) this.#parser.begin(this, call.method);
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(call.payload, 'utf8');
+  }
+
+  destroy(): void {
+    this.#lose('client closed', false);
   }
 
   onHead(status: number): void {
-    this.#status = status;
+    this.#queue[0]!.status = status;
   }
 
   onBody(chunk: Buffer | null, last: boolean): void {
-    if (chunk !== null) this.#chunks.push(chunk);
+    const call = this.#queue[0]!;
+    if (chunk !== null) call.chunks.push(chunk);
     if (!last) return;
-    this.resolve({ status: this.#status, body: Buffer.concat(this.#chunks).toString('utf8') });
+    this.#queue.shift();
+    if (!this.#parser.keepAlive) {
+      // The proxy closes after this answer: what was pipelined behind it goes elsewhere.
+      this.#closed = true;
+      this.#socket.end();
+    } else if (this.#queue.length > 0) {
+      this.#parser.begin(this, this.#queue[0]!.method);
+    }
+    call.resolve({ status: call.status, body: Buffer.concat(call.chunks).toString('utf8') });
+    if (this.#closed) this.#lose('connection closed by the proxy');
   }
 
-  onFailure(err: NodeJS.ErrnoException, silent: boolean): void {
-    if (silent && !this.#retried) {
-      this.#retried = true;
-      this.send();
-      return;
-    }
-    this.reject(fail('UPSTREAM_UNAVAILABLE', 'The proxy is not reachable.', { detail: `${this.method} ${this.target.href}: ${err.message}`, cause: err }));
+  #lose(reason: string, retry = true): void {
+    this.#closed = true;
+    this.#parser.stop();
+    const lost = this.#queue.splice(0);
+    this.#socket.destroy();
+    if (lost.length === 0) return;
+    for (const call of lost) call.error = reason;
+    if (retry) this.#onLost(lost);
+    else for (const call of lost) call.reject(fail('UPSTREAM_UNAVAILABLE', 'The proxy client was closed.'));
   }
 }
 

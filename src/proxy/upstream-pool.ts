@@ -20,11 +20,6 @@ export interface UpstreamPoolOptions {
   idleTimeoutMs?: number;
   /** Idle connections kept per target. Default 1024. */
   maxIdlePerTarget?: number;
-  /**
-   * Fail an exchange when its connection is silent this long (ms). Default: no limit once
-   * connected (a proxied request may legitimately take long, as with CHP).
-   */
-  silenceTimeoutMs?: number;
 }
 
 /**
@@ -42,13 +37,11 @@ export class UpstreamConnection implements ResponseSink {
   /** Whether this connection already carried a response (a stale-socket failure is then possible). */
   reused = false;
   dead = false;
-  /** The connection was given up for silence (never retried). */
-  timedOut = false;
   idleSince = 0;
   /** How long it may stay idle in the pool (ms). */
   idleLimit = 0;
 
-  constructor(pool: UpstreamPool, target: Target, connectTimeoutMs: number, silenceTimeoutMs: number) {
+  constructor(pool: UpstreamPool, target: Target, connectTimeoutMs: number) {
     this.#pool = pool;
     this.key = target.poolKey;
     this.socket = target.secure
@@ -57,12 +50,12 @@ export class UpstreamConnection implements ResponseSink {
     this.socket.setNoDelay(true);
     this.socket.setTimeout(connectTimeoutMs);
     const conn = this;
+    // Only connecting is timed: once connected, a proxied request may take as long as it takes (as CHP).
     this.socket.once(target.secure ? 'secureConnect' : 'connect', function onConnected() {
-      conn.socket.setTimeout(silenceTimeoutMs);
+      conn.socket.setTimeout(0);
     });
-    this.socket.on('timeout', function onSilence() {
-      conn.timedOut = true;
-      conn.#fail(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }));
+    this.socket.on('timeout', function onConnectTimeout() {
+      conn.#fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
     });
     this.socket.on('data', function onUpstreamData(data: Buffer) {
       try {
@@ -115,15 +108,20 @@ export class UpstreamConnection implements ResponseSink {
     if (last) {
       this.#exchange = null;
       this.reused = true;
-      if (this.#parser.keepAlive && this.#requestSent) this.#pool.release(this, this.#parser.idleHintMs);
-      else this.destroy();
+      if (this.#parser.keepAlive && this.#requestSent) {
+        // Backpressure may have paused the socket with the last bytes already read: undo it.
+        if (this.socket.isPaused()) this.socket.resume();
+        this.#pool.release(this, this.#parser.idleHintMs);
+      } else {
+        this.destroy();
+      }
     }
     exchange?.onBody(chunk, last);
   }
 
   #fail(err: NodeJS.ErrnoException): void {
     const exchange = this.#exchange;
-    const silent = this.reused && !this.#parser.received && !this.timedOut;
+    const silent = this.reused && !this.#parser.received;
     this.destroy();
     exchange?.onFailure(err, silent);
   }
@@ -140,14 +138,12 @@ export class UpstreamPool {
   readonly #connectTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #maxIdle: number;
-  readonly #silenceTimeoutMs: number;
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(opts: UpstreamPoolOptions = {}) {
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 15_000;
     this.#maxIdle = opts.maxIdlePerTarget ?? 1024;
-    this.#silenceTimeoutMs = opts.silenceTimeoutMs ?? 0;
     this.#sweeper = setInterval(() => this.#sweep(Date.now()), 1000);
     this.#sweeper.unref();
   }
@@ -161,7 +157,7 @@ export class UpstreamPool {
         if (!conn.dead && !conn.socket.destroyed) return conn;
       }
     }
-    return new UpstreamConnection(this, target, this.#connectTimeoutMs, this.#silenceTimeoutMs);
+    return new UpstreamConnection(this, target, this.#connectTimeoutMs);
   }
 
   /** Takes a connection back after a clean exchange. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { http } from '../helpers/http.js';
-import { Platform, ROOT } from '../helpers/platform.js';
+import { tinyServerCommand } from '../fixtures/tiny-server.js';
+import { Platform } from '../helpers/platform.js';
 
-const TINY = ['/usr/bin/python3', '-S', '-I', join(ROOT, 'test', 'fixtures', 'tiny_server.py'), '{port}'];
+const TINY = tinyServerCommand();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Idle servers are stopped; traffic through the proxy keeps a server alive; max age stops it anyway. */

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { ProxyClient, startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { call } from './tools.js';
 
 const TOKEN = 'api-token';
@@ -98,5 +98,26 @@ describe('route API (highrate specifics)', () => {
     assert.equal(res.status, 201);
     const got = JSON.parse((await call(`${api}/user/secret`, { headers: auth })).body);
     assert.equal(got.upstream_token, 'TOPSECRET');
+  });
+
+  test('ProxyClient: many calls at once are pipelined, and it survives the proxy closing idle connections', async () => {
+    const quick = await startProxy({ port: 0, ip: '127.0.0.1', apiPort: 0, authToken: TOKEN, keepAliveTimeoutMs: 100 });
+    const client = new ProxyClient(`http://127.0.0.1:${quick.apiPort}`, TOKEN);
+    try {
+      await Promise.all(Array.from({ length: 300 }, (_, i) => client.addRoute(`/user/q${i}/`, 'http://127.0.0.1:9', { user: `q${i}` })));
+      assert.equal(quick.routes.size, 300);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await client.deleteRoute('/user/q0/'), true, 'a fresh connection after the idle one was closed');
+      assert.equal((await client.getRoute('/user/q299'))?.user, 'q299');
+    } finally {
+      client.close();
+      await quick.close();
+    }
+  });
+
+  test('ProxyClient: a proxy that is not there rejects with UPSTREAM_UNAVAILABLE', async () => {
+    const client = new ProxyClient('http://127.0.0.1:9', TOKEN);
+    await assert.rejects(client.getRoutes(), { code: 'UPSTREAM_UNAVAILABLE' });
+    client.close();
   });
 });
