@@ -7,7 +7,7 @@ bash scripts/install-deps.sh
 mkdir -p bench-results
 only="${2:-}"
 [ "${1:-}" = "--only" ] || only=""
-for b in proxy executor store hub; do
+for b in proxy executor slurm store hub; do
   [ -n "$only" ] && [ "$only" != "$b" ] && continue
   f="dist/bench/$b.bench.js"
   [ -f "$f" ] || continue

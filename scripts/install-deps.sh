@@ -11,6 +11,8 @@ APT_PACKAGES=(
   chromium              # end-to-end browser tests
   postgresql            # the facility store backend, tested for real
   wrk                   # benchmarks: HTTP load from a second process
+  slurm-wlm             # the Slurm executor: a single-node Slurm for tests and development (scripts/slurm.sh)
+  munge                 # Slurm's authentication daemon (scripts/slurm.sh starts it)
 )
 
 missing=()

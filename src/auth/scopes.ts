@@ -33,10 +33,21 @@ export const SCOPE_TABLE: Record<string, { description: string; subscopes?: stri
   'proxy': { description: 'Read and sync the proxy routing table.' },
   'admin-ui': { description: 'Use the admin pages.' },
   'shutdown': { description: 'Shut the hub down.' },
+  // Dask clusters (dask-gateway's operations): create/scale/stop, read, connect and view dashboards.
+  'admin:clusters': { description: "Create, scale, stop and read clusters, with their internal state.", subscopes: ['clusters'] },
+  'clusters': { description: 'Create, scale and stop clusters.', subscopes: ['read:clusters'] },
+  'read:clusters': { description: 'Read cluster models.', subscopes: ['read:users:name'] },
+  'access:clusters': { description: 'Connect to clusters and view their dashboards.' },
+  'admin:roles': { description: 'Create, change, assign and delete roles.', subscopes: ['read:roles'] },
+  'read:roles': { description: 'Read roles and their assignments.' },
+  'admin:services': { description: 'Issue and revoke service tokens.', subscopes: ['read:services'] },
+  'read:services': { description: 'Read service models.', subscopes: ['list:services'] },
+  'list:services': { description: 'List services.' },
+  'read:audit': { description: 'Read the audit log (with !user=: entries by or about that user).' },
 };
 
 /** What the user role grants: JupyterHub's `self`, expanded with the owner filter. */
-const SELF_SCOPES = ['read:users!user', 'users:activity!user', 'servers!user', 'access:servers!user', 'tokens!user', 'read:users:groups!user'];
+const SELF_SCOPES = ['read:users!user', 'users:activity!user', 'servers!user', 'access:servers!user', 'tokens!user', 'read:users:groups!user', 'clusters!user', 'access:clusters!user', 'read:audit!user'];
 
 export type Filter = '*' | `user=${string}` | `server=${string}` | `group=${string}`;
 /** scope name → the filters under which it is held ('*' = all objects). */
@@ -56,7 +67,7 @@ export function validateScopes(scopes: unknown): string[] {
   for (const s of scopes as string[]) {
     const [base, filter, ...rest] = s.split('!');
     if (!base || !(base in SCOPE_TABLE) || rest.length) throw fail('INVALID_SCOPE', `Unknown scope: ${s}`);
-    if (filter !== undefined && !/^(user|server|group)(=[^!]+)?$/.test(filter)) throw fail('INVALID_SCOPE', `Bad filter in scope: ${s}`);
+    if (filter !== undefined && !/^(user|server)(=[^!]+)?$/.test(filter) && !/^group=[^!]+$/.test(filter)) throw fail('INVALID_SCOPE', `Bad filter in scope: ${s}`);
   }
   return scopes as string[];
 }

@@ -34,7 +34,13 @@ export function readCookie(header: string | undefined, name: string): string | n
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return null; // malformed percent-encoding: no valid credential, not a server error
+      }
+    }
   }
   return null;
 }

@@ -1,5 +1,6 @@
 import { HighrateError } from '../errors/catalogue.js';
 import { config } from './config.js';
+import { plugin } from './plugin.js';
 import { proxy } from './proxy.js';
 import { token } from './token.js';
 import { up } from './up.js';
@@ -16,11 +17,12 @@ Commands:
   user        manage accounts of the embedded identity provider
   config      check a config file, print the config reference
   proxy       run the proxy alone (configurable-http-proxy compatible)
+  plugin      serve an executor as an interLink plugin (\`highrate plugin serve\`)
 
 Run \`highrate COMMAND --help\` for a command's options.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { up, token, user, config, proxy };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { up, token, user, config, proxy, plugin };
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -14,6 +14,7 @@ Options:
   --port N          public port (default 8000; the route API uses N+1)
   --ip ADDR         public address (default 127.0.0.1)
   --hub-port N      the hub's own port on 127.0.0.1 (default 8081; 0 = any free port)
+  --dask-port N     TLS port routing Dask clients and workers to schedulers by SNI (default 8786)
   --data-dir DIR    state directory (default ./highrate-data)
   --config FILE     YAML config (default <data-dir>/config.yaml if present); see docs/config.md
   -h, --help        this help
@@ -24,13 +25,17 @@ Environment:
 `;
 
 export async function up(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { ...DEPLOYMENT_FLAGS, port: { type: 'string' }, ip: { type: 'string' }, 'hub-port': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args: argv, options: { ...DEPLOYMENT_FLAGS, port: { type: 'string' }, ip: { type: 'string' }, 'hub-port': { type: 'string' }, 'dask-port': { type: 'string' } }, strict: true });
   if (values.help) return usage(HELP);
   const { config, dataDir } = resolveConfig(values, (raw) => {
     raw.hub ??= {};
     if (values.port !== undefined) raw.hub.port = Number(values.port);
     if (values.ip !== undefined) raw.hub.ip = values.ip;
     if (values['hub-port'] !== undefined) raw.hub.hubPort = Number(values['hub-port']);
+    if (values['dask-port'] !== undefined) {
+      raw.clusters ??= {};
+      raw.clusters.daskPort = Number(values['dask-port']);
+    }
   });
   log.setComponent('hub');
   const running = await startHub({ config, dataDir });

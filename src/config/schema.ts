@@ -28,19 +28,115 @@ export const ProfileSchema = z.strictObject({
     choices: z.array(z.string().min(1).max(500)).min(1).describe('Container images a user may choose.'),
     default: z.string().optional().describe('Preselected image; defaults to the first choice.'),
   }).optional().describe('Images, offered only where the executor honours images.'),
-  command: z.array(z.string()).min(1).optional().describe('The notebook server command; default: the system `jupyter notebook` (`/usr/bin/python3 -m notebook`).'),
+  command: z.array(z.string()).min(1).optional().describe('The notebook server command; default: the system `jupyter notebook` (`/usr/bin/python3 -m notebook`). Placeholders: {ip} and {port} (where to listen: on batch executors filled on the node), {base_url}, {home}, {user}, {server}.'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Extra environment variables for servers of this profile.'),
   allowedGroups: z.array(z.string()).default([]).describe('Only members of these groups may use the profile; empty: everyone.'),
   startTimeout: z.number().int().min(1).optional().describe('Overrides hub.startTimeout for servers of this profile, seconds.'),
+  startTimeoutIncludesQueue: z.boolean().optional().describe('Overrides hub.startTimeoutIncludesQueue for servers of this profile.'),
+});
+
+/** A Slurm executor: each workload is one sbatch job running the pod supervisor (src/executors/slurm/). */
+export const SlurmOptionsSchema = z.strictObject({
+  partition: z.string().regex(/^[^\s]+$/).optional().describe('sbatch --partition; default: the cluster\'s default partition.'),
+  account: z.string().regex(/^[^\s]+$/).optional().describe('sbatch --account.'),
+  qos: z.string().regex(/^[^\s]+$/).optional().describe('sbatch --qos.'),
+  timeLimit: z.string().regex(/^(\d+-)?\d+(:\d+){0,2}$/, 'must be a Slurm time: minutes, "H:MM:SS" or "D-HH:MM:SS"').optional().describe('sbatch --time for every job; default: the partition\'s limit.'),
+  extraSbatchFlags: z.array(z.string().min(1).regex(/^[^\n\r]+$/)).default([]).describe('More sbatch flags, one `#SBATCH` line each, e.g. "--gres=gpu:1"; cpus and memory from the workload\'s limits come after them and win.'),
+  containerRuntime: z.enum(['none', 'apptainer', 'singularity', 'podman']).default('none').describe('Runs each container\'s image with this runtime on the node; none: containers are host processes of the node (images not honoured).'),
+  sandbox: z.enum(['none', 'bwrap']).default('none').describe('With containerRuntime none: bubblewrap per container on the node (volumes at their mountPath); needs bwrap on the nodes.'),
+  pollInterval: z.number().min(0.2).max(600).default(2).describe('One squeue for all jobs at most this often, seconds; callers in between share its answer.'),
+  commandTimeout: z.number().int().min(1).max(600).default(30).describe('A Slurm command not done after this long counts as a controller outage (last known states are kept), seconds.'),
+  stateDir: z.string().regex(/^\//, 'must be an absolute path').optional().describe('Where job records live; default <data>/executors/<name>.'),
+  jobRoot: z.string().regex(/^\/[A-Za-z0-9._/+-]+$/, 'must be an absolute path of letters, digits and . _ / + -').optional().describe('Where jobs run (job directories and output files); must exist on the nodes. Default <stateDir>/jobs, for one machine or a shared file system.'),
+  jobFilesVisible: z.boolean().optional().describe('Whether the hub can read the job directories (shared file system); default: when jobRoot exists on the hub\'s machine. Without them exit codes come from Slurm and logs are empty.'),
+});
+
+/** An HTCondor executor: each workload is one job running the pod supervisor (src/executors/htcondor/). */
+export const HtcondorOptionsSchema = z.strictObject({
+  schedd: z.string().regex(/^[^\s]+$/).optional().describe('The schedd to submit to and query (`-name`); default: the local one.'),
+  pool: z.string().regex(/^[^\s]+$/).optional().describe('The central manager (`-pool`); default: the configured one.'),
+  universe: z.enum(['vanilla', 'container']).default('vanilla').describe('vanilla: the pod supervisor runs on the execute node; container: HTCondor\'s container universe with containerImage.'),
+  containerImage: z.string().regex(/^[^\s]+$/).optional().describe('The image of the container universe (docker://…, a .sif path).'),
+  containerRuntime: z.enum(['none', 'apptainer', 'singularity', 'podman']).default('none').describe('In the vanilla universe: runs each container\'s image with this runtime on the node; none: host processes.'),
+  sandbox: z.enum(['none', 'bwrap']).default('none').describe('With containerRuntime none: bubblewrap per container on the node (volumes at their mountPath); needs bwrap on the nodes.'),
+  requestDisk: z.string().regex(/^[0-9]+[KMGT]?$/, 'must be like "2G" or a number of KiB').optional().describe('request_disk of every job.'),
+  accountingGroup: z.string().regex(/^[^\s"\\]+$/).optional().describe('+AccountingGroup of every job.'),
+  extraSubmitLines: z.array(z.string().min(1).regex(/^[^\n\r]+$/)).default([]).describe('More submit commands, e.g. "requirements = (OpSysAndVer == \\"AlmaLinux9\\")"; request_cpus/request_memory from the workload\'s limits come after them and win.'),
+  pollInterval: z.number().min(0.2).max(600).default(2).describe('One condor_q for all jobs at most this often, seconds.'),
+  commandTimeout: z.number().int().min(1).max(600).default(30).describe('An HTCondor command not done after this long counts as a schedd outage (last known states are kept), seconds.'),
+  stateDir: z.string().regex(/^\//, 'must be an absolute path').optional().describe('Where job records and submit files live; default <data>/executors/<name>.'),
+  jobRoot: z.string().regex(/^\/[A-Za-z0-9._/+-]+$/, 'must be an absolute path of letters, digits and . _ / + -').optional().describe('Where jobs run (job directories, output files, event logs); a file system shared with the execute nodes. Default <stateDir>/jobs.'),
+  jobFilesVisible: z.boolean().optional().describe('Whether the hub can read the job directories; default: when jobRoot exists on the hub\'s machine.'),
+});
+
+/** A Kubernetes executor: workloads are pods in one namespace (src/executors/kubernetes/). */
+export const KubernetesOptionsSchema = z.strictObject({
+  namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS label').default('default').describe('Namespace of the pods, their Secrets and ConfigMaps.'),
+  kubeconfig: z.string().optional().describe('kubeconfig file; default: $KUBECONFIG, ~/.kube/config, else the in-cluster service account.'),
+  context: z.string().optional().describe('kubeconfig context; default: its current context.'),
+  inCluster: z.boolean().default(false).describe('Use the pod\'s service account (the hub runs in the cluster) instead of a kubeconfig.'),
+  defaultImage: z.string().min(1).optional().describe('Image for containers that name none (Kubernetes needs one), e.g. quay.io/jupyter/base-notebook.'),
+  runAsNonRoot: z.boolean().default(true).describe('Pods refuse to run as root (securityContext.runAsNonRoot).'),
+  runAsUser: z.number().int().min(0).optional().describe('securityContext.runAsUser of every pod.'),
+  runAsGroup: z.number().int().min(0).optional().describe('securityContext.runAsGroup of every pod.'),
+  fsGroup: z.number().int().min(0).optional().describe('securityContext.fsGroup of every pod.'),
+  serviceAccountName: z.string().optional().describe('Service account of the pods (its token is not mounted).'),
+  imagePullSecrets: z.array(z.string().min(1)).default([]).describe('Names of Secrets for pulling images.'),
+  nodeSelector: z.record(z.string(), z.string()).default({}).describe('nodeSelector of every pod.'),
+  hostPath: z.enum(['refuse', 'emptyDir', 'allow']).default('refuse').describe('hostPath volumes of workloads (notebook pods mount the user\'s home as one): refuse them, replace them with an emptyDir (not persistent), or allow them (nodes you trust users with).'),
+  pollInterval: z.number().min(0.2).max(600).default(2).describe('One pod list for all workloads at most this often, seconds.'),
+});
+
+/** An interlink executor: a client of an interLink API, or straight of an interLink plugin (src/executors/interlink/). */
+export const InterlinkOptionsSchema = z.strictObject({
+  url: z.string().regex(/^(https?:\/\/[^\s]+|unix:\/\/\/[^\s]+)$/, 'must be http://HOST:PORT, https://HOST:PORT or unix:///PATH').describe('Where interLink (or the plugin) listens.'),
+  target: z.enum(['api', 'plugin']).default('api').describe('api: talk to interLink\'s API as the virtual kubelet does; plugin: talk to a plugin as interLink does.'),
+  tokenFile: z.string().optional().describe('File with the bearer token, read on every call (a refresher may rewrite it), sent as "Authorization: Bearer <contents>".'),
+  tls: z.strictObject({
+    caFile: z.string().optional().describe('CA certificate (PEM) to trust.'),
+    certFile: z.string().optional().describe('Client certificate (PEM), for mTLS.'),
+    keyFile: z.string().optional().describe('Client key (PEM), for mTLS.'),
+  }).optional().describe('TLS for https:// URLs.'),
+  timeout: z.number().int().min(1).max(3600).default(120).describe('A call without an answer after this long fails, seconds (the virtual kubelet waits 120).'),
+  capabilities: z.strictObject({
+    images: z.boolean().default(true).describe('The far end runs images.'),
+    cpuLimits: z.boolean().default(true).describe('The far end enforces cpu limits.'),
+    memoryLimits: z.boolean().default(true).describe('The far end enforces memory limits.'),
+  }).prefault({}).describe('What the far end honours (it cannot be asked).'),
+});
+
+/** `highrate plugin serve`: bearer tokens required when `auth` is set (what oauth2-proxy does in front of interLink). */
+export const PluginSchema = z.strictObject({
+  auth: z.strictObject({
+    issuer: z.url().describe('Token issuer (iss); its discovery document names the key set.'),
+    audience: z.array(z.string().min(1)).min(1).describe('Accepted token audiences (interLink deployments: "interlink" or "users").'),
+    groupsClaim: z.string().default('groups').describe('Claim listing the token\'s groups (IAM: "wlcg.groups").'),
+    allowedGroups: z.array(z.string()).default([]).describe('Only tokens with one of these groups; empty: any valid token.'),
+    jwksUri: z.url().optional().describe('The issuer\'s key set, instead of discovering it.'),
+  }).optional().describe('Bearer JWT authentication of plugin requests.'),
 });
 
 export const ExecutorSchema = z.strictObject({
   name: name.describe('Name profiles refer to.'),
-  kind: z.enum(['local']).describe('Implementation: local (processes on this host).'),
+  kind: z.enum(['local', 'slurm', 'htcondor', 'kubernetes', 'interlink']).describe('Implementation: local (processes on this host), slurm (one batch job per workload; options under `slurm`), htcondor (one HTCondor job per workload; `htcondor`), kubernetes (pods in a namespace; `kubernetes`), interlink (a remote site through interLink; `interlink`).'),
   options: z.strictObject({
     sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto').describe('Per-pod mount and PID namespaces with bubblewrap; auto uses it when installed.'),
     cgroups: z.enum(['auto', 'off']).default('auto').describe('Enforce cores and memory with cgroups when the machine allows.'),
   }).prefault({}),
+  slurm: SlurmOptionsSchema.optional().describe('Options of a `kind: slurm` executor.'),
+  htcondor: HtcondorOptionsSchema.optional().describe('Options of a `kind: htcondor` executor.'),
+  kubernetes: KubernetesOptionsSchema.optional().describe('Options of a `kind: kubernetes` executor.'),
+  interlink: InterlinkOptionsSchema.optional().describe('Options of a `kind: interlink` executor (url is required).'),
+});
+
+/**
+ * API access with the issuer's own JWT access tokens (INDIGO-IAM issues JWTs): a bearer token is
+ * verified against the issuer's JWKS (signature, iss, exp, and aud against `audiences`), its
+ * groups claim must pass `auth.allowedGroups`, and it acts as the user it names.
+ */
+export const AccessTokensSchema = z.strictObject({
+  audiences: z.array(z.string().min(1)).default([]).describe('Accepted `aud` values of JWT access tokens; empty: such tokens are not accepted.'),
+  scopes: z.array(z.string()).default([]).describe("highrate scopes a JWT access token is limited to; empty: all of its owner's permissions."),
 });
 
 export const OidcSchema = z.strictObject({
@@ -52,6 +148,7 @@ export const OidcSchema = z.strictObject({
   usernameClaim: z.string().default('preferred_username').describe('Claim giving the username (normalised to lowercase).'),
   groupsClaim: z.string().default('groups').describe('Claim listing groups: IAM "wlcg.groups", Keycloak/others "groups".'),
   fetchUserinfo: z.boolean().default(true).describe('Also read claims from the userinfo endpoint (groups are merged from the verified ID token and userinfo).'),
+  accessTokens: AccessTokensSchema.prefault({}).describe("The issuer's JWT access tokens as API credentials."),
 });
 
 export const AuthSchema = z.strictObject({
@@ -78,8 +175,91 @@ export const HubSchema = z.strictObject({
   allowNamedServers: z.boolean().default(true).describe('Users may run named servers besides their default one.'),
   namedServerLimitPerUser: z.number().int().min(0).default(5).describe('Named servers per user; 0: no limit.'),
   startTimeout: seconds(120, 'A server not ready after this long fails to start, seconds.'),
+  startTimeoutIncludesQueue: z.boolean().default(false).describe('Whether time spent queued in a batch system counts against startTimeout; default: the clock starts when the job runs.'),
   reconcileInterval: z.number().int().min(1).default(30).describe('How often servers and routes are reconciled with executors and the proxy, seconds.'),
   concurrentSpawnLimit: z.number().int().min(0).default(100).describe('Spawns in progress at once; more get 429. 0: no limit.'),
+});
+
+const quotaCount = (help: string) => z.number().int().min(0).optional().describe(help);
+
+/** Limits for one user; unset fields do not limit. Group entries apply to each member, not to the group as a whole. */
+export const QuotaSchema = z.strictObject({
+  maxServers: quotaCount('Servers running or starting at once.'),
+  maxClusters: quotaCount('Dask clusters at once.'),
+  maxCores: z.number().min(0).optional().describe('Cores across all servers and clusters.'),
+  maxMemory: memoryQuantity.optional().describe('Memory across all servers and clusters, e.g. "64G".'),
+  profiles: z.array(name).optional().describe('Profiles that may be started; unset: all.'),
+  executors: z.array(name).optional().describe('Executors that may run workloads; unset: all.'),
+});
+
+export const QuotasSchema = z.strictObject({
+  default: QuotaSchema.optional().describe('Limits for everyone without a user or group entry for a field.'),
+  groups: z.record(z.string().min(1), QuotaSchema).default({}).describe('Limits for members of a group; a member of several gets the most generous value of each field.'),
+  users: z.record(z.string().min(1), QuotaSchema).default({}).describe('Limits for one user; each field set here wins over group and default.'),
+});
+
+export const RoleSchema = z.strictObject({
+  name: z.string().regex(/^[a-z](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, 'must be lowercase letters, digits, ".", "_" and "-", starting with a letter').describe('Role name.'),
+  description: z.string().max(1000).default('').describe('What the role is for.'),
+  scopes: z.array(z.string()).optional().describe('Scopes the role grants (JupyterHub grammar, filters allowed); leave out to only assign a built-in role.'),
+  users: z.array(z.string()).default([]).describe('Users holding the role.'),
+  groups: z.array(z.string()).default([]).describe('Groups whose members hold the role.'),
+  services: z.array(z.string()).default([]).describe('Services holding the role.'),
+});
+
+export const ServiceSchema = z.strictObject({
+  name: z.string().regex(/^[a-z](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, 'must be lowercase letters, digits, ".", "_" and "-", starting with a letter').describe('Service name.'),
+  description: z.string().max(1000).default('').describe('What the service does.'),
+  roles: z.array(z.string()).default([]).describe('Roles the service holds; its tokens never exceed them.'),
+});
+
+export const AuditSchema = z.strictObject({
+  retentionDays: z.number().int().min(1).default(180).describe('Audit entries older than this are deleted, days.'),
+  deniedPerMinute: z.number().int().min(1).default(60).describe('Denied requests recorded per actor per minute; the rest are counted in one summary entry.'),
+});
+
+/** Dask clusters as a service (the dask-gateway API); per-user cluster, core and memory limits are in `quotas`. */
+export const ClustersSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Offer Dask clusters: the dask-gateway API at /services/dask-gateway/, the Dask TLS port and the Clusters page.'),
+  daskPort: z.number().int().min(0).max(65535).default(8786).describe('TLS port that routes Dask connections to schedulers by SNI (`daskgateway-<cluster>`) without terminating TLS; 0: any free port.'),
+  daskIp: z.string().optional().describe('Address the Dask port listens on; default hub.ip.'),
+  proxyAddress: z.string().regex(/^[^\s/]+:[0-9]{1,5}$/, 'must be host:port').optional().describe('host:port where clients and workers on other executors reach the Dask port; default the public URL\'s host and the Dask port.'),
+  schedulerExecutor: name.default('local').describe('Executor that runs schedulers; it must run pods on this host (kind local).'),
+  python: z.string().min(1).default('/usr/bin/python3').describe('Python with `distributed` on the executors\' hosts: pods run `<python> -m distributed.cli.dask_scheduler` and `dask_worker`.'),
+  scheduler: z.strictObject({
+    cores: z.number().positive().max(1024).default(1).describe('Cores of each scheduler.'),
+    memory: memoryQuantity.default('2G').describe('Memory of each scheduler.'),
+  }).prefault({}).describe('Resources of each scheduler (counted in quotas).'),
+  options: z.strictObject({
+    workerCores: z.strictObject({
+      min: z.number().int().min(1).default(1).describe('Fewest cores per worker a user may ask for.'),
+      max: z.number().int().min(1).max(1024).default(4).describe('Most cores per worker a user may ask for.'),
+      default: z.number().int().min(1).default(1).describe('Cores per worker when the user asks for none.'),
+    }).prefault({}).describe('Cores (and threads) per worker: the `worker_cores` option.'),
+    workerMemory: z.strictObject({
+      choices: z.array(memoryQuantity).min(1).default(['1G', '2G', '4G']).describe('Memory sizes per worker a user may choose.'),
+      default: memoryQuantity.optional().describe('Preselected memory; defaults to the first choice.'),
+    }).prefault({}).describe('Memory per worker: the `worker_memory` option.'),
+    images: z.strictObject({
+      choices: z.array(z.string().min(1).max(500)).min(1).describe('Images a user may choose for workers.'),
+      default: z.string().optional().describe('Preselected image; defaults to the first choice.'),
+    }).optional().describe('Worker images: the `image` option (honoured where the worker executor runs images).'),
+    workerExecutors: z.array(name).default([]).describe('Executors a user may put workers on (the `worker_executor` option), first is the default; empty: the scheduler executor only.'),
+    maxWorkers: z.strictObject({
+      default: z.number().int().min(0).default(10).describe('Most workers of a cluster when the user asks for no limit.'),
+      max: z.number().int().min(0).default(50).describe('Highest `max_workers` a user may ask for.'),
+    }).prefault({}).describe('Workers per cluster: the `max_workers` option; scale and adapt are clamped to it, as dask-gateway\'s cluster_max_workers.'),
+  }).prefault({}).describe('What users choose when they create a cluster (dask-gateway cluster options).'),
+  idleTimeout: seconds(1800, 'Stop a cluster that ran no task for this long, seconds; 0: never.'),
+  maxLifetime: seconds(24 * 3600, 'Stop a cluster this long after it was created, seconds; 0: never.'),
+  startTimeout: z.number().int().min(1).default(60).describe('A scheduler not answering after this long fails the cluster, seconds.'),
+  workerStartTimeout: z.number().int().min(1).default(60).describe('A worker not connected to its scheduler after this long counts as a failed start and is replaced, seconds.'),
+  workerStartFailureLimit: z.number().int().min(1).default(3).describe('This many worker start failures in a row fail the cluster, with the last reason.'),
+  adaptive: z.strictObject({
+    period: z.number().min(0.2).max(60).default(3).describe('How often adaptive clusters read the scheduler\'s desired worker count, seconds.'),
+    scaleDownWindow: z.number().int().min(1).max(100).default(3).describe('Scale down only to the largest of this many last targets (hysteresis; up is immediate).'),
+  }).prefault({}).describe('Adaptive scaling.'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Extra environment variables for schedulers and workers (e.g. DASK_ configuration).'),
 });
 
 export const ConfigSchema = z.strictObject({
@@ -88,8 +268,18 @@ export const ConfigSchema = z.strictObject({
   culler: CullerSchema.prefault({}),
   executors: z.array(ExecutorSchema).default([{ name: 'local', kind: 'local', options: { sandbox: 'auto', cgroups: 'auto' } }]).describe('Where workloads run.'),
   profiles: z.array(ProfileSchema).default([]).describe('What users can start; default: one profile running the system notebook server on the local executor.'),
+  roles: z.array(RoleSchema).default([]).describe('Roles (named lists of scopes) and who holds them; built in: admin, user, idle-culler.'),
+  services: z.array(ServiceSchema).default([]).describe('API clients that are not users (an idle culler, monitoring); tokens are issued at /hub/api/services/<name>/tokens.'),
+  quotas: QuotasSchema.prefault({}).describe('Per-user limits, checked at every start and scale.'),
+  audit: AuditSchema.prefault({}).describe('The audit log.'),
+  clusters: ClustersSchema.prefault({}).describe('Dask clusters as a service (dask-gateway API, SNI port, adaptive scaling).'),
+  plugin: PluginSchema.prefault({}).describe('`highrate plugin serve` (an executor as an interLink plugin).'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
 export type ExecutorConfig = z.infer<typeof ExecutorSchema>;
+export type QuotaConfig = z.infer<typeof QuotaSchema>;
+export type RoleConfig = z.infer<typeof RoleSchema>;
+export type ServiceConfig = z.infer<typeof ServiceSchema>;
+export type ClustersConfig = z.infer<typeof ClustersSchema>;

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import { fail } from '../errors/catalogue.js';
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Default cap on request bodies; bigger bodies are refused with 413 before they are buffered. */
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
@@ -31,11 +33,44 @@ export async function readBody(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT)
 export async function readJson(req: IncomingMessage, limit = DEFAULT_BODY_LIMIT): Promise<unknown> {
   const buf = await readBody(req, limit);
   if (buf.length === 0) return undefined;
-  const text = buf.toString('utf8');
-  if (text.trim() === '') return undefined;
+  let text: string;
   try {
-    return JSON.parse(text);
+    // Fatal decoding: invalid UTF-8 is bad input, not something to repair into U+FFFD.
+    text = UTF8.decode(buf);
+  } catch {
+    throw fail('BAD_JSON', 'The request body is not valid UTF-8.');
+  }
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
   } catch {
     throw fail('BAD_JSON');
+  }
+  checkJsonValue(value);
+  return value;
+}
+
+/** Deepest nesting a body may have: no API shape needs more, and recursive code (JSON.stringify) must never overflow the stack. */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Refuses NUL characters (`\u0000` escapes; raw ones are already invalid JSON) in any string or
+ * key, and nesting deeper than MAX_JSON_DEPTH. Iterative, so hostile input cannot overflow the stack.
+ */
+function checkJsonValue(root: unknown): void {
+  const stack: Array<[unknown, number]> = [[root, 0]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (typeof value === 'string') {
+      if (value.includes('\0')) throw fail('BAD_REQUEST', 'NUL characters are not allowed in the request body.');
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) throw fail('BAD_REQUEST', `The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (k.includes('\0')) throw fail('BAD_REQUEST', 'NUL characters are not allowed in the request body.');
+      stack.push([v, depth + 1]);
+    }
   }
 }

@@ -6,6 +6,7 @@ export type Handler<C> = (ctx: C, params: Params) => Promise<void> | void;
 
 interface RouteEntry<C> {
   method: string;
+  path: string;
   pattern: RegExp;
   keys: string[];
   handler: Handler<C>;
@@ -34,8 +35,13 @@ export class Router<C> {
         return seg.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
       })
       .join('/');
-    this.#routes.push({ method, pattern: new RegExp(`^${source}$`), keys, handler });
+    this.#routes.push({ method, path, pattern: new RegExp(`^${source}$`), keys, handler });
     return this;
+  }
+
+  /** Every route as declared (method and pattern), in order: for tests that visit them all. */
+  list(): Array<{ method: string; path: string }> {
+    return this.#routes.map((r) => ({ method: r.method, path: r.path }));
   }
 
   /** Returns the handler and params, `null` if no path matches, or throws 405 if only the method is wrong. */

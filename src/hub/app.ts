@@ -15,7 +15,11 @@ import { LoginFlow } from './login.js';
 import { ensureProxy } from './proxy-process.js';
 import { loadSecret } from './secrets.js';
 import { ServerManager } from './servers/manager.js';
+import { startClusters } from '../clusters/index.js';
 import { ensureAdminAccount } from './admin-account.js';
+import { ANONYMOUS, AuditLog } from './audit/index.js';
+import { QuotaService } from './quota/index.js';
+import { JwtAccessTokens, Rbac } from './rbac/index.js';
 
 export interface HubOptions {
   config: Config;
@@ -57,6 +61,18 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   await store.migrate();
   // As JupyterHub's admin_users: these users exist and are admins from the first start.
   for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
+  const audit = new AuditLog(store, { deniedPerMinute: config.audit.deniedPerMinute });
+  audit.startMaintenance(config.audit.retentionDays);
+  const o = config.auth.kind === 'oidc' ? config.auth.oidc : undefined;
+  const jwt = o && o.accessTokens.audiences.length > 0
+    ? new JwtAccessTokens(
+      { issuer: o.issuer, audiences: o.accessTokens.audiences, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:') },
+      { config, store, onRefused: (reason, sub) => void audit.denied({ action: 'token.refused', actor: ANONYMOUS, outcome: 'denied', code: 'FORBIDDEN', detail: { reason, sub, issuer: o.issuer } }) },
+    )
+    : undefined;
+  const rbac = new Rbac({ config, store, jwt });
+  await rbac.start();
+  const quota = new QuotaService({ config, store });
   const executors = await buildExecutors(config.executors, { dataDir });
   const proxyToken = loadSecret(dataDir, 'proxy-token');
 
@@ -94,21 +110,24 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
     };
   }
-  const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https });
+  const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit });
 
   const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken });
   // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
   await proxy.client.addRoute('/', hubUrl, { hub: true });
 
-  const servers = new ServerManager({ config, store, executors, proxy: proxy.client, dataDir, publicUrl });
+  const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl });
+  const servers = new ServerManager({ config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, clusterAccess: clusters?.notebookAccess });
   const hub: Hub = {
-    config, store, executors, proxy: proxy.client, servers, login, publicUrl, hubUrl, proxyToken,
+    config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
     uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
   };
   server.on('request', createHubHandler(hub));
 
   await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
+  await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
   const timers = [
+    ...(clusters ? [setInterval(() => void clusters.reconcile().catch((err: unknown) => log.warn('cluster reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000)] : []),
     setInterval(() => void servers.reconcile().catch((err: unknown) => log.warn('reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000),
     setInterval(() => void cullOnce({ config, store, proxy: proxy.client, servers }).catch((err: unknown) => log.warn('cull failed', { error: String(err) })), config.culler.every * 1000),
     setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
@@ -116,17 +135,21 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   for (const t of timers) t.unref();
   log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused });
   announce(`highrate is running at ${publicUrl}/`);
+  if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
 
   return {
     hub,
     server,
     async close() {
       for (const t of timers) clearInterval(t);
+      rbac.stop();
+      audit.stop();
       await new Promise<void>((r) => {
         server.close(() => r());
         server.closeAllConnections();
       });
       await closeIdp();
+      await clusters?.close();
       for (const ex of executors.values()) await ex.close?.();
       await store.close();
     },

@@ -3,7 +3,11 @@ import type { Executor } from '../executors/types.js';
 import type { Store } from '../store/types.js';
 import type { ProxyClient } from '../proxy/index.js';
 import type { ServerManager } from './servers/manager.js';
+import type { ClusterService } from '../clusters/service.js';
 import type { LoginFlow } from './login.js';
+import type { Rbac } from './rbac/index.js';
+import type { QuotaService } from './quota/index.js';
+import type { AuditLog } from './audit/index.js';
 
 /** Everything a request handler may use; built once by the composition root (app.ts). */
 export interface Hub {
@@ -12,7 +16,15 @@ export interface Hub {
   readonly executors: ReadonlyMap<string, Executor>;
   readonly proxy: ProxyClient;
   readonly servers: ServerManager;
+  /** Dask clusters (undefined when `clusters.enabled` is false). */
+  readonly clusters?: ClusterService;
   readonly login: LoginFlow;
+  /** Roles, services and external access tokens: what a credential may do. */
+  readonly rbac: Rbac;
+  /** Per-user limits, checked at every start and scale; other parts register their usage here. */
+  readonly quota: QuotaService;
+  /** The audit log (store + structured log lines). */
+  readonly audit: AuditLog;
   /** Where users reach the platform, without a trailing slash, e.g. http://127.0.0.1:8000 */
   readonly publicUrl: string;
   /** Where the proxy reaches the hub. */

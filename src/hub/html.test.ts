@@ -9,6 +9,12 @@ test('safeNext keeps local paths and refuses open redirects', () => {
   }
 });
 
+test('safeNext percent-encodes what a Location header cannot carry, and stays local', () => {
+  assert.equal(safeNext('/\u3002/evil.example'), '/%E3%80%82/evil.example');
+  assert.equal(safeNext('/user/alice/tree/donn\u00e9es'), '/user/alice/tree/donn%C3%A9es');
+  assert.equal(safeNext('/x\ud800'), '/hub/home');
+});
+
 test('escapeHtml escapes every markup character', () => {
   assert.equal(escapeHtml(`<script>"'&`), '&lt;script&gt;&quot;&#39;&amp;');
 });

@@ -46,5 +46,11 @@ export function safeNext(next: string | null | undefined, fallback = '/hub/home'
   } catch {
     return fallback;
   }
-  return next;
+  // A Location header is Latin-1 on the wire: anything outside printable ASCII goes percent-encoded
+  // (a path with "é" or "。" stays that path), never a 500 from an invalid header.
+  try {
+    return next.replace(/[^\x20-\x7e]/gu, (c) => encodeURIComponent(c));
+  } catch {
+    return fallback; // a lone surrogate cannot be encoded
+  }
 }

@@ -8,19 +8,70 @@ import { registerProgressRoutes } from './api/progress.js';
 import { registerServerRoutes } from './api/servers.js';
 import { registerTokenRoutes } from './api/tokens.js';
 import { registerUserRoutes } from './api/users.js';
+import { registerWorkloadRoutes } from './api/workloads.js';
+import { registerAdminRoutes } from './api/admin.js';
+import { registerAuditRoutes } from './api/audit.js';
+import { registerGroupRoutes } from './api/groups.js';
+import { registerRoleRoutes } from './api/roles.js';
+import { registerServiceRoutes } from './api/services.js';
+import { HighrateError } from '../errors/catalogue.js';
+import { clientIp } from './audit/index.js';
 import type { Hub } from './context.js';
+import { createGatewayHandler, GATEWAY_PREFIX, registerClusterRoutes } from '../clusters/index.js';
 import { sendPage, securityHeaders } from './html.js';
 import { RequestContext, wantsHtml } from './request.js';
 import { serveFile } from './static.js';
 
-/** The hub's one request handler: API, login, portal pages, and the embedded IdP. */
-export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerResponse) => void {
+/** Every route of the hub API (`/hub/api/...`). */
+export function createApiRouter(): Router<RequestContext> {
   const api = new Router<RequestContext>();
   registerMiscRoutes(api);
   registerUserRoutes(api);
   registerServerRoutes(api);
   registerProgressRoutes(api);
   registerTokenRoutes(api);
+  registerWorkloadRoutes(api);
+  registerGroupRoutes(api);
+  registerRoleRoutes(api);
+  registerServiceRoutes(api);
+  registerAuditRoutes(api);
+  registerAdminRoutes(api);
+  registerClusterRoutes(api);
+  return api;
+}
+
+/** Refusals worth an audit entry: a credential was shown, or state was to change. */
+const AUDITED_DENIALS = new Set(['FORBIDDEN', 'MISSING_SCOPE', 'CSRF_FAILED', 'QUOTA_EXCEEDED', 'LOGIN_REFUSED']);
+
+async function auditDenial(ctx: RequestContext, err: unknown): Promise<void> {
+  if (!(err instanceof HighrateError) || !AUDITED_DENIALS.has(err.code)) return;
+  const changing = !['GET', 'HEAD', 'OPTIONS'].includes(ctx.method);
+  if (!changing && !ctx.hasCredential()) return;
+  const who = await ctx.identity().catch(() => null);
+  const [, , , , name] = ctx.url.pathname.split('/');
+  await ctx.hub.audit.denied({
+    action: err.code === 'QUOTA_EXCEEDED' ? 'quota.exceeded' : 'request.denied',
+    actor: who,
+    target: `${ctx.method} ${ctx.url.pathname.slice(0, 200)}`,
+    targetUser: ctx.url.pathname.startsWith('/hub/api/users/') && name ? decodeURIComponentSafe(name).slice(0, 64) : null,
+    code: err.code,
+    ip: clientIp(ctx.req),
+    detail: { message: err.message.slice(0, 300), credential: ctx.hasCredential() ? (who ? 'valid' : 'invalid') : 'none', ...(err.extra ?? {}) },
+  });
+}
+
+function decodeURIComponentSafe(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/** The hub's one request handler: API, login, portal pages, and the embedded IdP. */
+export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerResponse) => void {
+  const api = createApiRouter();
+  const gateway = createGatewayHandler();
   const https = hub.publicUrl.startsWith('https:');
 
   async function route(ctx: RequestContext): Promise<void> {
@@ -40,6 +91,8 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
       throw fail('NOT_FOUND');
     }
     if (path.startsWith('/user/')) return notRunning(ctx);
+    if (path === GATEWAY_PREFIX || path.startsWith(GATEWAY_PREFIX + '/')) return gateway(ctx);
+    if (path.startsWith('/clusters/')) return clusterNotRunning(ctx);
     if (path === '/' || path === '/hub') return redirect(ctx.res, '/hub/home');
     if (path.startsWith('/hub/')) {
       if (serveFile(ctx.res, hub.uiDir, 'index.html', https)) return;
@@ -50,7 +103,13 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
 
   return function handleHubRequest(req, res) {
     const ctx = new RequestContext(hub, req, res);
-    route(ctx).catch((err: unknown) => {
+    if (hasDotSegment(req.url ?? '/')) {
+      // URL parsing would resolve "..": /hub/api/users/alice/.. is not a name to act on, but a
+      // sign of path traversal. Browsers never send dot segments; refuse them rather than guess.
+      return sendError(res, fail('BAD_REQUEST', 'The path contains "." or ".." segments.'));
+    }
+    route(ctx).catch(async (err: unknown) => {
+      await auditDenial(ctx, err).catch(() => undefined);
       const context = { method: req.method, url: redactUrl(req.url ?? '') };
       if (ctx.url.pathname.startsWith('/hub/api') || !wantsHtml(req) || res.headersSent) return sendError(res, err, context);
       const status = (err as { status?: number }).status ?? 500;
@@ -60,11 +119,26 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
   };
 }
 
+/** A `.` or `..` path segment, literal or percent-encoded (%2e), anywhere before the query. */
+export function hasDotSegment(url: string): boolean {
+  const q = url.indexOf('?');
+  const path = q === -1 ? url : url.slice(0, q);
+  if (!path.includes('.') && !/%2e/i.test(path)) return false;
+  return path.split(/\/|%2f|%5c|\\/i).some((seg) => /^(\.|%2e){1,2}$/i.test(seg));
+}
+
 /** `/user/...` reaches the hub only when no route exists: the server is not running. */
 async function notRunning(ctx: RequestContext): Promise<void> {
   const [, , user = '', maybeServer = ''] = ctx.url.pathname.split('/');
   if (wantsHtml(ctx.req)) return redirect(ctx.res, `/hub/home?not_running=${encodeURIComponent(`/user/${user}/${maybeServer}`)}`);
   throw fail('SERVER_NOT_RUNNING', `No server is running at /user/${decodeURIComponent(user).slice(0, 64)}/.`);
+}
+
+/** `/clusters/<name>/...` reaches the hub only when the cluster has no dashboard route: it is not running. */
+async function clusterNotRunning(ctx: RequestContext): Promise<void> {
+  const name = ctx.url.pathname.split('/')[2] ?? '';
+  if (wantsHtml(ctx.req) && /^[0-9a-f]{32}$/.test(name)) return redirect(ctx.res, `/hub/clusters/${name}`);
+  throw fail('CLUSTER_NOT_RUNNING', `No running cluster at /clusters/${name.slice(0, 64)}/.`);
 }
 
 function redirect(res: ServerResponse, location: string): void {

@@ -6,22 +6,53 @@ import type { SessionRow, Store, TokenRow, UserRow } from '../store/types.js';
 export const SESSION_COOKIE = 'highrate-session';
 export const XSRF_COOKIE = '_xsrf';
 
+/** How an Identity came to be, beyond its credential: roles, services, JWT access tokens. */
+export interface IdentityOptions {
+  /** The owner's scopes from their roles (RoleBook); default: admin → everything, else `self`. */
+  ownerScopes?: ScopeSet;
+  /** A user, or a service (then `user.name` is "service:<name>", never a valid username). */
+  kind?: 'user' | 'service';
+  /** The service's name, for services. */
+  service?: string;
+  /** Scopes a token without a TokenRow is limited to (service and JWT access tokens); empty: inherit. */
+  tokenScopes?: readonly string[];
+  /** The credential was the issuer's JWT access token. */
+  jwt?: boolean;
+}
+
 /** Who is asking, and what they may do: the owner's role scopes intersected with the token's. */
 export class Identity {
   readonly ownerScopes: ScopeSet;
   readonly tokenScopes: ScopeSet | null;
+  readonly kind: 'user' | 'service';
+  readonly service: string | undefined;
+  readonly jwt: boolean;
 
   constructor(
     readonly user: UserRow,
     readonly via: 'token' | 'cookie',
     readonly token: TokenRow | null,
     readonly session: SessionRow | null,
+    opts: IdentityOptions = {},
   ) {
-    this.ownerScopes = expandScopes(ownerRoleScopes(user), user);
-    this.tokenScopes = token ? expandScopes(token.scopes.length ? token.scopes : ['inherit'], user, this.ownerScopes) : null;
+    this.kind = opts.kind ?? 'user';
+    this.service = opts.service;
+    this.jwt = opts.jwt ?? false;
+    this.ownerScopes = opts.ownerScopes ?? expandScopes(ownerRoleScopes(user), user);
+    const scopes = token ? token.scopes : opts.tokenScopes;
+    this.tokenScopes = token || opts.tokenScopes ? expandScopes(scopes?.length ? scopes : ['inherit'], user, this.ownerScopes) : null;
   }
 
   get name(): string { return this.user.name; }
+
+  /** Holds `scope` under any filter (for listings that then filter row by row, as JupyterHub's). */
+  holdsAny(scope: string): boolean {
+    const own = this.ownerScopes.get(scope);
+    if (!own || own.size === 0) return false;
+    if (this.tokenScopes === null) return true;
+    const tok = this.tokenScopes.get(scope);
+    return !!tok && tok.size > 0;
+  }
 
   /** Held by the owner's role and (for tokens) by the token too. */
   can(scope: string, target: Target = {}): boolean {
@@ -61,24 +92,41 @@ export function credentialOf(req: IncomingMessage): Credential | null {
 const TOUCH_EVERY_MS = 30_000;
 
 /**
+ * What resolution needs beyond the store (implemented by the hub's Rbac): role-based scopes, and
+ * the credentials that are not user tokens or sessions.
+ */
+export interface CredentialResolver {
+  /** The user's scopes by their roles. */
+  ownerScopes(user: UserRow): ScopeSet;
+  /** A token that is no user's: a service token (by hash), or null. */
+  serviceToken(hash: string, now: Date): Promise<Identity | null>;
+  /** Whether the value is shaped like a JWT and JWT access tokens are accepted. */
+  acceptsJwt(value: string): boolean;
+  /** A JWT access token from the external issuer, verified, or null. */
+  jwtToken(value: string, now: Date): Promise<Identity | null>;
+}
+
+/**
  * Resolves a credential to an Identity, or null when it is unknown, expired, or its user is gone or
  * blocked. Token activity is written at most every 30 s per token to spare the store.
  */
-export async function resolveCredential(store: Store, cred: Credential, now = new Date()): Promise<Identity | null> {
+export async function resolveCredential(store: Store, cred: Credential, now = new Date(), ext?: CredentialResolver): Promise<Identity | null> {
+  if (cred.kind === 'token' && ext?.acceptsJwt(cred.value)) return ext.jwtToken(cred.value, now);
   const hash = hashSecret(cred.value);
   if (cred.kind === 'token') {
     const token = await store.getTokenByHash(hash);
-    if (!token || (token.expiresAt && token.expiresAt <= now.toISOString())) return null;
+    if (!token) return ext ? ext.serviceToken(hash, now) : null;
+    if (token.expiresAt && token.expiresAt <= now.toISOString()) return null;
     const user = await store.getUser(token.user);
     if (!user || user.blocked) return null;
     if (!token.lastActivity || now.getTime() - Date.parse(token.lastActivity) > TOUCH_EVERY_MS) {
       await store.touchToken(token.id, now.toISOString());
     }
-    return new Identity(user, 'token', token, null);
+    return new Identity(user, 'token', token, null, { ownerScopes: ext?.ownerScopes(user) });
   }
   const session = await store.getSession(hash);
   if (!session || session.expiresAt <= now.toISOString()) return null;
   const user = await store.getUser(session.user);
   if (!user || user.blocked) return null;
-  return new Identity(user, 'cookie', null, session);
+  return new Identity(user, 'cookie', null, session, { ownerScopes: ext?.ownerScopes(user) });
 }

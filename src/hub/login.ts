@@ -7,6 +7,8 @@ import type { Store, UserRow } from '../store/types.js';
 import { safeNext, sendPage } from './html.js';
 import { SESSION_COOKIE, XSRF_COOKIE } from './identity.js';
 import type { RequestContext } from './request.js';
+import { clientIp, type AuditLog } from './audit/index.js';
+import { decideLogin } from './rbac/login-policy.js';
 
 /** What the hub needs from an OIDC client (src/auth/oidc-login.ts provides it). */
 export interface OidcClient {
@@ -23,7 +25,7 @@ const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
  * the portal's script and must come back as `X-XSRFToken` on state changes.
  */
 export class LoginFlow {
-  constructor(private readonly deps: { config: Config; store: Store; oidc: OidcClient; https: boolean }) {}
+  constructor(private readonly deps: { config: Config; store: Store; oidc: OidcClient; https: boolean; audit?: AuditLog }) {}
 
   async begin(ctx: RequestContext): Promise<void> {
     const next = safeNext(ctx.url.searchParams.get('next'));
@@ -42,35 +44,48 @@ export class LoginFlow {
     if (!saved || Date.parse(saved.created) < Date.now() - LOGIN_STATE_TTL_MS) {
       return sendPage(ctx.res, 400, 'Login failed', 'This login link is invalid or has expired. Please log in again.', { https: this.deps.https, link: { href: '/hub/login', text: 'Log in' } });
     }
-    let identity: { username: string; groups: string[] };
+    const ip = clientIp(ctx.req);
+    let identity: { username: string; groups: string[]; claims: Record<string, unknown> };
     try {
       identity = await this.deps.oidc.finish(callbackUrl, saved);
     } catch (err) {
       const message = err instanceof HighrateError ? err.message : 'The identity provider did not confirm your login.';
       log.warn('login failed', { reason: message, detail: err instanceof HighrateError ? err.detail : String(err) });
+      await this.deps.audit?.denied({ action: 'login', outcome: 'denied', code: err instanceof HighrateError ? err.code : 'LOGIN_REFUSED', ip, detail: { reason: message } });
       return sendPage(ctx.res, 403, 'Login refused', message, { https: this.deps.https, link: { href: '/hub/login', text: 'Try again' } });
     }
-    const { username, groups } = identity;
-    const { allowedGroups, adminGroups, adminUsers } = config.auth;
-    if (allowedGroups.length && !groups.some((g) => allowedGroups.includes(g)) && !adminUsers.includes(username)) {
-      log.warn('login refused: not in an allowed group', { user: username });
-      return sendPage(ctx.res, 403, 'Login refused', `Your account (${username}) is not a member of a group allowed on this platform (${allowedGroups.join(', ')}). Ask your facility administrator for access.`, { https: this.deps.https });
-    }
+    const { username, groups: claimed } = identity;
     const existing = await store.getUser(username);
-    if (existing?.blocked) {
-      log.warn('login refused: blocked', { user: username });
-      return sendPage(ctx.res, 403, 'Login refused', `The account ${username} is blocked on this platform.`, { https: this.deps.https });
+    // The one login policy (rbac/login-policy.ts), at every login, from verified claims only.
+    const decision = await decideLogin(config, store, username, claimed, existing);
+    if (!decision.allowed) {
+      log.warn(`login refused: ${decision.reason}`, { user: username });
+      await this.deps.audit?.denied({ action: 'login', actor: { name: username, kind: 'user' }, targetUser: username, outcome: 'denied', code: 'LOGIN_REFUSED', ip, detail: { reason: decision.reason, groups: claimed } });
+      return sendPage(ctx.res, 403, 'Login refused', decision.message, { https: this.deps.https });
     }
-    const admin = adminUsers.includes(username) || groups.some((g) => adminGroups.includes(g)) || (adminGroups.length === 0 && (existing?.admin ?? false));
+    const { groups, admin } = decision;
     const user = await store.upsertUser(username, { groups, admin, lastActivity: new Date().toISOString() });
+    const { iss, sub } = identity.claims ?? {};
+    if (typeof iss === 'string' && typeof sub === 'string') await store.linkIdentity(iss, sub, username);
     await this.#startSession(ctx.res, user);
     log.info('login', { user: username, groups, admin });
+    await this.deps.audit?.record({ action: 'login', actor: { name: username, kind: 'user' }, targetUser: username, ip, detail: { groups, admin } });
     redirect(ctx.res, safeNext(saved.next));
   }
 
   async logout(ctx: RequestContext): Promise<void> {
+    // A link on another site must not log people out (a GET that changes state): browsers say
+    // where a navigation comes from in Sec-Fetch-Site; the portal's own link is same-origin.
+    const site = ctx.req.headers['sec-fetch-site'];
+    if (site === 'cross-site' || site === 'same-site') {
+      return sendPage(ctx.res, 403, 'Log out?', 'This logout link came from another site, so it was not followed. Use "Log out" in the portal.', { https: this.deps.https, link: { href: '/hub/home', text: 'Back to the portal' } });
+    }
     const cookie = readCookie(ctx.req.headers.cookie, SESSION_COOKIE);
-    if (cookie) await this.deps.store.deleteSession(hashSecret(cookie));
+    if (cookie) {
+      const who = await ctx.identity();
+      await this.deps.store.deleteSession(hashSecret(cookie));
+      if (who) await this.deps.audit?.record({ action: 'logout', actor: who, targetUser: who.name, ip: clientIp(ctx.req) });
+    }
     const secure = this.deps.https ? '; Secure' : '';
     ctx.res.setHeader('set-cookie', [
       `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${secure}`,

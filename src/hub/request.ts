@@ -5,6 +5,7 @@ import { fail } from '../errors/catalogue.js';
 import { readJson } from '../http/body.js';
 import type { Hub } from './context.js';
 import { credentialOf, resolveCredential, type Identity } from './identity.js';
+import { clientIp, type AuditEvent } from './audit/index.js';
 
 /** One request as handlers see it. Identity is resolved lazily, once. */
 export class RequestContext {
@@ -20,7 +21,7 @@ export class RequestContext {
   identity(): Promise<Identity | null> {
     if (!this.#identity) {
       const cred = credentialOf(this.req);
-      this.#identity = cred ? resolveCredential(this.hub.store, cred) : Promise.resolve(null);
+      this.#identity = cred ? resolveCredential(this.hub.store, cred, new Date(), this.hub.rbac) : Promise.resolve(null);
     }
     return this.#identity;
   }
@@ -47,6 +48,20 @@ export class RequestContext {
       throw fail('MISSING_SCOPE', `Action is not authorized with current scopes; requires any of [${scope}]`);
     }
     return who;
+  }
+
+  /** Whether the request carried a credential at all (valid or not). */
+  hasCredential(): boolean {
+    return credentialOf(this.req) !== null;
+  }
+
+  /**
+   * Records an audit entry for this request: the actor is the caller (anonymous when there is
+   * none), the address the client's. Never throws.
+   */
+  async audit(e: Omit<AuditEvent, 'actor' | 'ip'>): Promise<void> {
+    const who = await this.identity().catch(() => null);
+    await this.hub.audit.record({ ...e, actor: who, ip: clientIp(this.req) });
   }
 
   /** The JSON body, an object or nothing; anything else is 400. */

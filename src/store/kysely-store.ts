@@ -13,12 +13,17 @@ import { applyMigrations, SCHEMA_VERSION } from './migrations.js';
 import {
   fromBool, fromLoginStateRow, fromServerRow, fromSessionRow, fromTokenRow, serverPatchColumns,
   toLoginStateRow, toServerRow, toSessionRow, toTokenRow, toUserRow,
+  fromAuditRow, fromRoleRow, fromServiceTokenRow, toAuditRow, toRoleAssignmentRow, toRoleRow, toServiceTokenRow,
 } from './rows.js';
 import type { Backend, Database, UsersTable } from './schema.js';
 import type {
   ListUsersQuery, LoginStateRow, ServerRow, ServerState, SessionRow, Store, TokenRow, UserRow,
+  AuditQuery, AuditRow, GroupRow, NewAuditRow, PrincipalKind, RoleAssignmentRow, RoleRow, ServiceTokenRow,
 } from './types.js';
 import { groupsJson, pageBounds, userFilter } from './user-query.js';
+import { clusterPatchColumns, fromClusterRow, toClusterRow } from './cluster-rows.js';
+import type { ClusterRow, ClusterStatus, ListClustersQuery } from './types.js';
+import type { ClustersTable } from './schema.js';
 
 /**
  * Rows per multi-row INSERT or IN list. SQLite allows 32,766 bound parameters and PostgreSQL
@@ -195,8 +200,12 @@ export class KyselyStore implements Store {
   }
 
   async deleteUser(name: string): Promise<boolean> {
-    // ON DELETE CASCADE removes servers, tokens, sessions and memberships in the same statement.
-    const r = await this.db.deleteFrom('users').where('name', '=', name).executeTakeFirst();
+    // ON DELETE CASCADE removes servers, tokens, sessions, memberships and identity links in the
+    // same statement; role assignments name principals of three kinds, so they have no foreign key.
+    const r = await this.tx('write', async function deleteUserInTransaction(db) {
+      await db.deleteFrom('role_assignments').where('kind', '=', 'user').where('principal', '=', name).where('source', '=', 'api').execute();
+      return db.deleteFrom('users').where('name', '=', name).executeTakeFirst();
+    });
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -377,6 +386,282 @@ export class KyselyStore implements Store {
     return Number(r.numDeletedRows);
   }
 
+  // ---- Dask clusters
+
+  async getCluster(name: string): Promise<ClusterRow | null> {
+    const row = await this.db.selectFrom('clusters').selectAll().where('name', '=', name).executeTakeFirst();
+    return row ? toClusterRow(row) : null;
+  }
+
+  async listClusters(q: ListClustersQuery = {}): Promise<ClusterRow[]> {
+    if (q.statuses && q.statuses.length === 0) return [];
+    const rows = await this.db.selectFrom('clusters').selectAll()
+      .$if(q.user !== undefined, (qb) => qb.where('user_name', '=', q.user!))
+      .$if(q.statuses !== undefined, (qb) => qb.where('status', 'in', q.statuses!))
+      .orderBy('created').orderBy('name')
+      .execute();
+    return rows.map(toClusterRow);
+  }
+
+  async insertCluster(row: ClusterRow): Promise<void> {
+    try {
+      await this.db.insertInto('clusters').values(fromClusterRow(row)).execute();
+    } catch (err) {
+      throw insertError(err, `Cluster ${row.name}`, row.user);
+    }
+  }
+
+  async updateCluster(name: string, patch: Partial<ClusterRow>): Promise<void> {
+    const set = clusterPatchColumns(patch);
+    if (Object.keys(set).length === 0) return;
+    await this.db.updateTable('clusters').set(set).where('name', '=', name).execute();
+  }
+
+  async transitionCluster(name: string, from: ClusterStatus[], patch: Partial<ClusterRow>): Promise<boolean> {
+    if (from.length === 0) return false;
+    // One UPDATE … WHERE status IN (…): exactly one of two racing writers wins (see transitionServer).
+    const set: Partial<ClustersTable> = clusterPatchColumns(patch);
+    // An empty patch still needs a SET clause; name = name changes nothing.
+    if (Object.keys(set).length === 0) set.name = name;
+    const r = await this.db.updateTable('clusters').set(set)
+      .where('name', '=', name).where('status', 'in', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  async deleteClustersEndedBefore(when: string): Promise<number> {
+    const r = await this.db.deleteFrom('clusters')
+      .where('status', 'in', ['STOPPED', 'FAILED']).where('stopped', 'is not', null).where('stopped', '<', when)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  // ---- groups
+
+  async listGroups(q: { offset?: number; limit?: number; nameContains?: string } = {}): Promise<{ groups: GroupRow[]; total: number }> {
+    const { offset, limit } = pageBounds(q);
+    const pattern = q.nameContains ? '%' + q.nameContains.replace(/[\\%_]/g, (c) => '\\' + c) + '%' : null;
+    const like = sql.raw(this.backend === 'postgres' ? 'ilike' : 'like');
+    return this.tx('read', async function listGroupsInTransaction(db) {
+      const filtered = <T extends { where: any }>(qb: T): T => (pattern === null ? qb : qb.where(sql<boolean>`${sql.ref('groups.name')} ${like} ${pattern} escape '\\'`));
+      const count = await filtered(db.selectFrom('groups')).select((eb) => eb.fn.countAll<number | string>().as('n')).executeTakeFirstOrThrow();
+      let page = filtered(db.selectFrom('groups'))
+        .selectAll('groups')
+        .select(sql<number | string>`(select count(*) from user_groups ug where ug.group_name = groups.name)`.as('member_count'))
+        .orderBy('groups.name');
+      if (limit !== undefined || offset > 0) page = page.limit(limit ?? Number.MAX_SAFE_INTEGER).offset(offset);
+      const rows = await page.execute();
+      return { groups: rows.map((r) => groupRow(r, [], Number(r.member_count))), total: Number(count.n) };
+    });
+  }
+
+  async getGroup(name: string): Promise<GroupRow | null> {
+    return this.tx('read', async function getGroupInTransaction(db) {
+      const row = await db.selectFrom('groups').selectAll().where('name', '=', name).executeTakeFirst();
+      if (!row) return null;
+      const members = await db.selectFrom('user_groups').select('user_name').where('group_name', '=', name).orderBy('user_name').execute();
+      return groupRow(row, members.map((m) => m.user_name), members.length);
+    });
+  }
+
+  async createGroup(name: string, opts: { properties?: Record<string, unknown>; source?: GroupRow['source'] } = {}): Promise<GroupRow> {
+    const row = { name, properties: JSON.stringify(opts.properties ?? {}), source: opts.source ?? 'api' };
+    try {
+      await this.db.insertInto('groups').values(row).execute();
+    } catch (err) {
+      if (constraintKind(err) === 'unique') throw fail('CONFLICT', `Group ${name} already exists.`, { cause: err });
+      throw err;
+    }
+    return groupRow(row, [], 0);
+  }
+
+  async deleteGroup(name: string): Promise<boolean> {
+    const r = await this.tx('write', async function deleteGroupInTransaction(db) {
+      await db.deleteFrom('role_assignments').where('kind', '=', 'group').where('principal', '=', name).where('source', '=', 'api').execute();
+      return db.deleteFrom('groups').where('name', '=', name).executeTakeFirst();
+    });
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async setGroupProperties(name: string, properties: Record<string, unknown>): Promise<void> {
+    const r = await this.db.updateTable('groups').set({ properties: JSON.stringify(properties) }).where('name', '=', name).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) throw fail('GROUP_NOT_FOUND', `No such group: ${name}`);
+  }
+
+  async addGroupMembers(group: string, users: string[]): Promise<void> {
+    const unique = [...new Set(users)];
+    await this.tx('write', async function addMembersInTransaction(db) {
+      const g = await db.selectFrom('groups').select('name').where('name', '=', group).executeTakeFirst();
+      if (!g) throw fail('GROUP_NOT_FOUND', `No such group: ${group}`);
+      const found = new Set<string>();
+      for (const part of chunks(unique)) {
+        for (const r of await db.selectFrom('users').select('name').where('name', 'in', part).execute()) found.add(r.name);
+      }
+      const missing = unique.find((u) => !found.has(u));
+      if (missing !== undefined) throw fail('USER_NOT_FOUND', `No such user: ${missing}`);
+      for (const part of chunks(unique)) {
+        await db.insertInto('user_groups').values(part.map((u) => ({ user_name: u, group_name: group })))
+          .onConflict((oc) => oc.columns(['user_name', 'group_name']).doNothing()).execute();
+      }
+    });
+  }
+
+  async removeGroupMembers(group: string, users: string[]): Promise<void> {
+    const unique = [...new Set(users)];
+    await this.tx('write', async function removeMembersInTransaction(db) {
+      const g = await db.selectFrom('groups').select('name').where('name', '=', group).executeTakeFirst();
+      if (!g) throw fail('GROUP_NOT_FOUND', `No such group: ${group}`);
+      for (const part of chunks(unique)) {
+        await db.deleteFrom('user_groups').where('group_name', '=', group).where('user_name', 'in', part).execute();
+      }
+    });
+  }
+
+  async apiGroupsAmong(names: string[]): Promise<string[]> {
+    const unique = [...new Set(names)];
+    const out: string[] = [];
+    for (const part of chunks(unique)) {
+      const rows = await this.db.selectFrom('groups').select('name').where('source', '=', 'api').where('name', 'in', part).execute();
+      out.push(...rows.map((r) => r.name));
+    }
+    return out.sort();
+  }
+
+  // ---- roles
+
+  async listRoles(): Promise<RoleRow[]> {
+    const rows = await this.db.selectFrom('roles').selectAll().orderBy('name').execute();
+    return rows.map(toRoleRow);
+  }
+
+  async listRoleAssignments(): Promise<RoleAssignmentRow[]> {
+    const rows = await this.db.selectFrom('role_assignments').selectAll()
+      .orderBy('role_name').orderBy('kind').orderBy('principal').orderBy('source').execute();
+    return rows.map(toRoleAssignmentRow);
+  }
+
+  async putRole(row: RoleRow): Promise<void> {
+    const values = fromRoleRow(row);
+    const { name: _n, created: _c, ...rest } = values;
+    await this.db.insertInto('roles').values(values).onConflict((oc) => oc.column('name').doUpdateSet(rest)).execute();
+  }
+
+  async deleteRole(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('roles').where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async setRoleAssignments(role: string, source: RoleAssignmentRow['source'], kinds: PrincipalKind[], assignments: Array<{ kind: PrincipalKind; principal: string }>): Promise<void> {
+    if (kinds.length === 0) return;
+    const rows = dedupeAssignments(assignments.map((a) => ({ role_name: role, kind: a.kind, principal: a.principal, source })));
+    await this.tx('write', async function setAssignmentsInTransaction(db) {
+      const exists = await db.selectFrom('roles').select('name').where('name', '=', role).executeTakeFirst();
+      if (!exists) throw fail('ROLE_NOT_FOUND', `No such role: ${role}`);
+      await db.deleteFrom('role_assignments').where('role_name', '=', role).where('source', '=', source).where('kind', 'in', kinds).execute();
+      for (const part of chunks(rows)) await db.insertInto('role_assignments').values(part).execute();
+    });
+  }
+
+  async syncDeclaredRoles(roles: RoleRow[], assignments: RoleAssignmentRow[]): Promise<void> {
+    const declared = roles.filter((r) => r.source === 'config').map((r) => r.name);
+    const rows = dedupeAssignments(assignments.map((a) => ({ role_name: a.role, kind: a.kind, principal: a.principal, source: 'config' })));
+    await this.tx('write', async function syncRolesInTransaction(db) {
+      let stale = db.deleteFrom('roles').where('source', '=', 'config');
+      if (declared.length > 0) stale = stale.where('name', 'not in', declared);
+      await stale.execute();
+      for (const role of roles) {
+        const values = fromRoleRow(role);
+        const { name: _n, created: _c, ...rest } = values;
+        await db.insertInto('roles').values(values).onConflict((oc) => oc.column('name').doUpdateSet(rest)).execute();
+      }
+      await db.deleteFrom('role_assignments').where('source', '=', 'config').execute();
+      for (const part of chunks(rows)) await db.insertInto('role_assignments').values(part).execute();
+    });
+  }
+
+  async deleteAssignmentsOf(kind: PrincipalKind, principal: string): Promise<void> {
+    await this.db.deleteFrom('role_assignments').where('kind', '=', kind).where('principal', '=', principal).where('source', '=', 'api').execute();
+  }
+
+  // ---- service tokens
+
+  async insertServiceToken(row: ServiceTokenRow): Promise<void> {
+    try {
+      await this.db.insertInto('service_tokens').values(fromServiceTokenRow(row)).execute();
+    } catch (err) {
+      if (constraintKind(err) === 'unique') throw fail('CONFLICT', 'A token with this id or hash already exists.', { cause: err });
+      throw err;
+    }
+  }
+
+  async getServiceTokenByHash(hash: string): Promise<ServiceTokenRow | null> {
+    const row = await this.db.selectFrom('service_tokens').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return row ? toServiceTokenRow(row) : null;
+  }
+
+  async listServiceTokens(service: string): Promise<ServiceTokenRow[]> {
+    const rows = await this.db.selectFrom('service_tokens').selectAll().where('service_name', '=', service).orderBy('created').orderBy('id').execute();
+    return rows.map(toServiceTokenRow);
+  }
+
+  async deleteServiceToken(service: string, id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('service_tokens').where('service_name', '=', service).where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async touchServiceToken(id: string, when: string): Promise<void> {
+    await this.db.updateTable('service_tokens').set({ last_activity: when }).where('id', '=', id).execute();
+  }
+
+  // ---- identities at external issuers
+
+  async linkIdentity(issuer: string, sub: string, user: string): Promise<void> {
+    try {
+      await this.db.insertInto('user_identities').values({ issuer, sub, user_name: user, created: this.now() })
+        .onConflict((oc) => oc.columns(['issuer', 'sub']).doUpdateSet({ user_name: user })).execute();
+    } catch (err) {
+      throw insertError(err, 'This identity', user);
+    }
+  }
+
+  async userOfIdentity(issuer: string, sub: string): Promise<string | null> {
+    const row = await this.db.selectFrom('user_identities').select('user_name').where('issuer', '=', issuer).where('sub', '=', sub).executeTakeFirst();
+    return row?.user_name ?? null;
+  }
+
+  // ---- audit log
+
+  async appendAudit(row: NewAuditRow): Promise<number> {
+    const r = await this.db.insertInto('audit_log').values(fromAuditRow(row)).returning('id').executeTakeFirstOrThrow();
+    return Number(r.id);
+  }
+
+  async queryAudit(q: AuditQuery): Promise<AuditRow[]> {
+    let qb = this.db.selectFrom('audit_log').selectAll();
+    if (q.beforeId !== undefined) qb = qb.where('id', '<', q.beforeId);
+    if (q.actor !== undefined) qb = qb.where('actor', '=', q.actor);
+    if (q.action !== undefined) {
+      qb = q.action.endsWith('.')
+        ? qb.where('action', '>=', q.action).where('action', '<', q.action.slice(0, -1) + '/')
+        : qb.where('action', '=', q.action);
+    }
+    if (q.targetUser !== undefined) qb = qb.where('target_user', '=', q.targetUser);
+    if (q.involving !== undefined) {
+      const names = q.involving.length > 0 ? q.involving : [''];
+      qb = qb.where((eb) => eb.or([eb('actor', 'in', names), eb('target_user', 'in', names)]));
+    }
+    if (q.outcome !== undefined) qb = qb.where('outcome', '=', q.outcome);
+    if (q.since !== undefined) qb = qb.where('time', '>=', q.since);
+    if (q.until !== undefined) qb = qb.where('time', '<', q.until);
+    const rows = await qb.orderBy('id', 'desc').limit(q.limit).execute();
+    return rows.map(toAuditRow);
+  }
+
+  async deleteAuditBefore(time: string): Promise<number> {
+    const r = await this.db.deleteFrom('audit_log').where('time', '<', time).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   // ---- benchmarks and tests
 
   /**
@@ -428,6 +713,25 @@ async function syncGroups(db: Kysely<Database>, user: string, groups: string[]):
     await db.insertInto('user_groups').values(part.map((g) => ({ user_name: user, group_name: g })))
       .onConflict((oc) => oc.columns(['user_name', 'group_name']).doNothing()).execute();
   }
+}
+
+function groupRow(r: { name: string; properties?: string; source?: string }, members: string[], memberCount: number): GroupRow {
+  let properties: Record<string, unknown> = {};
+  try {
+    properties = r.properties ? JSON.parse(r.properties) as Record<string, unknown> : {};
+  } catch { /* written only by this store as JSON; an unreadable value shows as {} */ }
+  return { name: r.name, properties, source: r.source === 'api' ? 'api' : 'idp', members, memberCount };
+}
+
+/** One row per (role, kind, principal, source): the primary key. */
+function dedupeAssignments<T extends { role_name: string; kind: string; principal: string; source: string }>(rows: T[]): T[] {
+  const seen = new Set<string>();
+  return rows.filter((r) => {
+    const key = `${r.role_name}\0${r.kind}\0${r.principal}\0${r.source}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** Options of createStore. */

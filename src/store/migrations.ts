@@ -101,6 +101,106 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('login_states_created').on('login_states').column('created').execute();
     },
   },
+  {
+    version: 2,
+    description: 'roles and assignments, group properties, service tokens, external identities, audit log',
+    async up(db, backend) {
+      const name = nameType(backend);
+      // Groups made through the API (source 'api') keep their members across logins; groups
+      // from the identity provider (source 'idp') are re-synced from its claims at every login.
+      await db.schema.alterTable('groups').addColumn('properties', 'text', (c) => c.notNull().defaultTo('{}')).execute();
+      await db.schema.alterTable('groups').addColumn('source', 'text', (c) => c.notNull().defaultTo('idp')).execute();
+
+      await db.schema.createTable('roles')
+        .addColumn('name', name, (c) => c.primaryKey())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addCheckConstraint('roles_source', sql`source in ('builtin', 'config', 'api')`)
+        .execute();
+      await db.schema.createTable('role_assignments')
+        .addColumn('role_name', name, (c) => c.notNull().references('roles.name').onDelete('cascade'))
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('principal', name, (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('role_assignments_pk', ['role_name', 'kind', 'principal', 'source'])
+        .addCheckConstraint('role_assignments_kind', sql`kind in ('user', 'group', 'service')`)
+        .addCheckConstraint('role_assignments_source', sql`source in ('config', 'api')`)
+        .execute();
+      await db.schema.createIndex('role_assignments_principal').on('role_assignments').columns(['kind', 'principal']).execute();
+
+      await db.schema.createTable('service_tokens')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('service_name', name, (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('note', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text')
+        .addColumn('last_activity', 'text')
+        .execute();
+      await db.schema.createIndex('service_tokens_service').on('service_tokens').column('service_name').execute();
+
+      // Which account at an issuer (iss, sub) is which user: JWT access tokens often carry only `sub`.
+      await db.schema.createTable('user_identities')
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('sub', 'text', (c) => c.notNull())
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_identities_pk', ['issuer', 'sub'])
+        .execute();
+      await db.schema.createIndex('user_identities_user').on('user_identities').column('user_name').execute();
+
+      // Append-only; `id` orders entries (times can tie) and is the cursor of the audit API.
+      await db.schema.createTable('audit_log')
+        .addColumn('id', backend === 'postgres' ? 'bigserial' : 'integer', (c) => (backend === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor', name, (c) => c.notNull())
+        .addColumn('actor_kind', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text')
+        .addColumn('target_user', name)
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('code', 'text')
+        .addColumn('detail', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('ip', 'text')
+        .addCheckConstraint('audit_outcome', sql`outcome in ('ok', 'denied', 'failed')`)
+        .execute();
+      await db.schema.createIndex('audit_time').on('audit_log').column('time').execute();
+      await db.schema.createIndex('audit_actor').on('audit_log').columns(['actor', 'id']).execute();
+      await db.schema.createIndex('audit_target_user').on('audit_log').columns(['target_user', 'id']).execute();
+      await db.schema.createIndex('audit_action').on('audit_log').columns(['action', 'id']).execute();
+    },
+  },
+  {
+    version: 3,
+    description: 'Dask clusters',
+    async up(db, backend) {
+      const name = nameType(backend);
+      await db.schema.createTable('clusters')
+        .addColumn('name', 'text', (c) => c.primaryKey())
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('options', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('config', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created', 'text', (c) => c.notNull())
+        .addColumn('stopped', 'text')
+        .addColumn('failure', 'text')
+        .addColumn('tls_cert', 'text', (c) => c.notNull())
+        .addColumn('tls_key', 'text', (c) => c.notNull())
+        .addColumn('http_token', 'text', (c) => c.notNull())
+        .addColumn('desired_workers', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('adaptive', 'text')
+        .addColumn('state', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addCheckConstraint('clusters_status', sql`status in ('PENDING', 'RUNNING', 'STOPPING', 'STOPPED', 'FAILED')`)
+        .execute();
+      // A user's clusters by status (list, quota) and the active ones at every reconcile.
+      await db.schema.createIndex('clusters_user_status').on('clusters').columns(['user_name', 'status']).execute();
+      await db.schema.createIndex('clusters_status').on('clusters').column('status').execute();
+    },
+  },
 ];
 
 /** The schema version this code writes and expects. */

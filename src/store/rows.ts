@@ -2,8 +2,8 @@
  * The one place stored values become the plain objects of types.ts and back: integers to
  * booleans, JSON text to objects, snake_case to camelCase. Nothing else in the store converts.
  */
-import type { LoginStateRow, ServerRow, ServerState, SessionRow, TokenRow, UserRow } from './types.js';
-import type { LoginStatesTable, ServersTable, SessionsTable, TokensTable, UsersTable } from './schema.js';
+import type { AuditRow, LoginStateRow, NewAuditRow, RoleAssignmentRow, RoleRow, ServerRow, ServerState, ServiceTokenRow, SessionRow, TokenRow, UserRow } from './types.js';
+import type { AuditLogTable, LoginStatesTable, RoleAssignmentsTable, RolesTable, ServersTable, ServiceTokensTable, SessionsTable, TokensTable, UsersTable } from './schema.js';
 
 export function toBool(v: number | boolean | string): boolean {
   // pg could hand back a string for numeric types; SQLite gives 0/1.
@@ -133,4 +133,45 @@ export function toLoginStateRow(r: LoginStatesTable): LoginStateRow {
 
 export function fromLoginStateRow(l: LoginStateRow): LoginStatesTable {
   return { state: l.state, code_verifier: l.codeVerifier, nonce: l.nonce, next: l.next, created: l.created };
+}
+
+export function toRoleRow(r: RolesTable): RoleRow {
+  return { name: r.name, description: r.description, scopes: parseJson<string[]>(r.scopes, []), source: r.source as RoleRow['source'], created: r.created };
+}
+
+export function fromRoleRow(r: RoleRow): RolesTable {
+  return { name: r.name, description: r.description, scopes: JSON.stringify(r.scopes), source: r.source, created: r.created };
+}
+
+export function toRoleAssignmentRow(r: RoleAssignmentsTable): RoleAssignmentRow {
+  return { role: r.role_name, kind: r.kind as RoleAssignmentRow['kind'], principal: r.principal, source: r.source as RoleAssignmentRow['source'] };
+}
+
+export function toServiceTokenRow(r: ServiceTokensTable): ServiceTokenRow {
+  return {
+    id: r.id, service: r.service_name, hash: r.hash, prefix: r.prefix, scopes: parseJson<string[]>(r.scopes, []), note: r.note,
+    created: r.created, expiresAt: r.expires_at ?? null, lastActivity: r.last_activity ?? null,
+  };
+}
+
+export function fromServiceTokenRow(t: ServiceTokenRow): ServiceTokensTable {
+  return {
+    id: t.id, service_name: t.service, hash: t.hash, prefix: t.prefix, scopes: JSON.stringify(t.scopes ?? []), note: t.note ?? '',
+    created: t.created, expires_at: t.expiresAt ?? null, last_activity: t.lastActivity ?? null,
+  };
+}
+
+export function toAuditRow(r: Omit<AuditLogTable, 'id'> & { id: number | string | bigint }): AuditRow {
+  return {
+    id: Number(r.id), time: r.time, actor: r.actor, actorKind: r.actor_kind as AuditRow['actorKind'], action: r.action,
+    target: r.target ?? null, targetUser: r.target_user ?? null, outcome: r.outcome as AuditRow['outcome'], code: r.code ?? null,
+    detail: parseJson<Record<string, unknown>>(r.detail, {}), ip: r.ip ?? null,
+  };
+}
+
+export function fromAuditRow(a: NewAuditRow): Omit<AuditLogTable, 'id'> {
+  return {
+    time: a.time, actor: a.actor, actor_kind: a.actorKind, action: a.action, target: a.target ?? null, target_user: a.targetUser ?? null,
+    outcome: a.outcome, code: a.code ?? null, detail: JSON.stringify(a.detail ?? {}), ip: a.ip ?? null,
+  };
 }

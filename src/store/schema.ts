@@ -9,6 +9,8 @@
  * as SQLite's default BINARY collation is; otherwise pages would differ between backends.
  */
 
+import type { Generated } from 'kysely';
+
 /** Which SQL engine a store runs on. */
 export type Backend = 'sqlite' | 'postgres';
 
@@ -22,6 +24,10 @@ export interface UsersTable {
 
 export interface GroupsTable {
   name: string;
+  /** JSON object (migration 2). */
+  properties?: string;
+  /** 'idp' or 'api' (migration 2). */
+  source?: string;
 }
 
 export interface UserGroupsTable {
@@ -73,6 +79,72 @@ export interface LoginStatesTable {
   created: string;
 }
 
+export interface RolesTable {
+  name: string;
+  description: string;
+  scopes: string;
+  source: string;
+  created: string;
+}
+
+export interface RoleAssignmentsTable {
+  role_name: string;
+  kind: string;
+  principal: string;
+  source: string;
+}
+
+export interface ServiceTokensTable {
+  id: string;
+  service_name: string;
+  hash: string;
+  prefix: string;
+  scopes: string;
+  note: string;
+  created: string;
+  expires_at: string | null;
+  last_activity: string | null;
+}
+
+export interface UserIdentitiesTable {
+  issuer: string;
+  sub: string;
+  user_name: string;
+  created: string;
+}
+
+export interface AuditLogTable {
+  /** Generated on insert (integer autoincrement / bigserial). */
+  id: Generated<number>;
+  time: string;
+  actor: string;
+  actor_kind: string;
+  action: string;
+  target: string | null;
+  target_user: string | null;
+  outcome: string;
+  code: string | null;
+  detail: string;
+  ip: string | null;
+}
+
+export interface ClustersTable {
+  name: string;
+  user_name: string;
+  status: string;
+  options: string;
+  config: string;
+  created: string;
+  stopped: string | null;
+  failure: string | null;
+  tls_cert: string;
+  tls_key: string;
+  http_token: string;
+  desired_workers: number;
+  adaptive: string | null;
+  state: string;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied: string;
@@ -88,4 +160,10 @@ export interface Database {
   sessions: SessionsTable;
   login_states: LoginStatesTable;
   schema_version: SchemaVersionTable;
+  roles: RolesTable;
+  role_assignments: RoleAssignmentsTable;
+  service_tokens: ServiceTokensTable;
+  user_identities: UserIdentitiesTable;
+  audit_log: AuditLogTable;
+  clusters: ClustersTable;
 }

@@ -81,6 +81,121 @@ export interface ListUsersQuery {
   nameContains?: string;
 }
 
+/** A group as listed; `source` 'idp' groups are re-synced from the identity provider at every login. */
+export interface GroupRow {
+  name: string;
+  properties: Record<string, unknown>;
+  source: 'idp' | 'api';
+  /** Member names, sorted (only in getGroup). */
+  members: string[];
+  memberCount: number;
+}
+
+export interface RoleRow {
+  name: string;
+  description: string;
+  scopes: string[];
+  /** 'builtin' roles have fixed scopes; 'config' roles are rewritten from the config at every start. */
+  source: 'builtin' | 'config' | 'api';
+  created: string;
+}
+
+export type PrincipalKind = 'user' | 'group' | 'service';
+
+/** "`principal` (a user, group or service) holds `role`", declared in the config or through the API. */
+export interface RoleAssignmentRow {
+  role: string;
+  kind: PrincipalKind;
+  principal: string;
+  source: 'config' | 'api';
+}
+
+/** An API token of a service (services are declared in the config; their tokens live here). */
+export interface ServiceTokenRow {
+  id: string;
+  service: string;
+  hash: string;
+  prefix: string;
+  scopes: string[];
+  note: string;
+  created: string;
+  expiresAt: string | null;
+  lastActivity: string | null;
+}
+
+/** One audit entry: who did what to what, and how it ended. */
+export interface AuditRow {
+  id: number;
+  time: string;
+  /** User or service name ("service:<name>"), "-" when anonymous. */
+  actor: string;
+  actorKind: 'user' | 'service' | 'anonymous' | 'proxy' | 'system';
+  /** e.g. login, token.issue, server.start, user.update, request.denied */
+  action: string;
+  /** What was acted on, e.g. "alice/gpu" for a server, a token id, a group name. */
+  target: string | null;
+  /** The user whose resource it is, when there is one. */
+  targetUser: string | null;
+  outcome: 'ok' | 'denied' | 'failed';
+  /** Catalogue code of a refusal or failure. */
+  code: string | null;
+  detail: Record<string, unknown>;
+  ip: string | null;
+}
+
+export type NewAuditRow = Omit<AuditRow, 'id'>;
+
+export interface AuditQuery {
+  /** Entries with an id below this (the cursor for the next page, newest first). */
+  beforeId?: number;
+  limit: number;
+  actor?: string;
+  /** An exact action, or a prefix ending in "." (e.g. "server."). */
+  action?: string;
+  targetUser?: string;
+  /** Entries whose actor or target user is one of these. */
+  involving?: string[];
+  outcome?: AuditRow['outcome'];
+  /** ISO times, inclusive / exclusive. */
+  since?: string;
+  until?: string;
+}
+
+/** dask-gateway's cluster states: PENDING → RUNNING → STOPPING → STOPPED, or FAILED from any. */
+export type ClusterStatus = 'PENDING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+
+/** A Dask cluster (migration 3). JSON fields are parsed objects here, as for servers. */
+export interface ClusterRow {
+  /** 32 hex characters, as dask-gateway names clusters; the SNI name is `daskgateway-<name>`. */
+  name: string;
+  user: string;
+  status: ClusterStatus;
+  /** The options the user chose, validated (dask-gateway's `options`). */
+  options: Record<string, unknown>;
+  /** What the options resolved to: worker cores, memory, image, executor, max workers. */
+  config: Record<string, unknown>;
+  created: string;
+  stopped: string | null;
+  /** Why the cluster failed or was stopped by the hub (idle, lifetime), shown to its owner. */
+  failure: string | null;
+  /** The cluster's self-signed TLS pair (PEM), used by scheduler, workers and clients. */
+  tlsCert: string;
+  tlsKey: string;
+  /** The token the scheduler's HTTP server requires (its dashboard and API). */
+  httpToken: string;
+  /** Workers asked for by scale (ignored while adaptive). */
+  desiredWorkers: number;
+  /** Adaptive bounds, or null when scaling is manual. */
+  adaptive: { minimum: number; maximum: number } | null;
+  /** Opaque state the cluster service checkpoints: scheduler pod and ports, worker pods. */
+  state: Record<string, unknown>;
+}
+
+export interface ListClustersQuery {
+  user?: string;
+  statuses?: ClusterStatus[];
+}
+
 export interface Store {
   /** Creates tables or migrates them to the current version. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -130,4 +245,66 @@ export interface Store {
   /** Returns and deletes the row (single use). */
   takeLoginState(state: string): Promise<LoginStateRow | null>;
   deleteLoginStatesBefore(when: string): Promise<number>;
+
+  // groups (migration 2)
+  listGroups(q?: { offset?: number; limit?: number; nameContains?: string }): Promise<{ groups: GroupRow[]; total: number }>;
+  /** The group with its members, or null. */
+  getGroup(name: string): Promise<GroupRow | null>;
+  /** Creates an empty group; CONFLICT if it exists. */
+  createGroup(name: string, opts?: { properties?: Record<string, unknown>; source?: GroupRow['source'] }): Promise<GroupRow>;
+  /** Deletes the group and its memberships. */
+  deleteGroup(name: string): Promise<boolean>;
+  setGroupProperties(name: string, properties: Record<string, unknown>): Promise<void>;
+  /** Adds existing users to an existing group; USER_NOT_FOUND naming the first missing user. */
+  addGroupMembers(group: string, users: string[]): Promise<void>;
+  removeGroupMembers(group: string, users: string[]): Promise<void>;
+  /** Names of the groups with source 'api' among `names`. */
+  apiGroupsAmong(names: string[]): Promise<string[]>;
+
+  // roles (migration 2)
+  listRoles(): Promise<RoleRow[]>;
+  listRoleAssignments(): Promise<RoleAssignmentRow[]>;
+  /** Inserts or replaces a role (assignments are kept). */
+  putRole(row: RoleRow): Promise<void>;
+  deleteRole(name: string): Promise<boolean>;
+  /** Replaces the `source` assignments of `role` for the given kinds with `assignments`. */
+  setRoleAssignments(role: string, source: RoleAssignmentRow['source'], kinds: PrincipalKind[], assignments: Array<{ kind: PrincipalKind; principal: string }>): Promise<void>;
+  /**
+   * Makes the config's roles and assignments exactly `roles` and `assignments`, in one
+   * transaction: config roles no longer declared are deleted, built-in roles are (re)written.
+   */
+  syncDeclaredRoles(roles: RoleRow[], assignments: RoleAssignmentRow[]): Promise<void>;
+  /** Drops a principal's assignments made through the API (user or group deleted). */
+  deleteAssignmentsOf(kind: PrincipalKind, principal: string): Promise<void>;
+
+  // service tokens (migration 2)
+  insertServiceToken(row: ServiceTokenRow): Promise<void>;
+  getServiceTokenByHash(hash: string): Promise<ServiceTokenRow | null>;
+  listServiceTokens(service: string): Promise<ServiceTokenRow[]>;
+  deleteServiceToken(service: string, id: string): Promise<boolean>;
+  touchServiceToken(id: string, when: string): Promise<void>;
+
+  // identities at external issuers (migration 2)
+  /** Records that `sub` at `issuer` is `user` (at each login). */
+  linkIdentity(issuer: string, sub: string, user: string): Promise<void>;
+  userOfIdentity(issuer: string, sub: string): Promise<string | null>;
+
+  // audit log (migration 2)
+  appendAudit(row: NewAuditRow): Promise<number>;
+  /** Newest first. */
+  queryAudit(q: AuditQuery): Promise<AuditRow[]>;
+  deleteAuditBefore(time: string): Promise<number>;
+
+  // Dask clusters (migration 3)
+  getCluster(name: string): Promise<ClusterRow | null>;
+  /** Oldest first. */
+  listClusters(q?: ListClustersQuery): Promise<ClusterRow[]>;
+  /** Inserts a new cluster; CONFLICT if the name exists, USER_NOT_FOUND without its user. */
+  insertCluster(row: ClusterRow): Promise<void>;
+  /** Sets the given fields (name and user never change); a missing cluster stays missing. */
+  updateCluster(name: string, patch: Partial<ClusterRow>): Promise<void>;
+  /** Compare-and-set on `status`: updates only if the status is one of `from`; returns whether it did. */
+  transitionCluster(name: string, from: ClusterStatus[], patch: Partial<ClusterRow>): Promise<boolean>;
+  /** Deletes stopped and failed clusters that ended before `when` (dask-gateway's db_cluster_max_age). */
+  deleteClustersEndedBefore(when: string): Promise<number>;
 }

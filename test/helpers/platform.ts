@@ -56,7 +56,8 @@ export class Platform {
 
   static async start(opts: PlatformOptions = {}): Promise<Platform> {
     const dataDir = mkdtempSync(join(tmpdir(), 'highrate-test-'));
-    const port = await freePortPair();
+    // A test that must know the port before the hub starts (an IdP's redirect URI) passes hub.port.
+    const port: number = opts.config?.hub?.port ?? await freePortPair();
     const raw = { ...(opts.config ?? {}), hub: { port, hubPort: 0, reconcileInterval: 2, ...(opts.config?.hub ?? {}) } };
     const configFile = join(dataDir, 'config.yaml');
     writeFileSync(configFile, stringify(raw));

@@ -6,6 +6,7 @@ import { LoginPage } from './pages/LoginPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
 import { SpawnPage } from './pages/SpawnPage.js';
 import { TokenPage } from './pages/TokenPage.js';
+import { AdminPage } from './pages/AdminPage.js';
 import { matchRoute, useLocation, type Route } from './router.js';
 import type { UserModel } from './api/types.js';
 import { useSession, type Session } from './session.js';
@@ -16,7 +17,8 @@ export function App() {
   const route = matchRoute(location.pathname);
   const { session, reload } = useSession();
   const userName = session.status === 'ready' ? session.user.name : null;
-  const current = route.page === 'home' || route.page === 'token' ? route.page : 'other';
+  const current = route.page === 'home' || route.page === 'token' || route.page === 'admin' ? route.page : 'other';
+  const isAdmin = session.status === 'ready' && session.user.admin;
   const main = useRef<HTMLElement | null>(null);
   const firstPath = useRef(location.pathname);
 
@@ -35,7 +37,7 @@ export function App() {
       <a className="skip-link" href="#main">
         Skip to content
       </a>
-      <Header userName={userName} current={current} />
+      <Header userName={userName} current={current} isAdmin={isAdmin} />
       <main id="main" className="main" tabIndex={-1} ref={main}>
         <Page route={route} session={session} reload={reload} location={location} />
       </main>
@@ -90,5 +92,7 @@ function Page({ route, session, reload, location }: PageProps) {
       return <SpawnPage key={`${route.user ?? ''}/${route.server}`} self={user} targetUser={route.user} server={route.server} />;
     case 'token':
       return <TokenPage user={user} />;
+    case 'admin':
+      return <AdminPage user={user} section={route.section} />;
   }
 }

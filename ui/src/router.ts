@@ -40,6 +40,7 @@ export type Route =
   | { page: 'home' }
   | { page: 'spawn'; user: string | null; server: string }
   | { page: 'token' }
+  | { page: 'admin'; section: 'users' | 'groups' | 'activity' | 'audit' | 'roles' }
   | { page: 'not-found' };
 
 function decodeSegment(segment: string): string | null {
@@ -62,6 +63,11 @@ export function matchRoute(pathname: string): Route {
   const rest = parts.slice(1);
   if (rest.length === 0 || (rest.length === 1 && rest[0] === 'home')) return { page: 'home' };
   if (rest.length === 1 && rest[0] === 'token') return { page: 'token' };
+  if (rest[0] === 'admin' && rest.length <= 2) {
+    const section = rest[1] ?? 'users';
+    if (section === 'users' || section === 'groups' || section === 'activity' || section === 'audit' || section === 'roles') return { page: 'admin', section };
+    return { page: 'not-found' };
+  }
   // spawn-pending is where JupyterHub sends browsers during a start; same page here.
   if ((rest[0] === 'spawn' || rest[0] === 'spawn-pending') && rest.length <= 3) {
     const user = rest.length >= 2 ? decodeSegment(rest[1]!) : null;

@@ -7,6 +7,7 @@ import { resolveCredential } from '../identity.js';
 import { checkServerName, checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
 import { profileModel } from '../servers/options.js';
+import { isClusterRouteServer } from '../../clusters/routes.js';
 
 /** The JupyterHub API version highrate's subset follows (with 6.0's `user_options` body and `start:servers`). */
 export const JUPYTERHUB_API_VERSION = '5.3.0';
@@ -21,8 +22,11 @@ async function root(ctx: RequestContext): Promise<void> {
 async function profiles(ctx: RequestContext): Promise<void> {
   const who = await ctx.caller();
   const { config, executors } = ctx.hub;
+  const quotaProfiles = ctx.hub.quota.limitsOf(who.user).profiles?.value;
+  const quotaExecutors = ctx.hub.quota.limitsOf(who.user).executors?.value;
   const list = config.profiles
     .filter((p) => p.allowedGroups.length === 0 || p.allowedGroups.some((g) => who.user.groups.includes(g)))
+    .filter((p) => (!quotaProfiles || quotaProfiles.includes(p.name)) && (!quotaExecutors || quotaExecutors.includes(p.executor)))
     .map((p) => profileModel(p, executors.get(p.executor)?.capabilities.images ?? false));
   sendJson(ctx.res, 200, { named_servers: config.hub.allowNamedServers, named_server_limit: config.hub.namedServerLimitPerUser, profiles: list });
 }
@@ -39,10 +43,16 @@ async function authorize(ctx: RequestContext): Promise<void> {
   if (!cred || (cred.kind !== 'cookie' && cred.kind !== 'token') || typeof cred.value !== 'string' || typeof body!.user !== 'string' || typeof (body!.server ?? '') !== 'string') {
     throw fail('BAD_REQUEST', 'Body must be {credential: {kind, value}, user, server}.');
   }
-  const who = await resolveCredential(ctx.hub.store, { kind: cred.kind, value: cred.value });
+  const who = await resolveCredential(ctx.hub.store, { kind: cred.kind, value: cred.value }, new Date(), ctx.hub.rbac);
   if (!who) return sendJson(ctx.res, 200, { authenticated: false, allowed: false });
   const owner = await ctx.hub.store.getUser(body!.user);
-  const allowed = !!owner && who.can('access:servers', { user: body!.user, server: (body!.server as string) ?? '', groups: owner.groups });
+  // A cluster's dashboard route names no server but the cluster (src/clusters/routes.ts).
+  const scope = isClusterRouteServer(String(body!.server ?? '')) ? 'access:clusters' : 'access:servers';
+  const allowed = !!owner && who.can(scope, { user: body!.user, server: (body!.server as string) ?? '', groups: owner.groups });
+  if (!allowed) {
+    // The proxy remembers a refusal for 5 s, which bounds how often one client can add these.
+    await ctx.hub.audit.denied({ action: 'server.access', actor: who, target: `${body!.user}/${String(body!.server ?? '')}`.slice(0, 200), targetUser: owner ? body!.user as string : null, code: 'FORBIDDEN' });
+  }
   sendJson(ctx.res, 200, { authenticated: true, allowed, name: who.name });
 }
 

@@ -28,6 +28,7 @@ async function startServer(ctx: RequestContext, params: Record<string, string>):
   const body = await ctx.jsonObject();
   const state = await ctx.hub.servers.start(user, t.server, body);
   const row = await ctx.hub.store.getServer(t.user, t.server);
+  await ctx.audit({ action: 'server.start', target: `${t.user}/${t.server}`, targetUser: t.user, detail: { state, options: row?.userOptions ?? {} } });
   sendJson(ctx.res, state === 'running' ? 201 : 202, row ? serverModel(row) : {});
 }
 
@@ -40,6 +41,7 @@ async function stopServer(ctx: RequestContext, params: Record<string, string>): 
   const body = await ctx.jsonObject();
   if (body?.remove !== undefined && typeof body.remove !== 'boolean') throw fail('BAD_REQUEST', 'remove must be true or false.');
   const state = await ctx.hub.servers.stop(t.user, t.server);
+  await ctx.audit({ action: 'server.stop', target: `${t.user}/${t.server}`, targetUser: t.user, detail: { state, remove: body?.remove === true } });
   if (body?.remove === true && t.server !== '') {
     if (state !== 'stopped') throw fail('SERVER_PENDING', 'The server is still stopping; remove it once it has stopped.');
     await ctx.hub.store.deleteServer(t.user, t.server);

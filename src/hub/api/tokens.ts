@@ -49,7 +49,8 @@ async function createToken(ctx: RequestContext, params: Record<string, string>):
   const scopes = body.scopes === undefined ? [] : validateScopes(body.scopes);
   if (scopes.length) {
     const requested = expandScopes(scopes, user);
-    const missing = covers(expandScopes(['inherit'], user), requested) ?? (who.tokenScopes ? covers(who.tokenScopes, requested) : null);
+    const ownerScopes = ctx.hub.rbac.ownerScopes(user);
+    const missing = covers(ownerScopes, requested) ?? (who.tokenScopes ? covers(who.tokenScopes, requested) : null);
     if (missing) throw fail('MISSING_SCOPE', `Not assigning requested scopes ${missing}: the token would exceed the permissions of ${who.name === name ? 'its owner' : 'the requester or the owner'}.`);
   }
   const token = newSecret();
@@ -59,6 +60,7 @@ async function createToken(ctx: RequestContext, params: Record<string, string>):
     kind: 'api' as const, created: new Date().toISOString(), expiresAt, lastActivity: null,
   };
   await ctx.hub.store.insertToken(row);
+  await ctx.audit({ action: 'token.issue', target: row.id, targetUser: name, detail: { scopes, expires_at: expiresAt, note: row.note.slice(0, 200) } });
   sendJson(ctx.res, 201, { ...tokenModel(row), token });
 }
 
@@ -74,6 +76,7 @@ async function deleteToken(ctx: RequestContext, params: Record<string, string>):
   const name = checkUsername(params.name!);
   await owner(ctx, name, WRITE);
   if (!(await ctx.hub.store.deleteToken(name, params.id!))) throw fail('TOKEN_NOT_FOUND', `No such token: ${params.id!.slice(0, 40)}`);
+  await ctx.audit({ action: 'token.revoke', target: params.id!, targetUser: name });
   sendEmpty(ctx.res, 204);
 }
 

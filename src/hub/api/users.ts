@@ -5,6 +5,12 @@ import type { Router } from '../../http/router.js';
 import { userModel } from '../models.js';
 import { checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
+import type { UserRow } from '../../store/types.js';
+
+/** The model's `admin` and `roles` from the caller-independent role book (assigned roles included). */
+function withRoles<T extends Record<string, unknown>>(ctx: RequestContext, model: T, user: UserRow): T {
+  return Object.assign(model, ctx.hub.rbac.userRoles(user));
+}
 
 const READ_USERS = needsScope('read:users');
 const LIST_USERS = needsScope('list:users');
@@ -14,8 +20,13 @@ const PAGINATION_MEDIA = 'application/jupyterhub-pagination+json';
 /** `GET /hub/api/user`: the credential's owner, with the scopes it holds. */
 async function whoami(ctx: RequestContext): Promise<void> {
   const who = await ctx.caller();
+  if (who.kind === 'service') {
+    // JupyterHub's service model for a service's own token.
+    return sendJson(ctx.res, 200, { kind: 'service', name: who.service, roles: ctx.hub.rbac.roles.rolesOf({ kind: 'service', name: who.service! }), scopes: listScopes(who.effectiveScopes()) });
+  }
   const servers = await ctx.hub.store.listServers(who.name);
   const model = userModel(who.user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') });
+  withRoles(ctx, model, who.user);
   model.scopes = listScopes(who.effectiveScopes());
   if (who.token) model.token_id = who.token.id;
   sendJson(ctx.res, 200, model);
@@ -26,7 +37,9 @@ async function whoami(ctx: RequestContext): Promise<void> {
  * with `Accept: application/jupyterhub-pagination+json` the answer is `{items, _pagination}`.
  */
 async function listUsers(ctx: RequestContext): Promise<void> {
-  const who = await ctx.require(LIST_USERS);
+  // Held under a filter (`list:users!group=physics`), the listing is filtered row by row.
+  const who = await ctx.caller();
+  if (!who.holdsAny(LIST_USERS)) throw fail('MISSING_SCOPE', `Action is not authorized with current scopes; requires any of [${LIST_USERS}]`);
   const offset = ctx.intParam('offset', 0, 0, Number.MAX_SAFE_INTEGER);
   const limit = ctx.intParam('limit', 200, 1, 200);
   const stateRaw = ctx.url.searchParams.get('state');
@@ -40,7 +53,7 @@ async function listUsers(ctx: RequestContext): Promise<void> {
   const servers = await ctx.hub.store.listServersOf(readable.map((u) => u.name));
   const includeStopped = ctx.url.searchParams.has('include_stopped_servers');
   const items = readable.map((u) => (who.can(READ_USERS, { user: u.name, groups: u.groups })
-    ? userModel(u, servers.get(u.name) ?? [], who, { includeStopped })
+    ? withRoles(ctx, userModel(u, servers.get(u.name) ?? [], who, { includeStopped }), u)
     : { kind: 'user', name: u.name }));
   if ((ctx.req.headers.accept ?? '').includes(PAGINATION_MEDIA)) {
     const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/users?offset=${offset + limit}&limit=${limit}` } : null;
@@ -61,8 +74,10 @@ async function createUsers(ctx: RequestContext): Promise<void> {
   if (body!.admin !== undefined && typeof body!.admin !== 'boolean') throw fail('BAD_REQUEST', 'admin must be true or false.');
   const unique = [...new Set(names as string[])];
   unique.forEach(checkUsername);
+  if (body!.admin === true) await requireAdminGrant(ctx);
   const created = await ctx.hub.store.createUsers(unique, { admin: body!.admin === true });
-  sendJson(ctx.res, 201, created.map((u) => userModel(u, [], null)));
+  await ctx.audit({ action: 'user.create', target: unique.length === 1 ? unique[0]! : `${unique.length} users`, targetUser: unique.length === 1 ? unique[0]! : null, detail: { users: unique.slice(0, 100), admin: body!.admin === true } });
+  sendJson(ctx.res, 201, created.map((u) => withRoles(ctx, userModel(u, [], null), u)));
 }
 
 async function getUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
@@ -71,7 +86,12 @@ async function getUser(ctx: RequestContext, params: Record<string, string>): Pro
   const who = await ctx.require(READ_USERS, { user: name, groups: user?.groups });
   if (!user) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
   const servers = await ctx.hub.store.listServers(name);
-  sendJson(ctx.res, 200, userModel(user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') }));
+  sendJson(ctx.res, 200, withRoles(ctx, userModel(user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') }), user));
+}
+
+/** Granting admin needs `admin:roles` on top of `admin:users`: a filtered user admin must not mint admins. */
+async function requireAdminGrant(ctx: RequestContext): Promise<void> {
+  await ctx.require(needsScope('admin:roles'));
 }
 
 /** `POST /hub/api/users/{name}` `{admin?}` → 201; 409 if the user exists. */
@@ -79,24 +99,50 @@ async function createUser(ctx: RequestContext, params: Record<string, string>): 
   const name = checkUsername(params.name!);
   await ctx.require(ADMIN_USERS);
   const body = await ctx.jsonObject();
+  const unknown = Object.keys(body ?? {}).filter((k) => k !== 'admin');
+  if (unknown.length) throw fail('BAD_REQUEST', `Unknown field(s): ${unknown.join(', ').slice(0, 200)}`);
   if (body?.admin !== undefined && typeof body.admin !== 'boolean') throw fail('BAD_REQUEST', 'admin must be true or false.');
+  if (body?.admin === true) await requireAdminGrant(ctx);
   const [user] = await ctx.hub.store.createUsers([name], { admin: body?.admin === true });
-  sendJson(ctx.res, 201, userModel(user!, [], null));
+  await ctx.audit({ action: 'user.create', target: name, targetUser: name, detail: { admin: body?.admin === true } });
+  sendJson(ctx.res, 201, withRoles(ctx, userModel(user!, [], null), user!));
 }
 
-/** `PATCH /hub/api/users/{name}` `{admin?}`: renaming is not supported. */
+/**
+ * `PATCH /hub/api/users/{name}` `{admin?, blocked?}`: renaming is not supported.
+ * - `admin` also sets the API's assignment of the `admin` role, which later logins keep (an admin
+ *   from an admin group or the config stays one; remove them there);
+ * - `blocked: true` ends the user's sessions; their tokens stop working at once (and at the
+ *   proxy once its cached answer expires, within 60 s).
+ * Nobody can remove their own admin rights or block themselves (no lock-out by mistake).
+ */
 async function patchUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
   const name = checkUsername(params.name!);
-  await ctx.require(ADMIN_USERS);
+  const target = await ctx.hub.store.getUser(name);
+  const who = await ctx.require(ADMIN_USERS, { user: name, groups: target?.groups });
   const body = await ctx.jsonObject();
   if (!body) throw fail('BAD_REQUEST', 'Body must be a JSON object.');
-  const unknown = Object.keys(body).filter((k) => k !== 'admin' && k !== 'name');
-  if (unknown.length) throw fail('BAD_REQUEST', `Unknown field(s): ${unknown.join(', ')}`);
+  const unknown = Object.keys(body).filter((k) => k !== 'admin' && k !== 'name' && k !== 'blocked');
+  if (unknown.length) throw fail('BAD_REQUEST', `Unknown field(s): ${unknown.join(', ').slice(0, 200)}`);
   if (body.name !== undefined && body.name !== name) throw fail('BAD_REQUEST', 'Renaming users is not supported.');
   if (body.admin !== undefined && typeof body.admin !== 'boolean') throw fail('BAD_REQUEST', 'admin must be true or false.');
-  if (!(await ctx.hub.store.getUser(name))) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
-  const user = await ctx.hub.store.upsertUser(name, body.admin === undefined ? {} : { admin: body.admin as boolean });
-  sendJson(ctx.res, 200, userModel(user, await ctx.hub.store.listServers(name), null));
+  if (body.blocked !== undefined && typeof body.blocked !== 'boolean') throw fail('BAD_REQUEST', 'blocked must be true or false.');
+  if (!target) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
+  if (body.admin !== undefined) await requireAdminGrant(ctx);
+  if (who.name === name && (body.admin === false || body.blocked === true)) throw fail('BAD_REQUEST', 'You cannot remove your own admin rights or block yourself.');
+  const fields: { admin?: boolean; blocked?: boolean } = {};
+  if (body.admin !== undefined) fields.admin = body.admin as boolean;
+  if (body.blocked !== undefined) fields.blocked = body.blocked as boolean;
+  const user = await ctx.hub.store.upsertUser(name, fields);
+  if (body.admin !== undefined) {
+    const rbac = ctx.hub.rbac;
+    const others = rbac.roles.assignmentsOf('admin', 'api').filter((a) => a.kind === 'user' && a.principal !== name).map((a) => ({ kind: 'user' as const, principal: a.principal }));
+    await ctx.hub.store.setRoleAssignments('admin', 'api', ['user'], body.admin ? [...others, { kind: 'user', principal: name }] : others);
+    await rbac.roles.reload();
+  }
+  if (body.blocked === true) await ctx.hub.store.deleteSessionsOf(name);
+  await ctx.audit({ action: 'user.update', target: name, targetUser: name, detail: { ...fields, before: { admin: target.admin, blocked: target.blocked } } });
+  sendJson(ctx.res, 200, withRoles(ctx, userModel(user, await ctx.hub.store.listServers(name), null), user));
 }
 
 /** `DELETE /hub/api/users/{name}`: stops the user's servers, then deletes them with their tokens. */
@@ -107,6 +153,8 @@ async function deleteUser(ctx: RequestContext, params: Record<string, string>): 
   if (!(await ctx.hub.store.getUser(name))) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
   for (const row of await ctx.hub.store.listServers(name)) await ctx.hub.servers.stopNow(row, 'user deleted');
   await ctx.hub.store.deleteUser(name);
+  await ctx.hub.rbac.roles.reload();
+  await ctx.audit({ action: 'user.delete', target: name, targetUser: name });
   sendEmpty(ctx.res, 204);
 }
 

@@ -13,6 +13,12 @@ import { freePort } from './ports.js';
 import { ProgressBoard } from './progress.js';
 import { waitForHttp } from './readiness.js';
 import { notebookPod } from './workload.js';
+import { QUEUED_REASON } from '../../executors/batch/status.js';
+import { AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, type WorkloadAddress } from './remote-address.js';
+import type { NotebookClusterAccessProvider } from '../../clusters/notebook-env.js';
+import { isClusterRoutePath } from '../../clusters/routes.js';
+import type { QuotaService } from '../quota/index.js';
+import { serverResources } from '../quota/index.js';
 
 /** How long a POST waits for the server before answering 202 (JupyterHub's slow_spawn_timeout). */
 const SLOW_SPAWN_MS = 10_000;
@@ -27,6 +33,10 @@ export interface ManagerDeps {
   proxy: ProxyClient;
   dataDir: string;
   publicUrl: string;
+  /** Per-user limits, checked (under the user's lock) before a start is recorded. */
+  quota?: QuotaService;
+  /** Dask clusters from notebooks: a per-server token with cluster scopes and dask-gateway's variables. */
+  clusterAccess?: NotebookClusterAccessProvider;
 }
 
 interface InFlight {
@@ -44,6 +54,8 @@ const keyOf = (user: string, server: string) => `${user}/${server}`;
  */
 export class ServerManager {
   readonly progress = new ProgressBoard();
+  /** Starts waiting for a workload on a batch node to report its address (remote-address.ts). */
+  readonly #addresses = new AddressBoard();
   #inflight = new Map<string, InFlight>();
 
   constructor(private readonly deps: ManagerDeps) {}
@@ -74,6 +86,8 @@ export class ServerManager {
     const done = new Promise<void>((r) => { release = r; });
     this.#inflight.set(key, { abort, done });
     let handedOff = false;
+    let releaseQuota = () => {};
+    let clusterTokenId: string | undefined;
     try {
       const existing = await store.getServer(user.name, server);
       if (existing?.state === 'running') throw fail('SERVER_ALREADY_RUNNING', `${describe(user.name, server)} is already running.`);
@@ -85,20 +99,31 @@ export class ServerManager {
         groups: user.groups,
         capabilities: (name) => this.deps.executors.get(name)?.capabilities,
       });
+      if (this.deps.quota) {
+        // Check and record under the user's lock, so two starts at once cannot both pass a limit.
+        releaseQuota = await this.deps.quota.lock(user.name);
+        await this.deps.quota.check({ user, kind: 'server', add: { servers: 1, ...serverResources({ ...options }) }, profile: profile.name, executor: profile.executor });
+      }
       const executor = this.executorFor(profile.executor);
       const port = await freePort();
       const homeDir = join(this.deps.dataDir, 'homes', user.name);
       mkdirSync(homeDir, { recursive: true, mode: 0o700 });
       const upstreamToken = newSecret();
-      const podData = notebookPod({ user: user.name, server, options, profile, port, upstreamToken, homeDir, publicUrl: this.deps.publicUrl });
+      const clusterAccess = await this.deps.clusterAccess?.issue(user.name, server);
+      clusterTokenId = clusterAccess?.tokenId;
+      // Where the executor decides the node, the workload reports its address with this token.
+      const callback = executor.capabilities.remoteAddress ? newCallbackToken() : undefined;
+      const remote = callback ? { hubApiUrl: `${this.deps.publicUrl}/hub/api`, token: callback.token } : undefined;
+      const podData = notebookPod({ user: user.name, server, options, profile, port, upstreamToken, homeDir, publicUrl: this.deps.publicUrl, clusterAccess, remote });
       const now = new Date().toISOString();
       const row: ServerRow = {
         user: user.name, name: server, state: 'starting', userOptions: { ...options },
-        started: now, lastActivity: now, url: `http://127.0.0.1:${port}`,
+        started: now, lastActivity: now, url: callback ? null : `http://127.0.0.1:${port}`,
         executor: executor.name, podUid: podData.pod.metadata.uid, secret: upstreamToken, failure: null,
-        spawnState: { port, pod: podData.pod },
+        spawnState: { port, pod: podData.pod, ...(clusterTokenId ? { clusterTokenId } : {}), ...(callback ? { callbackTokenHash: callback.hash } : {}) },
       };
       await store.putServer(row);
+      releaseQuota();
       this.progress.reset(key);
       this.progress.push(key, { progress: 0, message: 'Server requested' });
       const spawn = this.#runSpawn(row, podData, executor, abort.signal).finally(() => {
@@ -112,9 +137,11 @@ export class ServerManager {
       if (after?.state === 'running') return 'running';
       throw fail('SPAWN_FAILED', after?.failure ?? 'The server failed to start.');
     } finally {
+      releaseQuota();
       if (!handedOff) {
         this.#inflight.delete(key);
         release();
+        void this.deps.clusterAccess?.revoke(user.name, clusterTokenId);
       }
     }
   }
@@ -126,7 +153,7 @@ export class ServerManager {
     try {
       this.progress.push(key, { progress: 10, message: `Submitting the server to the ${executor.name} executor` });
       await executor.create(podData);
-      this.progress.push(key, { progress: 30, message: `Server submitted; waiting for it to listen on port ${row.spawnState.port}` });
+      this.progress.push(key, { progress: 30, message: row.url ? `Server submitted; waiting for it to listen on port ${row.spawnState.port}` : 'Server submitted; waiting for it to run and report its address' });
       await this.#awaitReady(row, podData.pod, executor, signal, started);
       await this.#route(row);
       const ok = await this.deps.store.transitionServer(row.user, row.name, 'starting', { state: 'running', lastActivity: new Date().toISOString() });
@@ -141,27 +168,36 @@ export class ServerManager {
       const failure = tail ? `${reason}\n\nLast lines of the server's log:\n${tail}` : reason;
       await this.deps.proxy.deleteRoute(serverPath(row.user, row.name)).catch(() => undefined);
       await executor.delete(podData.pod).catch((e: unknown) => log.warn('delete after failed spawn failed', { user: row.user, error: String(e) }));
+      await this.deps.clusterAccess?.revoke(row.user, row.spawnState.clusterTokenId as string | undefined);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure, started: null });
       this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${failure}` });
       log.warn('spawn failed', { user: row.user, server: row.name, reason });
     }
   }
 
-  /** Waits for the server to answer HTTP, watching the pod so an early exit fails fast with its code. */
+  /**
+   * Waits for the server to answer HTTP, watching the pod so an early exit fails fast with its
+   * code. A workload on a batch node first reports its address. Time its containers wait queued
+   * (reason "Pending") does not count against the start timeout unless startTimeoutIncludesQueue.
+   */
   async #awaitReady(row: ServerRow, pod: Pod, executor: Executor, signal: AbortSignal, started: number): Promise<void> {
     const profile = this.deps.config.profiles.find((p) => p.name === row.userOptions.profile);
     const timeoutS = profile?.startTimeout ?? this.deps.config.hub.startTimeout;
-    const timeoutMs = timeoutS * 1000;
+    const includeQueue = profile?.startTimeoutIncludesQueue ?? this.deps.config.hub.startTimeoutIncludesQueue;
+    const key = keyOf(row.user, row.name);
     const local = new AbortController();
     const onAbort = () => local.abort();
     signal.addEventListener('abort', onAbort);
-    const timer = setTimeout(() => local.abort(), Math.max(0, timeoutMs - (Date.now() - started)));
-    const url = `${row.url}${serverPath(row.user, row.name)}api`;
+    let deadline = started + timeoutS * 1000;
+    let queuedMs = 0;
+    const timer = setInterval(() => { if (Date.now() > deadline) local.abort(); }, 100);
     let exited: string | null = null;
     const watch = (async () => {
       let announced = false;
+      let lastMessage = '';
+      let lastTick = Date.now();
       while (!local.signal.aborted) {
-        await sleep(250);
+        await sleep(250, local.signal);
         if (local.signal.aborted) break;
         let st: PodStatus | undefined;
         try {
@@ -177,27 +213,75 @@ export class ServerManager {
           local.abort();
           break;
         }
+        const now = Date.now();
         const waiting = c?.state.waiting;
+        if (waiting?.reason === QUEUED_REASON) {
+          queuedMs += now - lastTick;
+          if (!includeQueue) deadline += now - lastTick;
+        }
+        lastTick = now;
         if (c?.state.running && !announced) {
           announced = true;
-          this.progress.push(keyOf(row.user, row.name), { progress: 50, message: 'Server process running; waiting for it to answer' });
+          this.progress.push(key, { progress: 50, message: row.url ? 'Server process running; waiting for it to answer' : 'Server process running; waiting for it to report its address' });
         } else if (waiting?.reason && waiting.message && !announced) {
-          this.progress.push(keyOf(row.user, row.name), { progress: 40, message: `${waiting.reason}: ${waiting.message}` });
+          const message = `${waiting.reason}: ${waiting.message}`;
+          if (message !== lastMessage) this.progress.push(key, { progress: 40, message });
+          lastMessage = message;
         }
       }
     })();
     try {
-      const ok = await waitForHttp(url, { authorization: `token ${row.secret}` }, local.signal);
+      if (!row.url) {
+        const addr = await this.#awaitAddress(row, local.signal);
+        if (addr) {
+          row.url = addressUrl(addr);
+          this.progress.push(key, { progress: 60, message: `Server reported ${addr.host}:${addr.port}; waiting for it to answer` });
+        }
+      }
+      const ok = row.url ? await waitForHttp(`${row.url}${serverPath(row.user, row.name)}api`, { authorization: `token ${row.secret}` }, local.signal) : false;
       if (ok) return;
       if (exited) throw fail('SPAWN_FAILED', exited);
       if (signal.aborted) throw fail('SPAWN_FAILED', 'The start was cancelled.');
-      throw fail('SPAWN_FAILED', `The server did not answer within ${timeoutS} seconds. Common causes: the image or command is wrong, or the machine is overloaded; the log below says more.`);
+      const queued = queuedMs >= 1000 && !includeQueue ? ` (not counting ${Math.round(queuedMs / 1000)} s queued)` : '';
+      if (!row.url) throw fail('SPAWN_FAILED', `The server did not report its address within ${timeoutS} seconds${queued}. Common causes: the node cannot reach the hub at ${this.deps.publicUrl}, or python3 is missing there; the log below says more.`);
+      throw fail('SPAWN_FAILED', `The server did not answer within ${timeoutS} seconds${queued}. Common causes: the image or command is wrong, or the machine is overloaded; the log below says more.`);
     } finally {
-      clearTimeout(timer);
+      clearInterval(timer);
       signal.removeEventListener('abort', onAbort);
       local.abort();
       await watch;
     }
+  }
+
+  /** The address a remote workload reported: already in the store (reported earlier, or to a previous hub process), or when it arrives. */
+  async #awaitAddress(row: ServerRow, signal: AbortSignal): Promise<WorkloadAddress | null> {
+    const mine = new AbortController();
+    const stop = () => mine.abort();
+    signal.addEventListener('abort', stop, { once: true });
+    try {
+      const arrival = this.#addresses.wait(row.podUid!, mine.signal);
+      const stored = (await this.deps.store.getServer(row.user, row.name))?.spawnState.address as WorkloadAddress | undefined;
+      if (stored) return stored;
+      return await arrival;
+    } finally {
+      signal.removeEventListener('abort', stop);
+      mine.abort();
+    }
+  }
+
+  /**
+   * `POST /hub/api/workloads/<uid>/address`: a starting workload reports where it listens,
+   * authenticated by its own callback token. Unknown workloads and wrong tokens get the same 403.
+   */
+  async reportAddress(podUid: string, presented: string, addr: WorkloadAddress): Promise<void> {
+    const row = (await this.deps.store.listActiveServers()).find((r) => r.podUid === podUid);
+    if (!row || !callbackTokenMatches(presented, row.spawnState.callbackTokenHash)) throw fail('FORBIDDEN', 'Invalid workload token.');
+    const url = addressUrl(addr);
+    if (row.url === url) return this.#addresses.deliver(podUid, addr);
+    if (row.url || row.state !== 'starting') throw fail('CONFLICT', 'This workload already reported its address.');
+    await this.deps.store.updateServer(row.user, row.name, { url, spawnState: { ...row.spawnState, address: addr } });
+    log.info('workload reported its address', { user: row.user, server: row.name, url });
+    this.#addresses.deliver(podUid, addr);
   }
 
   async #route(row: ServerRow): Promise<void> {
@@ -254,6 +338,7 @@ export class ServerManager {
         const ex = this.deps.executors.get(row.executor);
         if (ex) await ex.delete(pod);
       }
+      await this.deps.clusterAccess?.revoke(row.user, row.spawnState.clusterTokenId as string | undefined);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', started: null, failure: reason ?? null });
       log.info('server stopped', { user: row.user, server: row.name, reason });
     })();
@@ -340,7 +425,8 @@ export class ServerManager {
       }
     }
     for (const [path, data] of Object.entries(routes)) {
-      if (data.user && !wanted.has(path) && !this.#isInflightPath(path)) {
+      // Cluster dashboard routes carry a user too; the cluster service owns them.
+      if (data.user && !isClusterRoutePath(path) && !wanted.has(path) && !this.#isInflightPath(path)) {
         await proxy.deleteRoute(path).catch(() => undefined);
       }
     }
@@ -384,6 +470,7 @@ export class ServerManager {
     } catch (err) {
       const reason = err instanceof HighrateError ? err.message : 'internal error';
       await executor.delete(data.pod).catch(() => undefined);
+      await this.deps.clusterAccess?.revoke(row.user, row.spawnState.clusterTokenId as string | undefined);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure: reason, started: null });
       this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${reason}` });
     }
@@ -410,6 +497,16 @@ function describe(user: string, server: string): string {
   return server ? `${user}'s server '${server}'` : `${user}'s server`;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms).unref());
+/** Resolves after `ms`, or at once when `signal` aborts (so watchers stop without a lag). */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

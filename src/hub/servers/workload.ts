@@ -3,16 +3,18 @@ import type { Profile } from '../../config/schema.js';
 import type { RetrievedPodData } from '../../executors/types.js';
 import { serverPath } from '../models.js';
 import type { ServerOptions } from './options.js';
+import { NODE_IP, NODE_PORT, wrapForRemoteAddress } from './remote-address.js';
 
 /**
  * The notebook server command when a profile names none: Debian's `jupyter notebook` (6.x), bound
- * to loopback, reachable only with the upstream token the proxy adds (JUPYTER_TOKEN).
+ * to `{ip}` (loopback here; on a batch node the address facing the hub, see remote-address.ts),
+ * reachable only with the upstream token the proxy adds (JUPYTER_TOKEN).
  * `port_retries=0`: a taken port fails the start instead of silently moving elsewhere.
  */
 export const DEFAULT_NOTEBOOK_COMMAND = [
   '/usr/bin/python3', '-m', 'notebook',
   '--no-browser', '--allow-root',
-  '--ip=127.0.0.1', '--port={port}', '--NotebookApp.port_retries=0',
+  '--ip={ip}', '--port={port}', '--NotebookApp.port_retries=0',
   '--NotebookApp.base_url={base_url}',
   '--NotebookApp.allow_remote_access=True',
   '--notebook-dir={home}',
@@ -28,11 +30,18 @@ export interface NotebookWorkload {
   /** The user's persistent home on this host; mounted at the same path. */
   homeDir: string;
   publicUrl: string;
+  /** Dask clusters from the notebook (src/clusters/notebook-env.ts): variables, and secret ones. */
+  clusterAccess?: { env: Array<{ name: string; value: string }>; secretEnv: Record<string, string> };
+  /**
+   * Set when the executor runs workloads where the hub cannot predict (remote-address.ts): the
+   * command is wrapped to pick its address on the node and report it with this token.
+   */
+  remote?: { hubApiUrl: string; token: string };
 }
 
-/** Fills `{port}`, `{base_url}`, `{home}`, `{user}`, `{server}` in a command template. */
+/** Fills `{ip}`, `{port}`, `{base_url}`, `{home}`, `{user}`, `{server}` in a command template. */
 export function fillCommand(template: readonly string[], values: Record<string, string>): string[] {
-  return template.map((part) => part.replace(/\{(port|base_url|home|user|server)\}/g, (_, k: string) => values[k]!));
+  return template.map((part) => part.replace(/\{(ip|port|base_url|home|user|server)\}/g, (_, k: string) => values[k]!));
 }
 
 /** Builds the pod that runs one user's notebook server. */
@@ -40,9 +49,11 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
   const uid = randomUUID();
   const baseUrl = serverPath(w.user, w.server);
   const secretName = `notebook-${uid}`;
-  const command = fillCommand(w.profile.command ?? DEFAULT_NOTEBOOK_COMMAND, {
-    port: String(w.port), base_url: baseUrl, home: w.homeDir, user: w.user, server: w.server,
+  // On a remote node the wrapper fills {ip} and {port} once it has picked them.
+  const filled = fillCommand(w.profile.command ?? DEFAULT_NOTEBOOK_COMMAND, {
+    ip: w.remote ? NODE_IP : '127.0.0.1', port: w.remote ? NODE_PORT : String(w.port), base_url: baseUrl, home: w.homeDir, user: w.user, server: w.server,
   });
+  const command = w.remote ? wrapForRemoteAddress(filled) : filled;
   const env = [
     { name: 'HOME', value: w.homeDir },
     { name: 'JUPYTERHUB_USER', value: w.user },
@@ -50,9 +61,10 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
     { name: 'JUPYTERHUB_SERVICE_PREFIX', value: baseUrl },
     { name: 'JUPYTERHUB_SERVICE_URL', value: `http://127.0.0.1:${w.port}${baseUrl}` },
     { name: 'JUPYTERHUB_API_URL', value: `${w.publicUrl}/hub/api` },
-    { name: 'HIGHRATE_PORT', value: String(w.port) },
+    ...(w.remote ? [{ name: 'HIGHRATE_CALLBACK_URL', value: `${w.remote.hubApiUrl}/workloads/${uid}/address` }] : [{ name: 'HIGHRATE_PORT', value: String(w.port) }]),
     { name: 'CPU_LIMIT', value: String(w.options.cores) },
     { name: 'MEM_LIMIT', value: w.options.memory },
+    ...(w.clusterAccess?.env ?? []),
     ...Object.entries(w.profile.env).map(([name, value]) => ({ name, value })),
   ];
   const pod: RetrievedPodData['pod'] = {
@@ -84,14 +96,18 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
           requests: { cpu: String(w.options.cores), memory: w.options.memory },
         },
         volumeMounts: [{ name: 'home', mountPath: w.homeDir }],
-        ports: [{ containerPort: w.port, name: 'notebook' }],
+        ...(w.remote ? {} : { ports: [{ containerPort: w.port, name: 'notebook' }] }),
       }],
       volumes: [{ name: 'home', hostPath: { path: w.homeDir, type: 'DirectoryOrCreate' } }],
     },
   };
   const secret = {
     metadata: { name: secretName, namespace: 'highrate' },
-    data: { JUPYTER_TOKEN: Buffer.from(w.upstreamToken).toString('base64') },
+    data: {
+      JUPYTER_TOKEN: Buffer.from(w.upstreamToken).toString('base64'),
+      ...(w.remote ? { HIGHRATE_CALLBACK_TOKEN: Buffer.from(w.remote.token).toString('base64') } : {}),
+      ...Object.fromEntries(Object.entries(w.clusterAccess?.secretEnv ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    },
     type: 'Opaque',
   };
   return {

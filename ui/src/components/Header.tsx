@@ -2,11 +2,13 @@ import { Link } from './Link.js';
 
 interface HeaderProps {
   userName: string | null;
-  current: 'home' | 'token' | 'other';
+  current: 'home' | 'token' | 'admin' | 'other';
+  /** Shows the Admin link (the API still decides what an admin may do). */
+  isAdmin?: boolean;
 }
 
 /** The portal's top bar: name of the platform, the user, and the three places to go. */
-export function Header({ userName, current }: HeaderProps) {
+export function Header({ userName, current, isAdmin = false }: HeaderProps) {
   return (
     <header className="site-header">
       <div className="site-header-inner">
@@ -21,6 +23,11 @@ export function Header({ userName, current }: HeaderProps) {
             <Link to="/hub/token" aria-current={current === 'token' ? 'page' : undefined} data-testid="nav-token">
               Token
             </Link>
+            {isAdmin ? (
+              <Link to="/hub/admin" aria-current={current === 'admin' ? 'page' : undefined} data-testid="nav-admin">
+                Admin
+              </Link>
+            ) : null}
             <span className="user-name" data-testid="user-name" title="Signed in as">
               {userName}
             </span>

@@ -1,0 +1,718 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { newSecret } from '../auth/tokens.js';
+import type { Config } from '../config/schema.js';
+import { fail, HighrateError } from '../errors/catalogue.js';
+import type { Executor, Pod, PodStatus, RetrievedPodData } from '../executors/types.js';
+import type { QuotaService } from '../hub/quota/index.js';
+import { freePort } from '../hub/servers/ports.js';
+import { ProgressBoard } from '../hub/servers/progress.js';
+import { log } from '../log.js';
+import type { ClusterRow, ClusterStatus, Store, UserRow } from '../store/types.js';
+import { AdaptiveTarget } from './adaptive.js';
+import { readDashboard, type DashboardData } from './dashboard.js';
+import { resolveOptions, specOf, type ClusterSpec } from './options.js';
+import { clusterReservation } from './resources.js';
+import { clusterRoutePath, clusterRouteServer } from './routes.js';
+import { SchedulerHttp, type SchedulerCounts, type SchedulerIdentity } from './scheduler-http.js';
+import type { SniRouter } from './sni-router.js';
+import { emptyState, isActive, stateOf, workerName, type ClusterState, type WorkerRecord } from './state.js';
+import { generateCredentials } from './tls.js';
+import { dashboardPrefix, schedulerPod, workerPod, type ClusterWorkloadInput } from './workload.js';
+
+export interface ClusterServiceDeps {
+  config: Config;
+  store: Store;
+  executors: ReadonlyMap<string, Executor>;
+  /** The proxy's route API (dashboard routes). */
+  proxy: { addRoute(prefix: string, target: string, data?: Record<string, unknown>): Promise<void>; deleteRoute(prefix: string): Promise<boolean> };
+  /** The Dask port's router. */
+  sni: SniRouter;
+  /** `host:port` of the Dask port as clients and workers on other executors reach it. */
+  proxyAddress: string;
+  /** The hub's per-user limits (clusters, cores, memory, executors across servers and clusters). */
+  quota: QuotaService;
+}
+
+/** What the hub knows of a cluster beyond its row: the scheduler's last answers. */
+export interface LiveView {
+  identity: SchedulerIdentity | null;
+  /** Workers the scheduler is retiring right now. */
+  retiring: number;
+}
+
+interface Live {
+  name: string;
+  http: SchedulerHttp;
+  timer: NodeJS.Timeout | null;
+  closed: boolean;
+  adaptive: AdaptiveTarget;
+  adaptiveAt: number;
+  adaptiveTarget: number | null;
+  identity: SchedulerIdentity | null;
+  counts: SchedulerCounts | null;
+  countsAt: number;
+  lastTasks: number | null;
+  retiring: number;
+  retireAt: number;
+  runningAnnounced: boolean;
+}
+
+/** How a pod looks right now; UNKNOWN when its executor could not answer (never treated as dead). */
+const UNKNOWN = Symbol('unknown');
+type Observed = PodStatus | null | typeof UNKNOWN;
+
+/** How long a DELETE or a scale waits for the work it started before answering. */
+const PENDING_TICK_MS = 100;
+const RUNNING_TICK_MS = 1000;
+const LOG_TAIL_LINES = 15;
+/** dask-gateway's `?wait` waits this long for a pending cluster. */
+const WAIT_MS = 20_000;
+/** Stopped and failed clusters are forgotten after this long, as dask-gateway's db_cluster_max_age. */
+const KEEP_ENDED_MS = 24 * 3600 * 1000;
+/** The idle timestamp is written to the store at most this often (it only matters after a hub restart). */
+const BUSY_CHECKPOINT_MS = 30_000;
+
+/**
+ * Dask clusters as a service: the lifecycle of each cluster (PENDING → RUNNING → STOPPING →
+ * STOPPED, or FAILED), and a control loop per cluster that makes the worker pods match what is
+ * wanted — a fixed count (scale) or the scheduler's own wish (adapt) — reading the scheduler's
+ * HTTP endpoints and the executors' pod statuses. The store holds desired state and every pod the
+ * hub started (ClusterRow.state), so a new hub process re-attaches to running clusters.
+ *
+ * Policy lives here (options, quotas, timeouts, retries, graceful retirement, idle and lifetime
+ * limits); executors only run pods, schedulers only schedule.
+ */
+export class ClusterService {
+  readonly progress = new ProgressBoard();
+  readonly #live = new Map<string, Live>();
+  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #changes = new EventEmitter();
+  /** Whether each cluster's scheduler has bokeh (asked once). */
+  readonly #bokeh = new Map<string, boolean>();
+  #closed = false;
+
+  constructor(private readonly deps: ClusterServiceDeps) {
+    this.#changes.setMaxListeners(0);
+  }
+
+  get proxyAddress(): string { return this.deps.proxyAddress; }
+
+  /** The scheduler's last answers for a cluster this hub manages, or null. */
+  live(name: string): LiveView | null {
+    const l = this.#live.get(name);
+    return l ? { identity: l.identity, retiring: l.retiring } : null;
+  }
+
+  /** A client for a cluster's scheduler HTTP endpoints (dashboards). */
+  schedulerHttp(row: ClusterRow): SchedulerHttp | null {
+    const s = stateOf(row).scheduler;
+    return s ? new SchedulerHttp(`http://127.0.0.1:${s.ports.dashboard}${dashboardPrefix(row.name)}`, row.httpToken) : null;
+  }
+
+  /**
+   * Creates a cluster for `user` from dask-gateway `cluster_options` (validated; `{}` takes the
+   * defaults). Resolves once the scheduler is submitted, with the PENDING row; the start goes on.
+   */
+  async create(user: UserRow, clusterOptions: unknown): Promise<ClusterRow> {
+    const { config, store } = this.deps;
+    const c = config.clusters;
+    const { options, spec } = resolveOptions(clusterOptions, c);
+    const scheduler = this.#executor(spec.schedulerExecutor);
+    this.#executor(spec.workerExecutor);
+    const name = randomUUID().replace(/-/g, '');
+    this.progress.reset(name);
+    this.progress.push(name, { progress: 0, message: 'Cluster requested' });
+    const days = c.maxLifetime > 0 ? c.maxLifetime / 86400 + 1 : 365;
+    const creds = await generateCredentials(name, days);
+    const ports = { tls: await freePort(), dashboard: await freePort() };
+    const row: ClusterRow = {
+      name, user: user.name, status: 'PENDING', options, config: spec as unknown as Record<string, unknown>,
+      created: new Date().toISOString(), stopped: null, failure: null,
+      tlsCert: creds.cert, tlsKey: creds.key, httpToken: newSecret(),
+      desiredWorkers: 0, adaptive: null, state: {},
+    };
+    const pod = schedulerPod(this.#workloadInput(row), ports);
+    const state = emptyState();
+    state.scheduler = { executor: scheduler.name, pod: pod.pod, ports, ready: null };
+    row.state = state as unknown as Record<string, unknown>;
+    // Check and record under the user's quota lock, so two creates at once cannot both pass.
+    await this.deps.quota.withUserLock(user.name, async () => {
+      await this.deps.quota.check({ user, kind: 'cluster', add: { cores: 0, memoryBytes: 0 }, executor: spec.workerExecutor });
+      await this.deps.quota.check({ user, kind: 'cluster', add: { clusters: 1, cores: spec.schedulerCores, memoryBytes: spec.schedulerMemoryBytes }, executor: spec.schedulerExecutor });
+      await store.insertCluster(row);
+    });
+    this.progress.push(name, { progress: 10, message: `Submitting the scheduler to the ${scheduler.name} executor` });
+    try {
+      await scheduler.create(pod);
+    } catch (err) {
+      const reason = err instanceof HighrateError ? err.message : 'The executor failed.';
+      log.warn('cluster: scheduler submission failed', { cluster: name, error: String(err) });
+      await this.#locked(name, () => this.#end(name, 'FAILED', `The scheduler could not be submitted: ${reason}`));
+      return (await store.getCluster(name))!;
+    }
+    this.progress.push(name, { progress: 30, message: 'Scheduler submitted; waiting for it to answer' });
+    this.#attach(row);
+    log.info('cluster created', { cluster: name, user: user.name, workerExecutor: spec.workerExecutor });
+    return row;
+  }
+
+  /** A cluster by name, or null. */
+  get(name: string): Promise<ClusterRow | null> {
+    return this.deps.store.getCluster(name);
+  }
+
+  /** A user's clusters (everyone's without a user), oldest first; all statuses without a filter. */
+  list(user: string | undefined, statuses?: ClusterStatus[]): Promise<ClusterRow[]> {
+    return this.deps.store.listClusters({ user, statuses });
+  }
+
+  /** Live dashboard data of a running cluster, read from its scheduler now. */
+  async dashboard(row: ClusterRow): Promise<DashboardData> {
+    const http = this.schedulerHttp(row);
+    if (!http) throw fail('CLUSTER_NOT_RUNNING', `Cluster ${row.name} has no scheduler.`);
+    let bokeh = this.#bokeh.get(row.name);
+    if (bokeh === undefined) {
+      bokeh = await http.hasBokeh();
+      this.#bokeh.set(row.name, bokeh);
+    }
+    return readDashboard(http, { bokeh });
+  }
+
+  /** Waits (up to 20 s, dask-gateway's `?wait`) while the cluster is PENDING. */
+  async waitWhilePending(name: string, timeoutMs = WAIT_MS): Promise<ClusterRow | null> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const row = await this.deps.store.getCluster(name);
+      if (!row || row.status !== 'PENDING' || Date.now() >= until) return row;
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); this.#changes.off(name, done); resolve(); };
+        const t = setTimeout(done, Math.min(1000, until - Date.now()));
+        this.#changes.on(name, done);
+      });
+    }
+  }
+
+  /**
+   * Scales to `count` workers and turns adaptive off (dask-gateway's semantics). More than the
+   * cluster's `max_workers` is clamped, with a message; past the user's quota it is refused.
+   */
+  async scale(name: string, count: number, user: UserRow): Promise<{ ok: boolean; msg: string | null }> {
+    const row = await this.#activeRow(name);
+    const spec = specOf(row.config);
+    let msg: string | null = null;
+    if (count > spec.maxWorkers) {
+      msg = `Scale request of ${count} workers would exceed resource limit of ${spec.maxWorkers} workers. Scaling to ${spec.maxWorkers} instead.`;
+      count = spec.maxWorkers;
+    }
+    await this.#withQuota(user, row, count, () => this.deps.store.updateCluster(name, { desiredWorkers: count, adaptive: null }));
+    this.#live.get(name)?.adaptive.reset();
+    this.#wake(name);
+    log.info('cluster scaled', { cluster: name, workers: count });
+    return { ok: msg === null, msg };
+  }
+
+  /**
+   * Adaptive scaling between `minimum` and `maximum` (clamped to `max_workers`, with a message),
+   * or, with `active: false`, back to manual scaling at the current worker count.
+   */
+  async adapt(name: string, bounds: { minimum?: number | null; maximum?: number | null; active?: boolean }, user: UserRow): Promise<{ ok: boolean; msg: string | null }> {
+    const row = await this.#activeRow(name);
+    const spec = specOf(row.config);
+    if (bounds.active === false) {
+      const planned = stateOf(row).workers.length - (this.#live.get(name)?.retiring ?? 0);
+      await this.deps.store.updateCluster(name, { adaptive: null, desiredWorkers: Math.max(0, planned) });
+      this.#wake(name);
+      return { ok: true, msg: null };
+    }
+    let minimum = bounds.minimum ?? 0;
+    let maximum = bounds.maximum ?? spec.maxWorkers;
+    let msg: string | null = null;
+    if (maximum > spec.maxWorkers || minimum > spec.maxWorkers) {
+      const [m0, x0] = [minimum, maximum];
+      maximum = Math.min(spec.maxWorkers, maximum);
+      minimum = Math.min(spec.maxWorkers, minimum);
+      msg = `Adapt with \`maximum=${x0}, minimum=${m0}\` workers would exceed resource limit of ${spec.maxWorkers} workers. Using \`maximum=${maximum}, minimum=${minimum}\` instead.`;
+    }
+    if (minimum > maximum) throw fail('INVALID_CLUSTER_OPTIONS', `minimum (${minimum}) must not be above maximum (${maximum}).`);
+    await this.#withQuota(user, row, maximum, () => this.deps.store.updateCluster(name, { adaptive: { minimum, maximum } }));
+    const live = this.#live.get(name);
+    if (live) {
+      live.adaptive.reset();
+      live.adaptiveTarget = null;
+    }
+    this.#wake(name);
+    log.info('cluster adaptive', { cluster: name, minimum, maximum });
+    return { ok: msg === null, msg };
+  }
+
+  /**
+   * Stops a cluster: routes removed, every pod deleted, STOPPED (or FAILED with `failure`).
+   * Stopping a stopped cluster does nothing.
+   */
+  stop(name: string, opts: { reason?: string; failed?: boolean } = {}): Promise<void> {
+    return this.#locked(name, () => this.#end(name, opts.failed ? 'FAILED' : 'STOPPED', opts.reason ?? null));
+  }
+
+  /**
+   * Re-attaches to the clusters the store says are active (after a hub restart: their pods kept
+   * running), puts their dashboard and SNI routes back, and forgets clusters ended long ago.
+   */
+  async reconcile(): Promise<void> {
+    const rows = await this.deps.store.listClusters({ statuses: ['PENDING', 'RUNNING', 'STOPPING'] });
+    for (const row of rows) {
+      if (this.#live.has(row.name)) continue;
+      this.#attach(row);
+      if (row.status === 'RUNNING') await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not restored', { cluster: row.name, error: String(err) }));
+      log.info('cluster re-attached', { cluster: row.name, status: row.status });
+    }
+    await this.deps.store.deleteClustersEndedBefore(new Date(Date.now() - KEEP_ENDED_MS).toISOString()).catch(() => 0);
+  }
+
+  /** Stops the control loops (pods keep running; the next hub re-attaches) and waits for ticks in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const live of this.#live.values()) {
+      live.closed = true;
+      if (live.timer) clearTimeout(live.timer);
+    }
+    await Promise.all([...this.#locks.values()].map((p) => p.catch(() => undefined)));
+    this.#live.clear();
+  }
+
+  /** Waits until no tick or stop is in flight (tests). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.#locks.values()].map((p) => p.catch(() => undefined)));
+  }
+
+  // ---- internals
+
+  #executor(name: string): Executor {
+    const ex = this.deps.executors.get(name);
+    if (!ex) throw fail('EXECUTOR_FAILED', `No executor named ${name} is configured.`);
+    return ex;
+  }
+
+  /**
+   * Records a new worker count (or adaptive maximum) after checking what it adds to the owner's
+   * use, under the owner's quota lock. Going down is never refused.
+   */
+  async #withQuota(user: UserRow, row: ClusterRow, workers: number, record: () => Promise<void>): Promise<void> {
+    await this.deps.quota.withUserLock(row.user, async () => {
+      const fresh = (await this.deps.store.getCluster(row.name)) ?? row;
+      const before = clusterReservation(fresh);
+      const after = clusterReservation(fresh, workers);
+      const add = { cores: Math.max(0, after.cores - before.cores), memoryBytes: Math.max(0, after.memoryBytes - before.memoryBytes) };
+      if (add.cores > 0 || add.memoryBytes > 0) await this.deps.quota.check({ user, kind: 'cluster', add });
+      await record();
+    });
+  }
+
+  async #activeRow(name: string): Promise<ClusterRow> {
+    const row = await this.deps.store.getCluster(name);
+    if (!row) throw fail('CLUSTER_NOT_FOUND', `Cluster ${name} not found`);
+    if (row.status !== 'PENDING' && row.status !== 'RUNNING') throw fail('CLUSTER_NOT_RUNNING', `Cluster ${name} is ${row.status.toLowerCase()}.`);
+    return row;
+  }
+
+  #workloadInput(row: ClusterRow): ClusterWorkloadInput {
+    return { name: row.name, user: row.user, spec: specOf(row.config), clusters: this.deps.config.clusters, tlsCert: row.tlsCert, tlsKey: row.tlsKey, httpToken: row.httpToken };
+  }
+
+  /** Runs `fn` after every earlier call for the same cluster has finished. */
+  #locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.#locks.get(name) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    const tail = run.catch(() => undefined);
+    this.#locks.set(name, tail);
+    void tail.then(() => { if (this.#locks.get(name) === tail) this.#locks.delete(name); });
+    return run;
+  }
+
+  #attach(row: ClusterRow): void {
+    if (this.#closed || this.#live.has(row.name)) return;
+    const state = stateOf(row);
+    if (!state.scheduler) return;
+    const live: Live = {
+      name: row.name,
+      http: new SchedulerHttp(`http://127.0.0.1:${state.scheduler.ports.dashboard}${dashboardPrefix(row.name)}`, row.httpToken),
+      timer: null, closed: false,
+      adaptive: new AdaptiveTarget(this.deps.config.clusters.adaptive.scaleDownWindow),
+      adaptiveAt: 0, adaptiveTarget: null, identity: null, counts: null, countsAt: 0, lastTasks: null,
+      retiring: 0, retireAt: 0, runningAnnounced: false,
+    };
+    this.#live.set(row.name, live);
+    this.deps.sni.set(row.name, { host: '127.0.0.1', port: state.scheduler.ports.tls });
+    this.#schedule(live, 0);
+  }
+
+  #detach(name: string): void {
+    const live = this.#live.get(name);
+    if (!live) return;
+    live.closed = true;
+    if (live.timer) clearTimeout(live.timer);
+    this.#live.delete(name);
+  }
+
+  #schedule(live: Live, delayMs: number): void {
+    if (live.closed) return;
+    if (live.timer) clearTimeout(live.timer);
+    live.timer = setTimeout(() => this.#run(live), delayMs);
+    live.timer.unref();
+  }
+
+  #wake(name: string): void {
+    const live = this.#live.get(name);
+    if (live) this.#schedule(live, 0);
+  }
+
+  #run(live: Live): void {
+    live.timer = null;
+    this.#locked(live.name, () => this.#tick(live)).then(
+      (next) => { if (next >= 0) this.#schedule(live, next); },
+      (err: unknown) => {
+        log.warn('cluster: control loop step failed', { cluster: live.name, error: String((err as Error)?.stack ?? err) });
+        this.#schedule(live, 2000);
+      },
+    );
+  }
+
+  /** Pod statuses, one batch call per executor. */
+  async #observe(pods: Array<{ executor: string; pod: Pod }>): Promise<Map<string, Observed>> {
+    const out = new Map<string, Observed>();
+    const byExecutor = new Map<string, Pod[]>();
+    for (const p of pods) {
+      const list = byExecutor.get(p.executor) ?? [];
+      list.push(p.pod);
+      byExecutor.set(p.executor, list);
+    }
+    for (const [name, list] of byExecutor) {
+      const ex = this.deps.executors.get(name);
+      for (const pod of list) out.set(pod.metadata.uid, ex ? null : UNKNOWN);
+      if (!ex) continue;
+      try {
+        for (const st of await ex.status(list)) out.set(st.UID, st);
+      } catch (err) {
+        for (const pod of list) out.set(pod.metadata.uid, UNKNOWN);
+        log.warn('cluster: executor status failed', { executor: name, error: String(err) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * One step of a cluster's control loop. Returns the delay to the next step, or -1 when the
+   * cluster needs no more steps (ended).
+   */
+  async #tick(live: Live): Promise<number> {
+    const { store, config } = this.deps;
+    const c = config.clusters;
+    const row = await store.getCluster(live.name);
+    if (!row || !isActive(row.status) || live.closed) {
+      this.#detach(live.name);
+      return -1;
+    }
+    if (row.status === 'STOPPING') {
+      await this.#end(row.name, stateOf(row).ending ?? 'STOPPED', row.failure);
+      return -1;
+    }
+    const state = stateOf(row);
+    const spec = specOf(row.config);
+    const sched = state.scheduler!;
+    const now = Date.now();
+    const nowIso = new Date(now).toISOString();
+    const observed = await this.#observe([{ executor: sched.executor, pod: sched.pod }, ...state.workers.map((w) => ({ executor: w.executor, pod: w.pod }))]);
+    let dirty = false;
+
+    // The scheduler: gone means the cluster failed.
+    const so = observed.get(sched.pod.metadata.uid)!;
+    if (so !== UNKNOWN) {
+      const sc = so?.containers[0];
+      if (!so || sc?.state.terminated) {
+        const t = sc?.state.terminated;
+        const why = t ? `The scheduler exited with code ${t.exitCode}${t.signal ? ` (signal ${t.signal})` : ''}.` : 'The scheduler pod is gone.';
+        const tail = await this.#logTail(sched.executor, sched.pod);
+        await this.#end(row.name, 'FAILED', tail ? `${why}\n\nLast lines of the scheduler's log:\n${tail}` : why);
+        return -1;
+      }
+      if (row.status === 'PENDING' && sc?.state.running && !live.runningAnnounced) {
+        live.runningAnnounced = true;
+        this.progress.push(row.name, { progress: 50, message: 'Scheduler process running; waiting for it to answer' });
+      }
+    }
+    if (row.status === 'PENDING') {
+      if (await live.http.healthy(1000)) {
+        sched.ready = nowIso;
+        state.lastBusy = nowIso;
+        if (!(await store.transitionCluster(row.name, ['PENDING'], { status: 'RUNNING', state: state as unknown as Record<string, unknown> }))) return RUNNING_TICK_MS;
+        row.status = 'RUNNING';
+        await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not added', { cluster: row.name, error: String(err) }));
+        this.progress.push(row.name, { progress: 100, ready: true, message: `Cluster ${row.name} is running`, url: `/hub/clusters/${row.name}` });
+        this.#changes.emit(row.name);
+        log.info('cluster running', { cluster: row.name, ms: now - Date.parse(row.created) });
+      } else if (now - Date.parse(row.created) > c.startTimeout * 1000) {
+        const tail = await this.#logTail(sched.executor, sched.pod);
+        const why = `The scheduler did not answer within ${c.startTimeout} seconds.`;
+        await this.#end(row.name, 'FAILED', tail ? `${why}\n\nLast lines of the scheduler's log:\n${tail}` : why);
+        return -1;
+      }
+    }
+
+    // Workers: who connected, who died, who never made it.
+    let identity: SchedulerIdentity | null = null;
+    if (row.status === 'RUNNING') {
+      identity = await live.http.identity().catch(() => null);
+      live.identity = identity;
+    }
+    const connected = new Map<string, string>();
+    for (const [addr, w] of Object.entries(identity?.workers ?? {})) connected.set(String(w.name), addr);
+    const kept: WorkerRecord[] = [];
+    for (const w of state.workers) {
+      const addr = connected.get(w.name);
+      if (addr && !w.connected) {
+        w.connected = nowIso;
+        w.address = addr;
+        state.failures = 0;
+        dirty = true;
+        this.progress.push(row.name, { progress: 100, message: `Worker ${w.name} connected` });
+      }
+      const wo = observed.get(w.pod.metadata.uid)!;
+      if (wo === UNKNOWN) {
+        kept.push(w);
+        continue;
+      }
+      const term = wo?.containers[0]?.state.terminated;
+      if (!wo || term) {
+        dirty = true;
+        const why = term ? `exited with code ${term.exitCode}${term.signal ? ` (signal ${term.signal})` : ''}` : 'disappeared';
+        if (w.connected) {
+          log.warn('cluster: worker died; replacing it', { cluster: row.name, worker: w.name, why });
+        } else {
+          state.failures++;
+          const tail = await this.#logTail(w.executor, w.pod);
+          state.lastFailure = `Worker ${w.name} ${why} before connecting to the scheduler.${tail ? `\n\nLast lines of its log:\n${tail}` : ''}`;
+          log.warn('cluster: worker failed to start', { cluster: row.name, worker: w.name, why, failures: state.failures });
+        }
+        await this.#deletePod(w.executor, w.pod);
+        continue;
+      }
+      const since = Math.max(Date.parse(w.created), sched.ready ? Date.parse(sched.ready) : now);
+      if (!w.connected && identity && now - since > c.workerStartTimeout * 1000) {
+        dirty = true;
+        state.failures++;
+        const tail = await this.#logTail(w.executor, w.pod);
+        state.lastFailure = `Worker ${w.name} did not connect to the scheduler within ${c.workerStartTimeout} seconds.${tail ? `\n\nLast lines of its log:\n${tail}` : ''}`;
+        log.warn('cluster: worker start timed out', { cluster: row.name, worker: w.name, failures: state.failures });
+        await this.#deletePod(w.executor, w.pod);
+        continue;
+      }
+      kept.push(w);
+    }
+    state.workers = kept;
+    if (state.failures >= c.workerStartFailureLimit) {
+      await this.#end(row.name, 'FAILED', `Workers failed to start ${state.failures} times in a row (clusters.workerStartFailureLimit). The last failure: ${state.lastFailure}`, state);
+      return -1;
+    }
+
+    // The worker count: fixed, or adaptive.
+    let target = row.desiredWorkers;
+    if (row.adaptive) target = await this.#adaptiveTarget(live, row, state, now);
+    target = Math.max(0, Math.min(target, spec.maxWorkers));
+    const planned = state.workers.length - live.retiring;
+    if (planned < target) {
+      // After a failure, one at a time: a broken command then fails once per step, not N times at once.
+      const n = state.failures > 0 ? 1 : target - planned;
+      await this.#startWorkers(row, state, n);
+      dirty = true;
+    } else if (planned > target) {
+      let surplus = planned - target;
+      // Workers not connected yet go first: they hold nothing.
+      for (const w of state.workers.filter((x) => !x.connected).reverse()) {
+        if (surplus === 0) break;
+        await this.#deletePod(w.executor, w.pod);
+        state.workers = state.workers.filter((x) => x !== w);
+        surplus--;
+        dirty = true;
+      }
+      const cooldown = c.adaptive.period * 1000;
+      if (surplus > 0 && identity && live.retiring === 0 && now - live.retireAt >= cooldown) this.#retire(live, surplus);
+    }
+
+    // Limits on time: idle and lifetime.
+    if (row.status === 'RUNNING') {
+      if (c.maxLifetime > 0 && now - Date.parse(row.created) > c.maxLifetime * 1000) {
+        await this.#end(row.name, 'STOPPED', `Stopped after its maximum lifetime of ${c.maxLifetime} seconds (clusters.maxLifetime).`, state);
+        return -1;
+      }
+      if (c.idleTimeout > 0) {
+        const counts = await this.#counts(live, now);
+        if (counts) {
+          const busy = counts.processing + counts.waiting + counts.unrunnable > 0 || (live.lastTasks !== null && counts.tasks !== live.lastTasks);
+          live.lastTasks = counts.tasks;
+          if (busy || !state.lastBusy) {
+            if (!state.lastBusy || now - Date.parse(state.lastBusy) > BUSY_CHECKPOINT_MS) dirty = true;
+            state.lastBusy = nowIso;
+          } else if (now - Date.parse(state.lastBusy) > c.idleTimeout * 1000) {
+            await this.#end(row.name, 'STOPPED', `Stopped after ${c.idleTimeout} seconds without work (clusters.idleTimeout).`, state);
+            return -1;
+          }
+        }
+      }
+    }
+    if (dirty) await store.updateCluster(row.name, { state: state as unknown as Record<string, unknown> });
+    return row.status === 'PENDING' ? PENDING_TICK_MS : RUNNING_TICK_MS;
+  }
+
+  /** The scheduler's counts, read at most once per adaptive period. */
+  async #counts(live: Live, now: number): Promise<SchedulerCounts | null> {
+    const period = Math.min(this.deps.config.clusters.adaptive.period * 1000, 2000);
+    if (live.counts && now - live.countsAt < period) return live.counts;
+    try {
+      live.counts = await live.http.counts();
+      live.countsAt = now;
+      return live.counts;
+    } catch {
+      return null;
+    }
+  }
+
+  async #adaptiveTarget(live: Live, row: ClusterRow, state: ClusterState, now: number): Promise<number> {
+    const bounds = row.adaptive!;
+    const period = this.deps.config.clusters.adaptive.period * 1000;
+    if (live.adaptiveTarget !== null && now - live.adaptiveAt < period) return Math.min(Math.max(live.adaptiveTarget, bounds.minimum), bounds.maximum);
+    const planned = state.workers.length - live.retiring;
+    if (row.status !== 'RUNNING') return Math.max(bounds.minimum, Math.min(planned, bounds.maximum));
+    let desired: number;
+    try {
+      desired = (await live.http.counts()).desired_workers;
+    } catch {
+      return live.adaptiveTarget ?? planned;
+    }
+    live.adaptiveAt = now;
+    live.adaptiveTarget = live.adaptive.next(desired, bounds, planned);
+    return live.adaptiveTarget;
+  }
+
+  async #startWorkers(row: ClusterRow, state: ClusterState, n: number): Promise<void> {
+    const spec: ClusterSpec = specOf(row.config);
+    const sched = state.scheduler!;
+    const ex = this.deps.executors.get(spec.workerExecutor);
+    if (!ex) {
+      state.failures = this.deps.config.clusters.workerStartFailureLimit;
+      state.lastFailure = `No executor named ${spec.workerExecutor} is configured any more.`;
+      return;
+    }
+    // On the scheduler's executor workers connect directly; elsewhere through the Dask port by SNI.
+    const viaGateway = spec.workerExecutor !== sched.executor;
+    const schedulerAddress = viaGateway ? `tls://${this.deps.proxyAddress}` : `tls://127.0.0.1:${sched.ports.tls}`;
+    const input = this.#workloadInput(row);
+    const pods: RetrievedPodData[] = [];
+    for (let i = 0; i < n; i++) {
+      state.seq++;
+      const name = workerName(row.name, state.seq);
+      pods.push(workerPod(input, { name, schedulerAddress, viaGateway }));
+    }
+    const created = new Date().toISOString();
+    const results = await Promise.allSettled(pods.map((p) => ex.create(p)));
+    results.forEach((r, i) => {
+      const p = pods[i]!;
+      if (r.status === 'fulfilled') {
+        state.workers.push({ name: p.pod.metadata.name, executor: ex.name, pod: p.pod, created, connected: null, address: null });
+      } else {
+        state.failures++;
+        state.lastFailure = `The ${ex.name} executor refused worker ${p.pod.metadata.name}: ${r.reason instanceof HighrateError ? r.reason.message : String(r.reason)}`;
+        log.warn('cluster: worker submission failed', { cluster: row.name, error: String(r.reason) });
+      }
+    });
+    if (n > 0) this.progress.push(row.name, { progress: 100, message: `Starting ${n} worker${n === 1 ? '' : 's'} on the ${ex.name} executor` });
+  }
+
+  /**
+   * Retires `n` workers through the scheduler (it picks idle ones holding the least data and moves
+   * their results away first), then deletes their pods. Runs beside the control loop; the loop
+   * counts them as going meanwhile.
+   */
+  #retire(live: Live, n: number): void {
+    live.retiring += n;
+    live.retireAt = Date.now();
+    const name = live.name;
+    live.http.retire({ n })
+      .then((retired) => this.#locked(name, async () => {
+        const row = await this.deps.store.getCluster(name);
+        if (!row || !isActive(row.status)) return;
+        const state = stateOf(row);
+        const addrs = new Set(Object.keys(retired));
+        const names = new Set(Object.values(retired).map((i) => String(i?.name)));
+        const gone = state.workers.filter((w) => names.has(w.name) || (w.address !== null && addrs.has(w.address)));
+        await Promise.all(gone.map((w) => this.#deletePod(w.executor, w.pod)));
+        state.workers = state.workers.filter((w) => !gone.includes(w));
+        await this.deps.store.updateCluster(name, { state: state as unknown as Record<string, unknown> });
+        log.info('cluster: workers retired', { cluster: name, asked: n, retired: gone.length });
+      }))
+      .catch((err: unknown) => log.warn('cluster: retiring workers failed', { cluster: name, error: String(err) }))
+      .finally(() => {
+        live.retiring -= n;
+        this.#wake(name);
+      });
+  }
+
+  async #addDashboardRoute(row: ClusterRow): Promise<void> {
+    const s = stateOf(row).scheduler;
+    if (!s) return;
+    // `user` makes the proxy check credentials at the edge (owner or admin, access:clusters);
+    // the scheduler's guard then sees the cluster's HTTP token, which only the proxy adds.
+    await this.deps.proxy.addRoute(clusterRoutePath(row.name), `http://127.0.0.1:${s.ports.dashboard}`, {
+      user: row.user, server_name: clusterRouteServer(row.name), upstream_token: row.httpToken, cluster: row.name,
+    });
+  }
+
+  /**
+   * Ends a cluster (under its lock): STOPPING is recorded first, so a hub that dies half-way
+   * finishes the job at its next start; then routes go, every pod is deleted, and the row ends
+   * STOPPED or FAILED with the reason.
+   */
+  async #end(name: string, ending: 'STOPPED' | 'FAILED', reason: string | null, known?: ClusterState): Promise<void> {
+    const row = await this.deps.store.getCluster(name);
+    if (!row || !isActive(row.status)) return;
+    const state = known ?? stateOf(row);
+    state.ending = row.status === 'STOPPING' ? (state.ending ?? ending) : ending;
+    const failure = row.status === 'STOPPING' ? row.failure : reason;
+    await this.deps.store.updateCluster(name, { status: 'STOPPING', failure, state: state as unknown as Record<string, unknown> });
+    this.#detach(name);
+    this.#bokeh.delete(name);
+    this.#changes.emit(name);
+    await this.deps.proxy.deleteRoute(clusterRoutePath(name)).catch((err: unknown) => log.warn('cluster: route delete failed', { cluster: name, error: String(err) }));
+    this.deps.sni.delete(name);
+    const pods = [...state.workers.map((w) => ({ executor: w.executor, pod: w.pod })), ...(state.scheduler ? [{ executor: state.scheduler.executor, pod: state.scheduler.pod }] : [])];
+    await Promise.all(pods.map((p) => this.#deletePod(p.executor, p.pod)));
+    state.workers = [];
+    const final: ClusterStatus = state.ending;
+    await this.deps.store.updateCluster(name, { status: final, stopped: new Date().toISOString(), state: state as unknown as Record<string, unknown> });
+    this.#changes.emit(name);
+    if (final === 'FAILED') {
+      this.progress.push(name, { progress: 100, failed: true, message: `Cluster failed: ${failure ?? 'unknown reason'}` });
+      log.warn('cluster failed', { cluster: name, reason: failure });
+    } else {
+      log.info('cluster stopped', { cluster: name, reason: failure });
+    }
+  }
+
+  async #deletePod(executor: string, pod: Pod): Promise<void> {
+    const ex = this.deps.executors.get(executor);
+    if (!ex) return;
+    await ex.delete(pod).catch((err: unknown) => log.warn('cluster: pod delete failed', { executor, pod: pod.metadata.name, error: String(err) }));
+  }
+
+  async #logTail(executor: string, pod: Pod): Promise<string> {
+    const ex = this.deps.executors.get(executor);
+    if (!ex) return '';
+    try {
+      const stream = await ex.logs({ Namespace: pod.metadata.namespace ?? '', PodUID: pod.metadata.uid, PodName: pod.metadata.name, ContainerName: pod.spec.containers[0]!.name, Opts: { Tail: LOG_TAIL_LINES } });
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      return Buffer.concat(chunks).toString('utf8').trimEnd();
+    } catch {
+      return '';
+    }
+  }
+}

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClustersConfig } from '../config/schema.js';
+import type { ConfigMap, EnvVar, Pod, RetrievedPodData, Secret } from '../executors/types.js';
+import type { ClusterSpec } from './options.js';
+import { SNI_PREFIX } from './sni-router.js';
+
+/**
+ * Pods of a cluster: one scheduler, N workers, as dask-gateway's backends and the Dask operator
+ * build them. Credentials travel as Secrets, the scheduler's HTTP guard as a ConfigMap; nothing
+ * secret is in the pod spec itself, which the hub stores.
+ *
+ * They reach the container as environment variables (secretKeyRef), not as volumes: executors
+ * that run host processes (the local executor without bubblewrap, Slurm and HTCondor nodes
+ * without it) cannot put a volume at its mountPath. A small POSIX sh wrapper writes them into a
+ * private directory (mktemp -d, umask 077), points Dask's own TLS settings at the files (as
+ * dask-gateway does, DASK_DISTRIBUTED__COMM__TLS__*), drops the variables, runs Dask, and removes
+ * the directory when Dask ends or the pod is deleted.
+ */
+
+/** The sh wrapper: `sh -c WRAPPER highrate-dask <command…>`. */
+export const CREDENTIALS_WRAPPER = [
+  'umask 077',
+  // Backquotes, not $(…): Kubernetes-style executors expand $(NAME) in commands.
+  'd=`mktemp -d "${TMPDIR:-/tmp}/highrate-dask.XXXXXXXX"` || exit 1',
+  'trap \'rm -rf "$d"\' EXIT',
+  'printf %s "$HIGHRATE_DASK_TLS_CERT" > "$d/dask.crt" && printf %s "$HIGHRATE_DASK_TLS_KEY" > "$d/dask.pem" || exit 1',
+  'export DASK_DISTRIBUTED__COMM__TLS__CA_FILE="$d/dask.crt"',
+  'for r in SCHEDULER WORKER CLIENT; do export "DASK_DISTRIBUTED__COMM__TLS__${r}__CERT=$d/dask.crt" "DASK_DISTRIBUTED__COMM__TLS__${r}__KEY=$d/dask.pem"; done',
+  'if [ -n "${HIGHRATE_DASK_HTTP_TOKEN:-}" ]; then printf %s "$HIGHRATE_DASK_HTTP_TOKEN" > "$d/http-token" || exit 1; export HIGHRATE_DASK_HTTP_TOKEN_FILE="$d/http-token"; fi',
+  'if [ -n "${HIGHRATE_DASK_PRELOAD:-}" ]; then printf %s "$HIGHRATE_DASK_PRELOAD" > "$d/highrate_scheduler_guard.py" || exit 1; export DASK_DISTRIBUTED__SCHEDULER__PRELOAD="[\\"$d/highrate_scheduler_guard.py\\"]"; fi',
+  'unset HIGHRATE_DASK_TLS_CERT HIGHRATE_DASK_TLS_KEY HIGHRATE_DASK_HTTP_TOKEN HIGHRATE_DASK_PRELOAD',
+  // Stay the parent, so the directory goes when Dask ends; a signal to the pod reaches Dask too.
+  'trap \'kill -TERM "$c" 2>/dev/null\' TERM INT HUP',
+  '"$@" & c=$!',
+  'wait "$c"; rc=$?',
+  'while kill -0 "$c" 2>/dev/null; do wait "$c"; rc=$?; done',
+  'exit "$rc"',
+].join('\n');
+
+const GUARD_FILE = 'highrate_scheduler_guard.py';
+
+/** The scheduler's default HTTP routes (distributed.yaml) plus the API, which retire_workers needs. */
+export const SCHEDULER_HTTP_ROUTES = [
+  'distributed.http.scheduler.prometheus',
+  'distributed.http.scheduler.info',
+  'distributed.http.scheduler.json',
+  'distributed.http.health',
+  'distributed.http.proxy',
+  'distributed.http.statics',
+  'distributed.http.scheduler.api',
+];
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** src/clusters/python, from dist/src/clusters or src/clusters. */
+export const PYTHON_DIR = here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..', 'src', 'clusters', 'python') : join(here, 'python');
+
+let guardSource: string | undefined;
+function schedulerGuard(): string {
+  guardSource ??= readFileSync(join(PYTHON_DIR, GUARD_FILE), 'utf8');
+  return guardSource;
+}
+
+/** Where the scheduler of a cluster listens (on the scheduler executor's host). */
+export interface SchedulerPorts { tls: number; dashboard: number }
+
+export interface ClusterWorkloadInput {
+  name: string;
+  user: string;
+  spec: ClusterSpec;
+  clusters: ClustersConfig;
+  tlsCert: string;
+  tlsKey: string;
+  httpToken: string;
+}
+
+/** The URL prefix of every HTTP route of a cluster's scheduler (its `--dashboard-prefix`). */
+export function dashboardPrefix(cluster: string): string {
+  return `/clusters/${cluster}`;
+}
+
+function labels(c: ClusterWorkloadInput, component: 'dask-scheduler' | 'dask-worker'): Record<string, string> {
+  return {
+    'app.kubernetes.io/managed-by': 'highrate',
+    'app.kubernetes.io/component': component,
+    'gateway.dask.org/cluster': c.name,
+    'hub.jupyter.org/username': c.user,
+  };
+}
+
+function b64(s: string): string {
+  return Buffer.from(s, 'utf8').toString('base64');
+}
+
+function commonEnv(c: ClusterWorkloadInput): EnvVar[] {
+  return [
+    // As dask-gateway sets it: nothing of the cluster talks in cleartext.
+    { name: 'DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION', value: 'True' },
+    { name: 'DASK_GATEWAY_CLUSTER_NAME', value: c.name },
+    ...Object.entries(c.clusters.env).map(([name, value]) => ({ name, value })),
+  ];
+}
+
+/** The scheduler: TLS on 127.0.0.1:<tls>, HTTP (guarded) on 127.0.0.1:<dashboard> under /clusters/<name>. */
+export function schedulerPod(c: ClusterWorkloadInput, ports: SchedulerPorts): RetrievedPodData {
+  const uid = randomUUID();
+  const secret: Secret = {
+    metadata: { name: `dask-credentials-${c.name}`, namespace: 'highrate' },
+    data: { 'tls-cert': b64(c.tlsCert), 'tls-key': b64(c.tlsKey), 'http-token': b64(c.httpToken) },
+    type: 'Opaque',
+  };
+  const preload: ConfigMap = { metadata: { name: `dask-preload-${c.name}`, namespace: 'highrate' }, data: { [GUARD_FILE]: schedulerGuard() } };
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `dask-scheduler-${c.name}`, namespace: 'highrate', uid, labels: labels(c, 'dask-scheduler') },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [{
+        name: 'scheduler',
+        command: [
+          '/bin/sh', '-c', CREDENTIALS_WRAPPER, 'highrate-dask',
+          c.clusters.python, '-m', 'distributed.cli.dask_scheduler',
+          '--protocol', 'tls', '--host', '127.0.0.1', '--port', String(ports.tls),
+          '--dashboard-address', `127.0.0.1:${ports.dashboard}`, '--dashboard-prefix', dashboardPrefix(c.name),
+        ],
+        env: [
+          ...credentialEnv(secret.metadata.name),
+          { name: 'HIGHRATE_DASK_HTTP_TOKEN', valueFrom: { secretKeyRef: { name: secret.metadata.name, key: 'http-token' } } },
+          { name: 'HIGHRATE_DASK_PRELOAD', valueFrom: { configMapKeyRef: { name: preload.metadata.name, key: GUARD_FILE } } },
+          ...commonEnv(c),
+          { name: 'DASK_DISTRIBUTED__SCHEDULER__HTTP__ROUTES', value: JSON.stringify(SCHEDULER_HTTP_ROUTES) },
+        ],
+        resources: {
+          limits: { cpu: String(c.spec.schedulerCores), memory: c.spec.schedulerMemory },
+          requests: { cpu: String(c.spec.schedulerCores), memory: c.spec.schedulerMemory },
+        },
+        ports: [{ containerPort: ports.tls, name: 'tcp-comm' }, { containerPort: ports.dashboard, name: 'http-dashboard' }],
+      }],
+    },
+  };
+  return { pod, container: [{ name: 'scheduler', configMaps: [preload], projectedvolumemaps: null, secrets: [secret], emptyDirs: null }] };
+}
+
+function credentialEnv(secret: string): EnvVar[] {
+  return [
+    { name: 'HIGHRATE_DASK_TLS_CERT', valueFrom: { secretKeyRef: { name: secret, key: 'tls-cert' } } },
+    { name: 'HIGHRATE_DASK_TLS_KEY', valueFrom: { secretKeyRef: { name: secret, key: 'tls-key' } } },
+  ];
+}
+
+export interface WorkerPlacement {
+  /** The Dask worker name (`--name`), also the pod name. */
+  name: string;
+  /** `tls://host:port` of the scheduler (direct) or of the Dask port (through the SNI gateway). */
+  schedulerAddress: string;
+  /** Connect through the Dask port: send the cluster's SNI name (`--scheduler-sni`). */
+  viaGateway: boolean;
+}
+
+/** One worker: `--no-nanny` (the hub replaces dead workers itself), threads = cores, memory limit in bytes. */
+export function workerPod(c: ClusterWorkloadInput, w: WorkerPlacement): RetrievedPodData {
+  const uid = randomUUID();
+  // Workers get the pair only; the scheduler's HTTP token never leaves the scheduler pod.
+  const secret: Secret = {
+    metadata: { name: `dask-worker-credentials-${c.name}`, namespace: 'highrate' },
+    data: { 'tls-cert': b64(c.tlsCert), 'tls-key': b64(c.tlsKey) },
+    type: 'Opaque',
+  };
+  const where = w.viaGateway
+    ? ['--scheduler-sni', `${SNI_PREFIX}${c.name}`]
+    : ['--host', '127.0.0.1', '--dashboard-address', '127.0.0.1:0'];
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: w.name, namespace: 'highrate', uid, labels: { ...labels(c, 'dask-worker'), 'gateway.dask.org/worker': w.name } },
+    spec: {
+      restartPolicy: 'Never',
+      containers: [{
+        name: 'worker',
+        ...(c.spec.image ? { image: c.spec.image } : {}),
+        command: [
+          '/bin/sh', '-c', CREDENTIALS_WRAPPER, 'highrate-dask',
+          c.clusters.python, '-m', 'distributed.cli.dask_worker', w.schedulerAddress,
+          '--name', w.name, '--nthreads', String(c.spec.workerCores), '--memory-limit', String(c.spec.workerMemoryBytes),
+          // No nanny: one process per pod, and the hub replaces dead workers. A worker that
+          // cannot reach its scheduler for a minute exits, so none outlives its cluster.
+          '--no-nanny', '--death-timeout', '60',
+          ...where,
+        ],
+        env: [...credentialEnv(secret.metadata.name), ...commonEnv(c)],
+        resources: {
+          limits: { cpu: String(c.spec.workerCores), memory: c.spec.workerMemory },
+          requests: { cpu: String(c.spec.workerCores), memory: c.spec.workerMemory },
+        },
+      }],
+    },
+  };
+  return { pod, container: [{ name: 'worker', configMaps: null, projectedvolumemaps: null, secrets: [secret], emptyDirs: null }] };
+}

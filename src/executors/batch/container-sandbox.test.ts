@@ -1,0 +1,50 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SandboxContainer } from '../podscript/sandbox.js';
+import { containerSandbox } from './container-sandbox.js';
+
+const c = (over: Partial<SandboxContainer & { image?: string }> = {}): SandboxContainer => ({
+  kind: 'run', name: 'main', argv: ['/bin/sh', '-c', 'echo "$GREETING"'], env: new Map([['GREETING', "it's here"]]),
+  workingDir: '/work',
+  mounts: [
+    { volume: 'cfg', source: { in: 'pod', path: 'volumes/cfg' }, target: '/etc/app', readOnly: true },
+    { volume: 'data', source: { in: 'host', path: '/data' }, target: '/data', readOnly: false },
+  ],
+  image: 'busybox:1.36', ...over,
+} as SandboxContainer);
+
+describe('containerSandbox', () => {
+  test('apptainer: exec with env through APPTAINERENV_, binds, pwd, docker:// reference', () => {
+    assert.deepEqual(containerSandbox('apptainer').containerBody(c()), [
+      'unset OLDPWD',
+      `export APPTAINERENV_GREETING='it'\\''s here'`,
+      `exec 'apptainer' exec --containall --no-eval --bind "$hr_pod"/'volumes/cfg'':/etc/app:ro' --bind '/data'':/data' --pwd '/work' 'docker://busybox:1.36' '/bin/sh' '-c' 'echo "$GREETING"'`,
+    ]);
+  });
+
+  test('singularity without a command runs the image; absolute and scheme images are kept', () => {
+    const body = containerSandbox('singularity').containerBody(c({ argv: [], mounts: [], workingDir: undefined, image: '/cvmfs/unpacked.cern.ch/img' }));
+    assert.deepEqual(body, ['unset OLDPWD', `export SINGULARITYENV_GREETING='it'\\''s here'`, `exec 'singularity' run --containall --no-eval '/cvmfs/unpacked.cern.ch/img'`]);
+  });
+
+  test('podman: --env NAME copies values from its environment; the command replaces the entrypoint', () => {
+    assert.deepEqual(containerSandbox('podman').containerBody(c({ mounts: [] })), [
+      'unset OLDPWD',
+      `export GREETING='it'\\''s here'`,
+      `exec 'podman' run --rm --network=host --env GREETING -w '/work' --entrypoint='/bin/sh' 'busybox:1.36' '-c' 'echo "$GREETING"'`,
+    ]);
+  });
+
+  test('a container without an image is a host process of the node', () => {
+    const sb = containerSandbox('apptainer');
+    const body = sb.containerBody(c({ image: undefined, mounts: [] }));
+    assert.equal(body.at(-1), `exec '/bin/sh' '-c' 'echo "$GREETING"'`);
+    assert.ok(body.includes(`export GREETING='it'\\''s here'`));
+  });
+
+  test('refused: unbindable paths, names a runtime cannot pass', () => {
+    const sb = containerSandbox('apptainer');
+    assert.throws(() => sb.containerBody(c({ mounts: [{ volume: 'x', source: { in: 'host', path: '/a:b' }, target: '/x', readOnly: false }] })), { code: 'BAD_REQUEST' });
+    assert.throws(() => sb.containerBody(c({ env: new Map([['a.b', '1']]) })), { code: 'BAD_REQUEST' });
+  });
+});

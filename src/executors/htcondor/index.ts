@@ -1,0 +1,71 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fail } from '../../errors/catalogue.js';
+import { BatchExecutor, type BatchExecutorOptions } from '../batch/executor.js';
+import { containerSandbox } from '../batch/container-sandbox.js';
+import type { BatchSystem } from '../batch/types.js';
+import { bwrapSandbox, hostSandbox, type Sandbox } from '../podscript/index.js';
+import { buildSubmit, commands, parseHistory, parsePing, parseStates, parseSubmit, type HtcondorOptions } from './htcondor.js';
+
+export { buildSubmit, commands, parseHistory, parsePing, parseStates, parseSubmit, jobState, condorFiles, CANCEL_SCRIPT, JOB_ATTRIBUTES, JOB_STATUS, type HtcondorOptions, type HtcondorProgram } from './htcondor.js';
+
+/** The submit description's file name, next to the job's script in the pod's state directory. */
+export const SUBMIT_FILE = 'job.sub';
+
+/**
+ * The HTCondor module for the batch base. HTCondor reads a submit description from a file and
+ * runs an executable file, so unlike sbatch nothing goes on stdin: the base writes the pod
+ * supervisor to `job.scriptPath` (it does when the command has no stdin), this writes the
+ * description beside it and creates the job directory (the supervisor starts by entering it;
+ * the job's event log and stderr go there), then `condor_submit -terse <file>` submits it.
+ */
+export function htcondorSystem(opts: HtcondorOptions = {}): BatchSystem {
+  const cmd = commands(opts);
+  return {
+    kind: 'htcondor',
+    buildSubmit(job) {
+      const text = buildSubmit(job, opts);
+      const file = join(dirname(job.scriptPath), SUBMIT_FILE);
+      mkdirSync(job.jobDir, { recursive: true, mode: 0o700 });
+      writeFileSync(file, text, { mode: 0o600 });
+      return cmd.submit(file);
+    },
+    parseSubmit,
+    statusCommand: (ids) => cmd.status(ids),
+    parseStates,
+    describeCommand: (id) => cmd.history(id),
+    parseDescribe: parseHistory,
+    cancelCommand: (ids) => cmd.cancel(ids),
+    cancelByNameCommand: (uid) => cmd.cancelByUid(uid),
+    pingCommand: () => cmd.ping(),
+    parsePing,
+  };
+}
+
+export interface HtcondorExecutorOptions extends Omit<BatchExecutorOptions, 'system' | 'sandbox' | 'runsImages'>, HtcondorOptions {
+  /** Runs each container's image with this runtime inside a vanilla-universe job; none: host processes. */
+  containerRuntime?: 'none' | 'apptainer' | 'singularity' | 'podman';
+  /** For host processes (containerRuntime none): bubblewrap per container on the node (needs bwrap there). */
+  sandbox?: 'none' | 'bwrap';
+  /** More paths containers must not see with the bwrap sandbox (the state directory always is). */
+  hiddenPaths?: string[];
+  /** bubblewrap's path on the nodes (default /usr/bin/bwrap). */
+  bwrapPath?: string;
+}
+
+/** The HTCondor executor: the batch base with the HTCondor module (`kind: htcondor`). */
+export function createHtcondorExecutor(opts: HtcondorExecutorOptions): BatchExecutor {
+  const runtime = opts.containerRuntime ?? 'none';
+  let sandbox: Sandbox;
+  if (runtime !== 'none') {
+    sandbox = containerSandbox(runtime);
+  } else if (opts.sandbox === 'bwrap') {
+    const bwrap = opts.bwrapPath ?? '/usr/bin/bwrap';
+    if (!existsSync(bwrap)) throw fail('CONFIG_INVALID', `Executor "${opts.name}": sandbox "bwrap" needs ${bwrap} (Debian package bubblewrap) on the nodes.`);
+    // Where hub and job share a machine, the executor's state (job scripts with Secrets) stays hidden.
+    sandbox = bwrapSandbox({ bwrap, hide: [resolve(opts.stateDir), ...(opts.hiddenPaths ?? []).map((p) => resolve(p))] });
+  } else {
+    sandbox = hostSandbox();
+  }
+  return new BatchExecutor({ ...opts, system: htcondorSystem(opts), sandbox, runsImages: runtime !== 'none' });
+}

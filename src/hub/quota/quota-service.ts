@@ -1,0 +1,84 @@
+import type { Config } from '../../config/schema.js';
+import type { Store } from '../../store/types.js';
+import { checkQuota, type QuotaRequest } from './check.js';
+import { effectiveLimits, type EffectiveLimits } from './limits.js';
+import { currentUsage, type AdminWorkload, type Usage, type UsageProvider } from './usage.js';
+
+/**
+ * Quotas as the hub holds them: the config's limits, the store's servers, and the usage providers
+ * other parts register (clusters). One lock per user serialises "check, then record the new
+ * workload", so concurrent starts cannot pass a limit together.
+ */
+export class QuotaService {
+  readonly #providers: UsageProvider[] = [];
+  readonly #locks = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: { config: Pick<Config, 'quotas'>; store: Store }) {}
+
+  /** Adds a part's usage (a clusters service); its use then counts against cores/memory/clusters. */
+  register(provider: UsageProvider): void {
+    this.#providers.push(provider);
+  }
+
+  get providers(): readonly UsageProvider[] {
+    return this.#providers;
+  }
+
+  /** See `checkQuota`; throws 403 QUOTA_EXCEEDED. */
+  check(req: QuotaRequest) {
+    return checkQuota({ config: this.deps.config, store: this.deps.store, providers: this.#providers }, req);
+  }
+
+  limitsOf(user: { name: string; groups: readonly string[] }): EffectiveLimits {
+    return effectiveLimits(this.deps.config.quotas, user);
+  }
+
+  usageOf(user: string): Promise<Usage> {
+    return currentUsage(this.deps.store, this.#providers, user);
+  }
+
+  /** Every provider's running workloads (for the admin portal); a failing provider is skipped. */
+  async otherWorkloads(): Promise<{ items: AdminWorkload[]; errors: string[] }> {
+    const items: AdminWorkload[] = [];
+    const errors: string[] = [];
+    for (const p of this.#providers) {
+      if (!p.list) continue;
+      try {
+        items.push(...await p.list());
+      } catch (err) {
+        errors.push(`${p.kind}: ${(err as Error).message}`);
+      }
+    }
+    return { items, errors };
+  }
+
+  /**
+   * Waits for the user's lock and returns its release function. Hold it from the quota check
+   * until the new workload is in the store.
+   */
+  async lock(user: string): Promise<() => void> {
+    const previous = this.#locks.get(user) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => { release = r; });
+    const chained = previous.then(() => mine);
+    this.#locks.set(user, chained);
+    await previous;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      release();
+      if (this.#locks.get(user) === chained) this.#locks.delete(user);
+    };
+  }
+
+  /** Runs `fn` under the user's lock. */
+  async withUserLock<T>(user: string, fn: () => Promise<T>): Promise<T> {
+    const release = await this.lock(user);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+}

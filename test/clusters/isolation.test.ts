@@ -1,0 +1,119 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import { Platform } from '../helpers/platform.js';
+import { http } from '../helpers/http.js';
+import { stateOf } from '../../src/clusters/state.js';
+import { connection, daskClient, gw, stopAllClusters, waitRunning, waitWorkers } from './helpers.js';
+
+/**
+ * Another user cannot list, scale, stop, connect to or view the dashboard of a cluster: the API
+ * refuses, the scheduler refuses TLS without the cluster's own pair, the proxy refuses the
+ * dashboard, and the scheduler's HTTP port refuses anything without the cluster's token.
+ */
+describe('cluster isolation between users', () => {
+  let p: Platform;
+  let alice: string;
+  let bob: string;
+  let admin: string;
+  let mine: any;
+  let theirs: any;
+
+  before(async () => {
+    p = await Platform.start({ config: { clusters: { daskPort: 0, idleTimeout: 0 } }, users: [{ name: 'alice' }, { name: 'bob' }] });
+    alice = await p.token('alice');
+    bob = await p.token('bob');
+    admin = await p.token('admin');
+    const a = (await gw(p, 'POST', '/api/v1/clusters/', alice, { cluster_options: {} })).json().name;
+    const b = (await gw(p, 'POST', '/api/v1/clusters/', bob, { cluster_options: {} })).json().name;
+    [mine, theirs] = await Promise.all([waitRunning(p, alice, a), waitRunning(p, bob, b)]);
+    await gw(p, 'POST', `/api/v1/clusters/${a}/scale`, alice, { count: 1 });
+    await waitWorkers(p, alice, a, 1);
+  });
+  after(async () => {
+    if (p) {
+      await stopAllClusters(p);
+      await p.close();
+    }
+  });
+
+  test('the API shows and changes nothing of another user\'s cluster', async () => {
+    const name = mine.name;
+    assert.deepEqual(Object.keys((await gw(p, 'GET', '/api/v1/clusters/', bob)).json()), [theirs.name]);
+    const get = await gw(p, 'GET', `/api/v1/clusters/${name}`, bob);
+    assert.equal(get.status, 403);
+    assert.equal(get.json().error, `User bob lacks permissions to view cluster ${name}`);
+    for (const [path, body, verb] of [['scale', { count: 3 }, 'scale'], ['adapt', { minimum: 0, maximum: 3 }, 'adapt']] as const) {
+      const r = await gw(p, 'POST', `/api/v1/clusters/${name}/${path}`, bob, body);
+      assert.equal(r.status, 403, path);
+      assert.equal(r.json().error, `User bob lacks permissions to ${verb} cluster ${name}`);
+    }
+    const del = await gw(p, 'DELETE', `/api/v1/clusters/${name}`, bob);
+    assert.equal(del.status, 403);
+    // highrate's own API does not even confirm it exists.
+    const own = await http('GET', `${p.base}/hub/api/clusters/${name}`, { headers: { authorization: `token ${bob}` } });
+    assert.equal(own.status, 404);
+    assert.equal(own.json().code, 'CLUSTER_NOT_FOUND');
+    const dash = await http('GET', `${p.base}/hub/api/clusters/${name}/dashboard`, { headers: { authorization: `token ${bob}` } });
+    assert.equal(dash.status, 404);
+    // Still running, still one worker.
+    const still = (await gw(p, 'GET', `/api/v1/clusters/${name}`, alice)).json();
+    assert.equal(still.status, 'RUNNING');
+    const m = (await http('GET', `${p.base}/hub/api/clusters/${name}`, { headers: { authorization: `token ${alice}` } })).json();
+    assert.equal(m.workers.requested, 1);
+  });
+
+  test('an admin sees and may scale it', async () => {
+    const r = await gw(p, 'GET', `/api/v1/clusters/${mine.name}`, admin);
+    assert.equal(r.status, 200);
+    assert.equal(r.json().status, 'RUNNING');
+    const s = await gw(p, 'POST', `/api/v1/clusters/${mine.name}/scale`, admin, { count: 1 });
+    assert.deepEqual(s.json(), { ok: true, msg: null });
+  });
+
+  test('TLS to the scheduler is refused without the cluster\'s own credentials', async () => {
+    // With bob's (valid, but other) cluster pair, naming alice's cluster.
+    const wrongPair = await daskClient({ ...connection(p, { ...theirs, name: mine.name }), job: 'refused', timeout: 5 });
+    assert.equal(wrongPair.refused, true, JSON.stringify(wrongPair));
+    // With alice's pair it works (the control).
+    assert.deepEqual(await daskClient({ ...connection(p, mine), job: 'workers' }), { workers: 1 });
+    // Without any client certificate: the scheduler ends the handshake.
+    const port = Number(p.hub!.hub.clusters!.proxyAddress.split(':').pop());
+    const outcome = await new Promise<string>((resolve) => {
+      const s = tls.connect({ host: '127.0.0.1', port, servername: `daskgateway-${mine.name}`, ca: mine.tls_cert, checkServerIdentity: () => undefined });
+      s.on('secureConnect', () => s.write('x'));
+      s.on('data', () => resolve('data'));
+      s.on('error', (err: NodeJS.ErrnoException) => resolve(`error ${err.code ?? err.message}`));
+      s.on('close', () => resolve('closed'));
+    });
+    assert.match(outcome, /^(error|closed)/);
+    assert.notEqual(outcome, 'data');
+    // An unknown cluster name is closed by the Dask port itself.
+    const unknown = await daskClient({ ...connection(p, { ...mine, name: '0'.repeat(32) }), job: 'refused', timeout: 5 });
+    assert.equal(unknown.refused, true);
+  });
+
+  test('the dashboard is the owner\'s: through the proxy, and on the scheduler\'s own port', async () => {
+    const url = `${p.base}/clusters/${mine.name}/json/counts.json`;
+    const owner = await http('GET', url, { headers: { authorization: `token ${alice}` } });
+    assert.equal(owner.status, 200, owner.text);
+    assert.equal(owner.json().workers, 1);
+    assert.equal((await http('GET', url, { headers: { authorization: `token ${bob}` } })).status, 403);
+    assert.equal((await http('GET', url)).status, 403);
+    const browser = await http('GET', `${p.base}/clusters/${mine.name}/status`, { headers: { accept: 'text/html' } });
+    assert.equal(browser.status, 302);
+    assert.match(String(browser.headers.location), /^\/hub\/login\?next=/);
+    // The scheduler's HTTP port itself answers only to the cluster's token.
+    const row = await p.hub!.hub.store.getCluster(mine.name);
+    const direct = `http://127.0.0.1:${stateOf(row!).scheduler!.ports.dashboard}/clusters/${mine.name}/api/v1/retire_workers`;
+    const refused = await http('POST', direct, { body: { n: 1 } });
+    assert.equal(refused.status, 403);
+    assert.equal((await http('POST', direct, { body: { n: 1 }, headers: { authorization: `token ${alice}` } })).status, 403);
+    // highrate's dashboard data, for the owner.
+    const data = await http('GET', `${p.base}/hub/api/clusters/${mine.name}/dashboard`, { headers: { authorization: `token ${alice}` } });
+    assert.equal(data.status, 200);
+    assert.equal(data.json().workers.length, 1);
+    assert.equal(data.json().totals.threads, 1);
+    assert.equal(data.json().bokeh, false);
+  });
+});
