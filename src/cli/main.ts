@@ -1,10 +1,5 @@
 import { HighrateError } from '../errors/catalogue.js';
-import { config } from './config.js';
-import { plugin } from './plugin.js';
-import { proxy } from './proxy.js';
-import { token } from './token.js';
-import { up } from './up.js';
-import { user } from './user.js';
+
 
 const HELP = `
 Usage: highrate COMMAND [options]
@@ -13,16 +8,32 @@ The analysis facility in a box: notebooks, Dask clusters and executors for high-
 
 Commands:
   up          start the platform (hub, proxy, embedded login) on this machine
+  cluster     create, list, scale, adapt and stop Dask clusters (\`highrate cluster --help\`)
   token       issue an API token for a user (\`highrate token issue USER\`)
   user        manage accounts of the embedded identity provider
   config      check a config file, print the config reference
   proxy       run the proxy alone (configurable-http-proxy compatible)
   plugin      serve an executor as an interLink plugin (\`highrate plugin serve\`)
+  workloads   list the pods the hub runs for you (servers, cluster pods)
+  logs        print a workload's log (\`highrate logs UID --follow\`)
 
 Run \`highrate COMMAND --help\` for a command's options.
 `;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { up, token, user, config, proxy, plugin };
+type Command = (argv: string[]) => Promise<number>;
+
+/** Commands load on demand: a CLI call pays only for its own command, not for the whole hub. */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  up: async () => (await import('./up.js')).up,
+  token: async () => (await import('./token.js')).token,
+  user: async () => (await import('./user.js')).user,
+  config: async () => (await import('./config.js')).config,
+  proxy: async () => (await import('./proxy.js')).proxy,
+  plugin: async () => (await import('./plugin.js')).plugin,
+  workloads: async () => (await import('./workloads.js')).workloads,
+  logs: async () => (await import('./logs.js')).logs,
+  cluster: async () => (await import('./cluster.js')).cluster,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -35,12 +46,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(packageVersion() + '\n');
     return 0;
   }
-  const run = COMMANDS[cmd];
-  if (!run) {
+  const load = COMMANDS[cmd];
+  if (!load) {
     process.stderr.write(`Unknown command: ${cmd}\n${HELP}`);
     return 2;
   }
   try {
+    const run = await load();
     return await run(rest);
   } catch (err) {
     if (err instanceof HighrateError || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {

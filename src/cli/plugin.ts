@@ -64,6 +64,11 @@ export async function plugin(argv: string[]): Promise<number> {
     auth: auth ? createBearerAuth(auth) : undefined,
     tls: values['tls-cert'] ? { certFile: values['tls-cert'], keyFile: values['tls-key']!, caFile: values['tls-ca'] } : undefined,
   });
+  const loopback = listen.kind === 'unix' || /^(127\.|::1$|localhost$)/.test(listen.host);
+  if (!loopback && !auth && !values['tls-ca']) {
+    // interLink's plugins listen on a socket or loopback; on a network, anyone reaching the port could run pods.
+    process.stderr.write(`highrate plugin: warning: listening on ${listen.host} without bearer tokens or client certificates: anyone who reaches the port can run pods.\n`);
+  }
   process.stdout.write(`highrate plugin: serving executor "${executor.name}" (${executor.kind}) at ${server.url}${values.api ? ' with the interLink API paths' : ''}${auth ? ', bearer tokens required' : ''}\n`);
   log.info('plugin serving', { executor: executor.name, kind: executor.kind, url: server.url, api: !!values.api, auth: !!auth });
   return new Promise<number>((resolve) => {

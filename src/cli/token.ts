@@ -41,7 +41,10 @@ export async function token(argv: string[]): Promise<number> {
       expiresAt = new Date(Date.now() + n * 1000).toISOString();
     }
     const value = newSecret();
-    await store.insertToken({ id: newTokenId(), user: name, hash: hashSecret(value), prefix: value.slice(0, 4), scopes, note: values.note ?? 'Issued with highrate token issue', kind: 'api', created: new Date().toISOString(), expiresAt, lastActivity: null });
+    const id = newTokenId();
+    await store.insertToken({ id, user: name, hash: hashSecret(value), prefix: value.slice(0, 4), scopes, note: values.note ?? 'Issued with highrate token issue', kind: 'api', created: new Date().toISOString(), expiresAt, lastActivity: null });
+    // Token issues are audited wherever they happen; this one by whoever ran the command.
+    await store.appendAudit({ time: new Date().toISOString(), actor: 'cli', actorKind: 'system', action: 'token.issue', target: id, targetUser: name, outcome: 'ok', code: null, detail: { scopes, expires_at: expiresAt, via: 'highrate token issue' }, ip: null });
     process.stdout.write(value + '\n');
     return 0;
   } finally {

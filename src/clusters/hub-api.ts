@@ -84,8 +84,7 @@ async function create(ctx: RequestContext, s: ClusterService): Promise<void> {
   if (unknown.length) throw fail('BAD_REQUEST', `Unknown field${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (expected cluster_options, workers).`);
   const workers = body.workers;
   if (workers !== undefined && !(typeof workers === 'number' && Number.isInteger(workers) && workers >= 0)) throw fail('INVALID_CLUSTER_OPTIONS', 'workers must be a non-negative integer.');
-  const row = await s.create(who.user, body.cluster_options ?? {});
-  if (typeof workers === 'number' && workers > 0 && row.status === 'PENDING') await s.scale(row.name, workers, who.user);
+  const row = await s.create(who.user, body.cluster_options ?? {}, { workers: typeof workers === 'number' ? workers : 0 });
   const after = (await ctx.hub.store.getCluster(row.name)) ?? row;
   sendJson(ctx.res, 201, clusterModel(after, s.live(after.name), s.proxyAddress));
 }

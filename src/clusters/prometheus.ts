@@ -30,6 +30,7 @@ export function parsePrometheus(text: string, onlyPrefix?: string): Sample[] {
     }
     const v = m[3]!;
     const value = v === '+Inf' ? Infinity : v === '-Inf' ? -Infinity : Number(v);
+    if (Number.isNaN(value) && v !== 'NaN') continue;
     out.push({ name: m[1]!, labels, value });
   }
   return out;

@@ -112,25 +112,27 @@ export class ClusterService {
 
   /**
    * Creates a cluster for `user` from dask-gateway `cluster_options` (validated; `{}` takes the
-   * defaults). Resolves once the scheduler is submitted, with the PENDING row; the start goes on.
+   * defaults), with `workers` to start at once. Resolves once the scheduler (and those workers)
+   * are submitted, with the PENDING row; the start goes on.
    */
-  async create(user: UserRow, clusterOptions: unknown): Promise<ClusterRow> {
+  async create(user: UserRow, clusterOptions: unknown, opts: { workers?: number } = {}): Promise<ClusterRow> {
     const { config, store } = this.deps;
     const c = config.clusters;
     const { options, spec } = resolveOptions(clusterOptions, c);
     const scheduler = this.#executor(spec.schedulerExecutor);
     this.#executor(spec.workerExecutor);
     const name = randomUUID().replace(/-/g, '');
+    const workers = Math.min(opts.workers ?? 0, spec.maxWorkers);
     this.progress.reset(name);
     this.progress.push(name, { progress: 0, message: 'Cluster requested' });
     const days = c.maxLifetime > 0 ? c.maxLifetime / 86400 + 1 : 365;
-    const creds = await generateCredentials(name, days);
-    const ports = { tls: await freePort(), dashboard: await freePort() };
+    const [creds, tlsPort, dashboardPort] = await Promise.all([generateCredentials(name, days), freePort(), freePort()]);
+    const ports = { tls: tlsPort, dashboard: dashboardPort };
     const row: ClusterRow = {
       name, user: user.name, status: 'PENDING', options, config: spec as unknown as Record<string, unknown>,
       created: new Date().toISOString(), stopped: null, failure: null,
       tlsCert: creds.cert, tlsKey: creds.key, httpToken: newSecret(),
-      desiredWorkers: 0, adaptive: null, state: {},
+      desiredWorkers: workers, adaptive: null, state: {},
     };
     const pod = schedulerPod(this.#workloadInput(row), ports);
     const state = emptyState();
@@ -139,13 +141,15 @@ export class ClusterService {
     // Check and record under the user's quota lock, so two creates at once cannot both pass.
     await this.deps.quota.withUserLock(user.name, async () => {
       await this.deps.quota.check({ user, kind: 'cluster', add: { cores: 0, memoryBytes: 0 }, executor: spec.workerExecutor });
-      await this.deps.quota.check({ user, kind: 'cluster', add: { clusters: 1, cores: spec.schedulerCores, memoryBytes: spec.schedulerMemoryBytes }, executor: spec.schedulerExecutor });
+      await this.deps.quota.check({ user, kind: 'cluster', add: { clusters: 1, ...clusterReservation(row) }, executor: spec.schedulerExecutor });
       await store.insertCluster(row);
     });
     this.progress.push(name, { progress: 10, message: `Submitting the scheduler to the ${scheduler.name} executor` });
-    try {
-      await scheduler.create(pod);
-    } catch (err) {
+    // The first workers go with the scheduler: they retry until it listens, so nothing waits.
+    const [submitted] = await Promise.allSettled([scheduler.create(pod), workers > 0 ? this.#startWorkers(row, state, workers) : undefined]);
+    if (workers > 0) await store.updateCluster(name, { state: state as unknown as Record<string, unknown> });
+    if (submitted.status === 'rejected') {
+      const err = submitted.reason as unknown;
       const reason = err instanceof HighrateError ? err.message : 'The executor failed.';
       log.warn('cluster: scheduler submission failed', { cluster: name, error: String(err) });
       await this.#locked(name, () => this.#end(name, 'FAILED', `The scheduler could not be submitted: ${reason}`));

@@ -9,6 +9,7 @@ import { registerServerRoutes } from './api/servers.js';
 import { registerTokenRoutes } from './api/tokens.js';
 import { registerUserRoutes } from './api/users.js';
 import { registerWorkloadRoutes } from './api/workloads.js';
+import { registerExecutorRoutes } from './api/executors.js';
 import { registerAdminRoutes } from './api/admin.js';
 import { registerAuditRoutes } from './api/audit.js';
 import { registerGroupRoutes } from './api/groups.js';
@@ -31,6 +32,7 @@ export function createApiRouter(): Router<RequestContext> {
   registerProgressRoutes(api);
   registerTokenRoutes(api);
   registerWorkloadRoutes(api);
+  registerExecutorRoutes(api);
   registerGroupRoutes(api);
   registerRoleRoutes(api);
   registerServiceRoutes(api);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Platform, ROOT } from '../helpers/platform.js';
+import { CLI, Platform, ROOT } from '../helpers/platform.js';
 import { http } from '../helpers/http.js';
 import { NOTEBOOK_TOKEN_SCOPES } from '../../src/clusters/notebook-env.js';
 import { PYTHON_DIR } from '../../src/clusters/workload.js';
@@ -136,5 +136,26 @@ describe('Dask cluster lifecycle (local executor)', () => {
     // That token reaches nothing else of alice's.
     const r = await http('GET', `${p.base}/hub/api/users/alice/tokens`, { headers: { authorization: `token ${token}` } });
     assert.equal(r.status, 403);
+  });
+
+  test('the CLI: create --workers --wait, list, scale, adapt, stop', async () => {
+    const run = async (...args: string[]) => {
+      const r = await promisify(execFile)(process.execPath, [CLI, 'cluster', ...args, '--url', p.base, '--token', alice], { timeout: 90_000 });
+      return r.stdout.trim();
+    };
+    const name = (await run('create', '--workers', '1', '--worker-cores', '1', '--wait')).split('\n').pop()!;
+    assert.match(name, /^[0-9a-f]{32}$/);
+    await waitWorkers(p, alice, name, 1);
+    const listed = await run('list');
+    assert.match(listed, new RegExp(`^${name}  RUNNING   alice  1 running, 0 starting \\(1 wanted\\)  1 cores × 1G on local$`));
+    assert.equal(await run('scale', name, '2'), 'Scaling to 2 workers.');
+    assert.equal(await run('adapt', name, '--min', '0', '--max', '2'), 'Adaptive between 0 and 2 workers.');
+    assert.deepEqual((await model(p, alice, name)).adaptive, { minimum: 0, maximum: 2 });
+    assert.equal(await run('adapt', name, '--off'), 'Adaptive scaling off.');
+    assert.equal(JSON.parse(await run('show', name)).scheduler_address, `gateway://${p.hub!.hub.clusters!.proxyAddress}/${name}`);
+    assert.equal(await run('stop', name), `Stopped ${name}.`);
+    assert.equal(await run('list'), 'No clusters.');
+    assert.deepEqual(daskProcesses(name), []);
+    await assert.rejects(run('scale', name, '1'), /409: Cluster [0-9a-f]+ is stopped\./);
   });
 });

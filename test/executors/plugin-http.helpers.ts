@@ -28,6 +28,11 @@ export async function startPluginProcess(args: string[], env: NodeJS.ProcessEnv 
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  // The safety net: should the test process end without its after-hooks (an uncaught error),
+  // the plugin process ends with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

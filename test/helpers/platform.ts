@@ -58,7 +58,12 @@ export class Platform {
     const dataDir = mkdtempSync(join(tmpdir(), 'highrate-test-'));
     // A test that must know the port before the hub starts (an IdP's redirect URI) passes hub.port.
     const port: number = opts.config?.hub?.port ?? await freePortPair();
-    const raw = { ...(opts.config ?? {}), hub: { port, hubPort: 0, reconcileInterval: 2, ...(opts.config?.hub ?? {}) } };
+    // Every port from the OS, so platforms of parallel test files never collide (Dask's 8786 included).
+    const raw = {
+      ...(opts.config ?? {}),
+      hub: { port, hubPort: 0, reconcileInterval: 2, ...(opts.config?.hub ?? {}) },
+      clusters: { daskPort: 0, ...(opts.config?.clusters ?? {}) },
+    };
     const configFile = join(dataDir, 'config.yaml');
     writeFileSync(configFile, stringify(raw));
     const p = new Platform(dataDir, port, configFile);

@@ -6,7 +6,10 @@ import { LoginPage } from './pages/LoginPage.js';
 import { NotFoundPage } from './pages/NotFoundPage.js';
 import { SpawnPage } from './pages/SpawnPage.js';
 import { TokenPage } from './pages/TokenPage.js';
+import { ResourcesPage } from './pages/ResourcesPage.js';
 import { AdminPage } from './pages/AdminPage.js';
+import { ClusterPage } from './pages/ClusterPage.js';
+import { ClustersPage } from './pages/ClustersPage.js';
 import { matchRoute, useLocation, type Route } from './router.js';
 import type { UserModel } from './api/types.js';
 import { useSession, type Session } from './session.js';
@@ -17,7 +20,7 @@ export function App() {
   const route = matchRoute(location.pathname);
   const { session, reload } = useSession();
   const userName = session.status === 'ready' ? session.user.name : null;
-  const current = route.page === 'home' || route.page === 'token' || route.page === 'admin' ? route.page : 'other';
+  const current = route.page === 'home' || route.page === 'token' || route.page === 'admin' || route.page === 'resources' ? route.page : route.page === 'clusters' || route.page === 'cluster' ? 'clusters' : 'other';
   const isAdmin = session.status === 'ready' && session.user.admin;
   const main = useRef<HTMLElement | null>(null);
   const firstPath = useRef(location.pathname);
@@ -92,7 +95,13 @@ function Page({ route, session, reload, location }: PageProps) {
       return <SpawnPage key={`${route.user ?? ''}/${route.server}`} self={user} targetUser={route.user} server={route.server} />;
     case 'token':
       return <TokenPage user={user} />;
+    case 'resources':
+      return <ResourcesPage user={user} />;
     case 'admin':
       return <AdminPage user={user} section={route.section} />;
+    case 'clusters':
+      return <ClustersPage />;
+    case 'cluster':
+      return <ClusterPage key={route.name} name={route.name} />;
   }
 }

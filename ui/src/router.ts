@@ -40,6 +40,9 @@ export type Route =
   | { page: 'home' }
   | { page: 'spawn'; user: string | null; server: string }
   | { page: 'token' }
+  | { page: 'resources' }
+  | { page: 'clusters' }
+  | { page: 'cluster'; name: string }
   | { page: 'admin'; section: 'users' | 'groups' | 'activity' | 'audit' | 'roles' }
   | { page: 'not-found' };
 
@@ -63,6 +66,12 @@ export function matchRoute(pathname: string): Route {
   const rest = parts.slice(1);
   if (rest.length === 0 || (rest.length === 1 && rest[0] === 'home')) return { page: 'home' };
   if (rest.length === 1 && rest[0] === 'token') return { page: 'token' };
+  if (rest.length === 1 && rest[0] === 'resources') return { page: 'resources' };
+  if (rest.length === 1 && rest[0] === 'clusters') return { page: 'clusters' };
+  if (rest.length === 2 && rest[0] === 'clusters') {
+    const name = decodeSegment(rest[1]!);
+    return name === null ? { page: 'not-found' } : { page: 'cluster', name };
+  }
   if (rest[0] === 'admin' && rest.length <= 2) {
     const section = rest[1] ?? 'users';
     if (section === 'users' || section === 'groups' || section === 'activity' || section === 'audit' || section === 'roles') return { page: 'admin', section };

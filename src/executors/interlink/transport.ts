@@ -102,6 +102,8 @@ export class InterlinkTransport {
     if (auth !== undefined) headers.authorization = auth;
     if (payload) headers['content-length'] = payload.length;
     const b = this.#base;
+    // Go's clients address a socket as http://unix/<path>: the Host header says "unix".
+    if (b.socketPath) headers.host = 'unix';
     const ro: RequestOptions = {
       method, agent: this.#agent, headers, path: b.prefix + path, protocol: b.protocol,
       ...(b.socketPath ? { socketPath: b.socketPath } : { hostname: b.host, port: b.port }),

@@ -4,7 +4,7 @@ import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
 import type { PrincipalKind } from '../../store/types.js';
 import { checkUsername } from '../names.js';
-import { BUILTIN_ROLE_NAMES, checkGroupName, checkRoleName } from '../rbac/index.js';
+import { BUILTIN_ROLE_NAMES, checkGroupName, checkRoleName, holdsEverything } from '../rbac/index.js';
 import type { RequestContext } from '../request.js';
 
 const READ = needsScope('read:roles');
@@ -65,9 +65,19 @@ function checkAuthorCovers(who: Awaited<ReturnType<RequestContext['caller']>>, s
   if (missing) throw fail('MISSING_SCOPE', `Not creating a role with ${missing}: it exceeds your own permissions.`);
 }
 
-async function saveHolders(ctx: RequestContext, role: string, holders: RoleInput['holders']): Promise<void> {
+/**
+ * Changing who holds a role is granting its scopes: the caller must hold them all (so holding
+ * `admin:roles` alone never makes anyone, the caller included, an admin).
+ */
+async function saveHolders(ctx: RequestContext, role: string, holders: RoleInput['holders'], who: Awaited<ReturnType<RequestContext['caller']>>): Promise<void> {
   const kinds = (Object.keys(holders) as PrincipalKind[]).filter((k) => holders[k] !== undefined);
   if (kinds.length === 0) return;
+  const scopes = ctx.hub.rbac.roles.role(role)?.scopes ?? [];
+  if (scopes.includes('*')) {
+    if (!holdsEverything(who)) throw fail('MISSING_SCOPE', `Only an administrator can change who holds the ${role} role.`);
+  } else {
+    checkAuthorCovers(who, role === 'user' ? ['self'] : scopes);
+  }
   const list = kinds.flatMap((kind) => holders[kind]!.map((principal) => ({ kind, principal })));
   await ctx.hub.store.setRoleAssignments(role, 'api', kinds, list);
 }
@@ -92,7 +102,7 @@ async function createRole(ctx: RequestContext, params: Record<string, string>): 
   if (!input.scopes) throw fail('BAD_REQUEST', 'scopes is required.');
   checkAuthorCovers(who, input.scopes);
   await ctx.hub.store.putRole({ name, description: input.description ?? '', scopes: input.scopes, source: 'api', created: new Date().toISOString() });
-  await saveHolders(ctx, name, input.holders);
+  await saveHolders(ctx, name, input.holders, who);
   await ctx.hub.rbac.roles.reload();
   const model = roleOr404(ctx, name);
   await ctx.audit({ action: 'role.create', target: name, detail: { scopes: model.scopes, users: model.users, groups: model.groups, services: model.services } });
@@ -109,7 +119,8 @@ async function patchRole(ctx: RequestContext, params: Record<string, string>): P
   if (current.source === 'builtin' && (input.scopes !== undefined || input.description !== undefined)) {
     throw fail('CONFLICT', `The scopes and description of the built-in role ${name} cannot be changed; only who holds it.`);
   }
-  if (name === 'admin' && input.holders.user !== undefined && !input.holders.user.includes(who.name) && ctx.hub.rbac.roles.assignmentsOf('admin', 'api').some((a) => a.kind === 'user' && a.principal === who.name) && !who.user.admin) {
+  if (name === 'admin' && input.holders.user !== undefined && !input.holders.user.includes(who.name) && !who.user.admin) {
+    // The caller holds admin through an assignment; taking it away here would lock them out.
     throw fail('BAD_REQUEST', 'You cannot remove your own admin rights.');
   }
   if (input.scopes) {
@@ -120,7 +131,7 @@ async function patchRole(ctx: RequestContext, params: Record<string, string>): P
     const row = ctx.hub.rbac.roles.role(name)!;
     await ctx.hub.store.putRole({ ...row, description: input.description });
   }
-  await saveHolders(ctx, name, input.holders);
+  await saveHolders(ctx, name, input.holders, who);
   await ctx.hub.rbac.roles.reload();
   const model = roleOr404(ctx, name);
   await ctx.audit({ action: 'role.update', target: name, detail: { scopes: model.scopes, users: model.users, groups: model.groups, services: model.services, before: { scopes: current.scopes, users: current.users, groups: current.groups, services: current.services } } });

@@ -5,7 +5,8 @@ import type { Router } from '../../http/router.js';
 import { userModel } from '../models.js';
 import { checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
-import type { UserRow } from '../../store/types.js';
+import type { ServerRow, UserRow } from '../../store/types.js';
+import { holdsEverything } from '../rbac/index.js';
 
 /** The model's `admin` and `roles` from the caller-independent role book (assigned roles included). */
 function withRoles<T extends Record<string, unknown>>(ctx: RequestContext, model: T, user: UserRow): T {
@@ -54,12 +55,31 @@ async function listUsers(ctx: RequestContext): Promise<void> {
   const includeStopped = ctx.url.searchParams.has('include_stopped_servers');
   const items = readable.map((u) => (who.can(READ_USERS, { user: u.name, groups: u.groups })
     ? withRoles(ctx, userModel(u, servers.get(u.name) ?? [], who, { includeStopped }), u)
-    : { kind: 'user', name: u.name }));
+    : partialModel(who, u, servers.get(u.name) ?? [], includeStopped)));
   if ((ctx.req.headers.accept ?? '').includes(PAGINATION_MEDIA)) {
     const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/users?offset=${offset + limit}&limit=${limit}` } : null;
     return sendJson(ctx.res, 200, { items, _pagination: { offset, limit, total, next } });
   }
   sendJson(ctx.res, 200, items);
+}
+
+/**
+ * The fields of a user model that narrower scopes allow, as JupyterHub's vertical filters: the
+ * name (list:users), `last_activity` (read:users:activity), `servers` (read:servers). What the
+ * idle culler's role reads.
+ */
+function partialModel(who: Awaited<ReturnType<RequestContext['caller']>>, u: UserRow, servers: ServerRow[], includeStopped: boolean): Record<string, unknown> {
+  const target = { user: u.name, groups: u.groups };
+  const model: Record<string, unknown> = { kind: 'user', name: u.name };
+  if (who.can('read:users:activity', target)) model.last_activity = u.lastActivity;
+  if (who.can('read:users:groups', target)) model.groups = u.groups;
+  if (who.can('read:servers', target)) {
+    const full = userModel(u, servers, who, { includeStopped });
+    model.servers = full.servers;
+    model.server = full.server;
+    model.pending = full.pending;
+  }
+  return model;
 }
 
 /** `POST /hub/api/users` `{usernames: [...], admin?}` → 201 with the new users; 409 if any exists. */
@@ -89,9 +109,14 @@ async function getUser(ctx: RequestContext, params: Record<string, string>): Pro
   sendJson(ctx.res, 200, withRoles(ctx, userModel(user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') }), user));
 }
 
-/** Granting admin needs `admin:roles` on top of `admin:users`: a filtered user admin must not mint admins. */
+/**
+ * Granting or removing admin: only a caller who holds every scope on every object (an admin, with
+ * a credential not narrowed) may, so that a narrower role holding `admin:users` or `admin:roles`
+ * cannot mint an admin, itself included.
+ */
 async function requireAdminGrant(ctx: RequestContext): Promise<void> {
-  await ctx.require(needsScope('admin:roles'));
+  const who = await ctx.caller();
+  if (!holdsEverything(who)) throw fail('MISSING_SCOPE', 'Only an administrator (holding every scope) can grant or remove admin rights.');
 }
 
 /** `POST /hub/api/users/{name}` `{admin?}` → 201; 409 if the user exists. */

@@ -5,3 +5,4 @@ export { BUILTIN_ROLES, BUILTIN_ROLE_NAMES } from './builtin-roles.js';
 export { JwtAccessTokens, type JwtRefusal } from './jwt-access.js';
 export { decideLogin, type LoginDecision } from './login-policy.js';
 export { checkGroupName, checkRoleName, isValidGroupName } from './names.js';
+export { holdsEverything, mergeInto, expandRole } from './scope-sets.js';

@@ -1,4 +1,4 @@
-import { expandScopes, ownerRoleScopes, type Filter, type ScopeSet } from '../../auth/scopes.js';
+import { covers, expandScopes, ownerRoleScopes, type Filter, type ScopeSet } from '../../auth/scopes.js';
 
 /** Adds every scope and filter of `from` to `into`; a scope held on '*' keeps only '*'. */
 export function mergeInto(into: ScopeSet, from: ScopeSet): ScopeSet {
@@ -30,4 +30,10 @@ export function expandRole(scopes: readonly string[], owner: { name: string; adm
 export function heldWithAnyFilter(set: ScopeSet, scope: string): boolean {
   const f = set.get(scope);
   return f !== undefined && f.size > 0;
+}
+
+/** Whether an identity holds every scope on every object (its roles and its token alike). */
+export function holdsEverything(who: { ownerScopes: ScopeSet; tokenScopes: ScopeSet | null }): boolean {
+  const all = expandRole(['*'], { name: '', admin: true });
+  return covers(who.ownerScopes, all) === null && (who.tokenScopes === null || covers(who.tokenScopes, all) === null);
 }

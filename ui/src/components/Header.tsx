@@ -2,7 +2,7 @@ import { Link } from './Link.js';
 
 interface HeaderProps {
   userName: string | null;
-  current: 'home' | 'token' | 'admin' | 'other';
+  current: 'home' | 'token' | 'admin' | 'resources' | 'clusters' | 'other';
   /** Shows the Admin link (the API still decides what an admin may do). */
   isAdmin?: boolean;
 }
@@ -20,8 +20,14 @@ export function Header({ userName, current, isAdmin = false }: HeaderProps) {
             <Link to="/hub/home" aria-current={current === 'home' ? 'page' : undefined} data-testid="nav-home">
               Home
             </Link>
+            <Link to="/hub/clusters" aria-current={current === 'clusters' ? 'page' : undefined} data-testid="nav-clusters">
+              Clusters
+            </Link>
             <Link to="/hub/token" aria-current={current === 'token' ? 'page' : undefined} data-testid="nav-token">
               Token
+            </Link>
+            <Link to="/hub/resources" aria-current={current === 'resources' ? 'page' : undefined} data-testid="nav-resources">
+              Resources
             </Link>
             {isAdmin ? (
               <Link to="/hub/admin" aria-current={current === 'admin' ? 'page' : undefined} data-testid="nav-admin">

@@ -1,0 +1,100 @@
+/**
+ * The clusters part of the REST contract (src/clusters/model.ts, dashboard.ts, options.ts):
+ * highrate's /hub/api/clusters models. Only the fields the portal reads are listed.
+ */
+
+const seg = encodeURIComponent;
+
+export type ClusterStatus = 'PENDING' | 'RUNNING' | 'STOPPING' | 'STOPPED' | 'FAILED';
+
+export interface ClusterModel {
+  name: string;
+  user: string;
+  status: ClusterStatus;
+  options: Record<string, unknown>;
+  created: string;
+  stopped: string | null;
+  failure: string | null;
+  dashboard_route: string | null;
+  scheduler_address: string | null;
+  tls_address: string;
+  sni: string;
+  workers: { requested: number | null; running: number; starting: number; retiring: number; connected_to_scheduler: number | null };
+  adaptive: { minimum: number; maximum: number } | null;
+  worker_cores: number;
+  worker_memory: string;
+  worker_executor: string;
+  scheduler_executor: string;
+  max_workers: number;
+  progress_url: string;
+}
+
+/** One dask-gateway option field, as GET /hub/api/clusters/options lists it. */
+export interface OptionField {
+  field: string;
+  label: string;
+  default: unknown;
+  spec: { type: 'int'; min: number; max: number } | { type: 'select'; options: string[] } | { type: 'bool' } | { type: 'string' };
+}
+
+export interface DashboardWorker {
+  name: string;
+  address: string;
+  threads: number;
+  memoryLimit: number;
+  memory: number;
+  managed: number;
+  spilled: number;
+  cpu: number;
+  executing: number;
+  ready: number;
+  inMemory: number;
+}
+
+export interface DashboardData {
+  time: string;
+  workers: DashboardWorker[];
+  totals: { workers: number; threads: number; memoryLimit: number; memory: number; managed: number };
+  tasks: Record<string, number>;
+  progress: Array<{ prefix: string; total: number; done: number; erred: number; processing: number }>;
+  desiredWorkers: number | null;
+  clients: number | null;
+  bokeh: boolean;
+}
+
+export const clustersPath = '/hub/api/clusters';
+export const clusterOptionsPath = '/hub/api/clusters/options';
+
+export function clusterPath(name: string): string {
+  return `${clustersPath}/${seg(name)}`;
+}
+
+export function clusterPagePath(name: string): string {
+  return `/hub/clusters/${seg(name)}`;
+}
+
+/** "1.5 GiB", "512 MiB". */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
+}
+
+/** "2 running, 1 starting (adaptive 0–4)". */
+export function workersSummary(c: ClusterModel): string {
+  const w = c.workers;
+  const want = c.adaptive ? `adaptive ${c.adaptive.minimum}–${c.adaptive.maximum}` : `${w.requested ?? 0} wanted`;
+  const parts = [`${w.running} running`];
+  if (w.starting) parts.push(`${w.starting} starting`);
+  if (w.retiring) parts.push(`${w.retiring} retiring`);
+  return `${parts.join(', ')} (${want})`;
+}
+
+export function isActiveCluster(c: Pick<ClusterModel, 'status'>): boolean {
+  return c.status === 'PENDING' || c.status === 'RUNNING' || c.status === 'STOPPING';
+}
