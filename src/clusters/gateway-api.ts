@@ -1,5 +1,6 @@
 import { needsScope } from '../auth/scopes.js';
-import { errorBody, fail } from '../errors/catalogue.js';
+import { errorBody, fail, HighrateError } from '../errors/catalogue.js';
+import { clientIp } from '../hub/audit/index.js';
 import { sendEmpty, sendJson } from '../http/respond.js';
 import { Router } from '../http/router.js';
 import type { Identity } from '../hub/identity.js';
@@ -58,6 +59,14 @@ export function createGatewayHandler(): (ctx: RequestContext) => Promise<void> {
       if (!m) throw fail('NOT_FOUND', `No dask-gateway endpoint at ${ctx.url.pathname.slice(0, 200)}`);
       await m.handler(ctx, m.params);
     } catch (err) {
+      if (err instanceof HighrateError && (err.status === 403 || err.code === 'QUOTA_EXCEEDED')) {
+        // As the hub's own API does for refusals (http-app.ts); recording never fails the answer.
+        const who = await ctx.identity().catch(() => null);
+        await ctx.hub.audit.denied({
+          action: err.code === 'QUOTA_EXCEEDED' ? 'quota.exceeded' : 'request.denied', actor: who, code: err.code,
+          target: `${ctx.method} ${ctx.url.pathname.slice(0, 200)}`, ip: clientIp(ctx.req), detail: { message: err.message.slice(0, 300) },
+        }).catch(() => undefined);
+      }
       sendGatewayError(ctx, err);
     }
   };
@@ -132,6 +141,7 @@ async function create(ctx: RequestContext, _p: Record<string, string>, clusters:
   if (user.blocked) throw fail('FORBIDDEN', `${user.name} is blocked.`);
   const body = await ctx.jsonObject();
   const row = await clusters.create(user, body?.cluster_options ?? {});
+  await ctx.audit({ action: 'cluster.create', target: row.name, targetUser: user.name, detail: { options: row.options, via: 'dask-gateway' } });
   sendJson(ctx.res, 201, { name: row.name });
 }
 
@@ -159,6 +169,7 @@ async function stop(ctx: RequestContext, p: Record<string, string>, clusters: Cl
     const owner = await ctx.hub.store.getUser(row.user);
     if (!who.can(MANAGE, { user: row.user, groups: owner?.groups })) throw fail('FORBIDDEN', `User ${who.name} lacks permissions to stop cluster ${p.name}`);
     const stopping = clusters.stop(row.name);
+    await ctx.audit({ action: 'cluster.stop', target: row.name, targetUser: row.user, detail: { via: 'dask-gateway' } });
     await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
   }
   sendEmpty(ctx.res, 204);
@@ -174,7 +185,9 @@ async function scale(ctx: RequestContext, p: Record<string, string>, clusters: C
   const count = body.count;
   if (!nonNegativeInt(count)) throw fail('INVALID_CLUSTER_OPTIONS', `Scale expects a non-negative integer, got ${JSON.stringify(count ?? null)?.slice(0, 40)}`);
   const owner = (await ctx.hub.store.getUser(row.user))!;
-  sendJson(ctx.res, 200, await clusters.scale(row.name, count, owner));
+  const result = await clusters.scale(row.name, count, owner);
+  await ctx.audit({ action: 'cluster.scale', target: row.name, targetUser: row.user, detail: { count, via: 'dask-gateway' } });
+  sendJson(ctx.res, 200, result);
 }
 
 async function adapt(ctx: RequestContext, p: Record<string, string>, clusters: ClusterService, auth: GatewayAuth): Promise<void> {
@@ -186,5 +199,7 @@ async function adapt(ctx: RequestContext, p: Record<string, string>, clusters: C
   if (body.active !== undefined && typeof body.active !== 'boolean') throw fail('INVALID_CLUSTER_OPTIONS', 'active must be true or false.');
   const owner = (await ctx.hub.store.getUser(row.user))!;
   const bounds = { minimum: body.minimum as number | null | undefined, maximum: body.maximum as number | null | undefined, active: body.active as boolean | undefined };
-  sendJson(ctx.res, 200, await clusters.adapt(row.name, bounds, owner));
+  const result = await clusters.adapt(row.name, bounds, owner);
+  await ctx.audit({ action: 'cluster.adapt', target: row.name, targetUser: row.user, detail: { ...bounds, via: 'dask-gateway' } });
+  sendJson(ctx.res, 200, result);
 }

@@ -85,6 +85,7 @@ async function create(ctx: RequestContext, s: ClusterService): Promise<void> {
   const workers = body.workers;
   if (workers !== undefined && !(typeof workers === 'number' && Number.isInteger(workers) && workers >= 0)) throw fail('INVALID_CLUSTER_OPTIONS', 'workers must be a non-negative integer.');
   const row = await s.create(who.user, body.cluster_options ?? {}, { workers: typeof workers === 'number' ? workers : 0 });
+  await ctx.audit({ action: 'cluster.create', target: row.name, targetUser: who.user.name, detail: { options: row.options, workers: workers ?? 0 } });
   const after = (await ctx.hub.store.getCluster(row.name)) ?? row;
   sendJson(ctx.res, 201, clusterModel(after, s.live(after.name), s.proxyAddress));
 }
@@ -97,6 +98,7 @@ async function get(ctx: RequestContext, s: ClusterService, name: string): Promis
 async function stop(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {
   const { row } = await cluster(ctx, name, MANAGE);
   const stopping = s.stop(row.name);
+  await ctx.audit({ action: 'cluster.stop', target: row.name, targetUser: row.user });
   const done = await Promise.race([stopping.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_WAIT_MS).unref())]);
   sendEmpty(ctx.res, done ? 204 : 202);
 }
@@ -107,7 +109,9 @@ async function scale(ctx: RequestContext, s: ClusterService, name: string): Prom
   const count = body.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw fail('INVALID_CLUSTER_OPTIONS', `Scale expects a non-negative integer, got ${JSON.stringify(count ?? null)?.slice(0, 40)}`);
   const owner = (await ctx.hub.store.getUser(row.user))!;
-  sendJson(ctx.res, 200, await s.scale(row.name, count, owner));
+  const result = await s.scale(row.name, count, owner);
+  await ctx.audit({ action: 'cluster.scale', target: row.name, targetUser: row.user, detail: { count } });
+  sendJson(ctx.res, 200, result);
 }
 
 async function adapt(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {
@@ -119,7 +123,10 @@ async function adapt(ctx: RequestContext, s: ClusterService, name: string): Prom
   }
   if (body.active !== undefined && typeof body.active !== 'boolean') throw fail('INVALID_CLUSTER_OPTIONS', 'active must be true or false.');
   const owner = (await ctx.hub.store.getUser(row.user))!;
-  sendJson(ctx.res, 200, await s.adapt(row.name, { minimum: body.minimum as number | undefined, maximum: body.maximum as number | undefined, active: body.active as boolean | undefined }, owner));
+  const bounds = { minimum: body.minimum as number | undefined, maximum: body.maximum as number | undefined, active: body.active as boolean | undefined };
+  const result = await s.adapt(row.name, bounds, owner);
+  await ctx.audit({ action: 'cluster.adapt', target: row.name, targetUser: row.user, detail: bounds });
+  sendJson(ctx.res, 200, result);
 }
 
 async function dashboard(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {

@@ -1,5 +1,6 @@
 /** Dask clusters as a service: the dask-gateway API, the Dask port (SNI), the control loops. */
 import type { Config } from '../config/schema.js';
+import { fail } from '../errors/catalogue.js';
 import type { Executor } from '../executors/types.js';
 import type { QuotaService } from '../hub/quota/index.js';
 import { log } from '../log.js';
@@ -46,7 +47,14 @@ export async function startClusters(deps: {
   const c = deps.config.clusters;
   if (!c.enabled) return null;
   const sni = new SniRouter();
-  const daskPort = await sni.listen(c.daskPort, c.daskIp ?? deps.config.hub.ip);
+  const ip = c.daskIp ?? deps.config.hub.ip;
+  let daskPort: number;
+  try {
+    daskPort = await sni.listen(c.daskPort, ip);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw fail('CONFIG_INVALID', `The Dask port ${ip}:${c.daskPort} cannot be used (${code ?? String(err)}): choose another with --dask-port or clusters.daskPort, or set clusters.enabled: false.`, { cause: err });
+  }
   const proxyAddress = c.proxyAddress ?? `${new URL(deps.publicUrl).hostname}:${daskPort}`;
   const service = new ClusterService({ config: deps.config, store: deps.store, executors: deps.executors, proxy: deps.proxy, sni, proxyAddress, quota: deps.quota });
   deps.quota.register(clusterUsageProvider(deps.store));

@@ -25,7 +25,11 @@ export interface ClusterServiceDeps {
   store: Store;
   executors: ReadonlyMap<string, Executor>;
   /** The proxy's route API (dashboard routes). */
-  proxy: { addRoute(prefix: string, target: string, data?: Record<string, unknown>): Promise<void>; deleteRoute(prefix: string): Promise<boolean> };
+  proxy: {
+    addRoute(prefix: string, target: string, data?: Record<string, unknown>): Promise<void>;
+    deleteRoute(prefix: string): Promise<boolean>;
+    getRoutes(): Promise<Record<string, unknown>>;
+  };
   /** The Dask port's router. */
   sni: SniRouter;
   /** `host:port` of the Dask port as clients and workers on other executors reach it. */
@@ -145,20 +149,23 @@ export class ClusterService {
       await store.insertCluster(row);
     });
     this.progress.push(name, { progress: 10, message: `Submitting the scheduler to the ${scheduler.name} executor` });
-    // The first workers go with the scheduler: they retry until it listens, so nothing waits.
-    const [submitted] = await Promise.allSettled([scheduler.create(pod), workers > 0 ? this.#startWorkers(row, state, workers) : undefined]);
-    if (workers > 0) await store.updateCluster(name, { state: state as unknown as Record<string, unknown> });
-    if (submitted.status === 'rejected') {
-      const err = submitted.reason as unknown;
-      const reason = err instanceof HighrateError ? err.message : 'The executor failed.';
-      log.warn('cluster: scheduler submission failed', { cluster: name, error: String(err) });
-      await this.#locked(name, () => this.#end(name, 'FAILED', `The scheduler could not be submitted: ${reason}`));
-      return (await store.getCluster(name))!;
-    }
-    this.progress.push(name, { progress: 30, message: 'Scheduler submitted; waiting for it to answer' });
-    this.#attach(row);
-    log.info('cluster created', { cluster: name, user: user.name, workerExecutor: spec.workerExecutor });
-    return row;
+    // Under the cluster's lock: a stop arriving meanwhile waits until every pod is recorded.
+    return this.#locked(name, async () => {
+      // The first workers go with the scheduler: they retry until it listens, so nothing waits.
+      const [submitted] = await Promise.allSettled([scheduler.create(pod), workers > 0 ? this.#startWorkers(row, state, workers) : undefined]);
+      if (workers > 0) await store.updateCluster(name, { state: state as unknown as Record<string, unknown> });
+      if (submitted.status === 'rejected') {
+        const err = submitted.reason as unknown;
+        const reason = err instanceof HighrateError ? err.message : 'The executor failed.';
+        log.warn('cluster: scheduler submission failed', { cluster: name, error: String(err) });
+        await this.#end(name, 'FAILED', `The scheduler could not be submitted: ${reason}`);
+        return (await store.getCluster(name))!;
+      }
+      this.progress.push(name, { progress: 30, message: 'Scheduler submitted; waiting for it to answer' });
+      this.#attach(row);
+      log.info('cluster created', { cluster: name, user: user.name, workerExecutor: spec.workerExecutor });
+      return row;
+    });
   }
 
   /** A cluster by name, or null. */
@@ -264,11 +271,17 @@ export class ClusterService {
    */
   async reconcile(): Promise<void> {
     const rows = await this.deps.store.listClusters({ statuses: ['PENDING', 'RUNNING', 'STOPPING'] });
+    // A proxy that restarted (or lost its table) gets the dashboard routes back.
+    const routes = await this.deps.proxy.getRoutes().catch(() => null);
     for (const row of rows) {
-      if (this.#live.has(row.name)) continue;
-      this.#attach(row);
-      if (row.status === 'RUNNING') await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not restored', { cluster: row.name, error: String(err) }));
-      log.info('cluster re-attached', { cluster: row.name, status: row.status });
+      const fresh = !this.#live.has(row.name);
+      if (fresh) {
+        this.#attach(row);
+        log.info('cluster re-attached', { cluster: row.name, status: row.status });
+      }
+      if (row.status === 'RUNNING' && (fresh || (routes && !(clusterRoutePath(row.name) in routes)))) {
+        await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not restored', { cluster: row.name, error: String(err) }));
+      }
     }
     await this.deps.store.deleteClustersEndedBefore(new Date(Date.now() - KEEP_ENDED_MS).toISOString()).catch(() => 0);
   }

@@ -53,7 +53,7 @@ test('the wrapper writes the pair privately, points Dask at it, hides the variab
 });
 
 test('a SIGTERM to the pod reaches Dask and the directory still goes', async () => {
-  const child = spawn('/bin/sh', ['-c', CREDENTIALS_WRAPPER, 'highrate-dask', '/bin/sh', '-c', 'echo "${DASK_DISTRIBUTED__COMM__TLS__CA_FILE%/*}"; trap "exit 0" TERM; while :; do sleep 0.05; done'], {
+  const child = spawn('/bin/sh', ['-c', CREDENTIALS_WRAPPER, 'highrate-dask', '/bin/sh', '-c', 'trap "exit 0" TERM; echo "${DASK_DISTRIBUTED__COMM__TLS__CA_FILE%/*}"; while :; do sleep 0.05; done'], {
     env: { PATH: '/usr/bin:/bin', HIGHRATE_DASK_TLS_CERT: 'c', HIGHRATE_DASK_TLS_KEY: 'k' }, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
   });
   const dir = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));

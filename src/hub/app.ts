@@ -13,6 +13,7 @@ import { cullOnce } from './culler.js';
 import { createHubHandler } from './http-app.js';
 import { LoginFlow } from './login.js';
 import { ensureProxy } from './proxy-process.js';
+import { revocationAwareStore } from './revocation.js';
 import { loadSecret } from './secrets.js';
 import { ServerManager } from './servers/manager.js';
 import { startClusters } from '../clusters/index.js';
@@ -57,7 +58,9 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const publicUrl = (config.hub.publicUrl ?? `http://${config.hub.ip}:${config.hub.port}`).replace(/\/+$/, '');
   const https = publicUrl.startsWith('https:');
 
-  const store = await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`);
+  // Bound once the proxy runs; until then there is no cache to flush.
+  let flushProxyAuth = async (): Promise<void> => {};
+  const store = revocationAwareStore(await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`), () => flushProxyAuth());
   await store.migrate();
   // As JupyterHub's admin_users: these users exist and are admins from the first start.
   for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
@@ -113,6 +116,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit });
 
   const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken });
+  flushProxyAuth = () => proxy.client.flushAuthCache();
   // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
   await proxy.client.addRoute('/', hubUrl, { hub: true });
 

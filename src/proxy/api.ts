@@ -5,6 +5,7 @@ import type { ApiHandler, ApiReply, ApiRequest } from './api-server.js';
 import { routeJson, type RouteJson, type RouteTable } from './routes.js';
 
 const ROUTES_PATH = /^\/api\/routes(\/.*)?$/;
+const AUTH_CACHE_PATH = '/api/auth-cache';
 const API_AUTH = /^\s*(?:token|bearer)\s+(\S+)\s*$/i;
 
 /**
@@ -17,7 +18,7 @@ const API_AUTH = /^\s*(?:token|bearer)\s+(\S+)\s*$/i;
  * Unlike CHP, errors carry the catalogue's JSON body `{status, message, code}`, and the token is
  * checked before the body is looked at. An empty `authToken` leaves the API open, as CHP.
  */
-export function createRouteApi(table: RouteTable, authToken: string): ApiHandler {
+export function createRouteApi(table: RouteTable, authToken: string, opts: { flushAuth?: () => void } = {}): ApiHandler {
   const open = authToken === '';
   const expectedDigest = digest(authToken);
   const expectedHeader = Buffer.from(`token ${authToken}`, 'latin1');
@@ -34,7 +35,16 @@ export function createRouteApi(table: RouteTable, authToken: string): ApiHandler
   return function routeApi(req: ApiRequest): ApiReply {
     const url = req.url;
     const q = url.indexOf('?');
-    const m = ROUTES_PATH.exec(q === -1 ? url : url.slice(0, q));
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path === AUTH_CACHE_PATH && opts.flushAuth) {
+      // highrate's extension: the hub revoked something (a token, a session, a user, a role), so
+      // edge decisions cached before it must not be reused.
+      if (!authorized(req.headers.authorization)) throw fail('FORBIDDEN', 'A valid proxy API token is required.');
+      if (req.method !== 'DELETE') throw fail('METHOD_NOT_ALLOWED');
+      opts.flushAuth();
+      return { status: 204 };
+    }
+    const m = ROUTES_PATH.exec(path);
     if (m === null) throw fail('NOT_FOUND');
     if (!authorized(req.headers.authorization)) throw fail('FORBIDDEN', 'A valid proxy API token is required.');
     let prefix: string | undefined;

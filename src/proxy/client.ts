@@ -86,6 +86,15 @@ export class ProxyClient {
     throw unexpected('DELETE route', answer);
   }
 
+  /**
+   * Drops the proxy's cached edge decisions (highrate's `DELETE /api/auth-cache`), so a revoked
+   * credential stops working at once. A proxy without the extension (real CHP) answers 404: fine.
+   */
+  async flushAuthCache(): Promise<void> {
+    const answer = await this.#call('DELETE', '/api/auth-cache');
+    if (answer.status !== 204 && answer.status !== 404) throw unexpected('DELETE /api/auth-cache', answer);
+  }
+
   /** Closes the connections; calls still waiting fail. */
   close(): void {
     for (const conn of this.#connections.splice(0)) conn.destroy();

@@ -163,7 +163,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
-  const api = createApiServer(createRouteApi(routes, opts.authToken), { bodyLimit: opts.bodyLimit, idleTimeoutMs: opts.keepAliveTimeoutMs });
+  const api = createApiServer(createRouteApi(routes, opts.authToken, { flushAuth: () => authorizer.cache.clear() }), { bodyLimit: opts.bodyLimit, idleTimeoutMs: opts.keepAliveTimeoutMs });
   const apiServer = api.server;
 
   try {

@@ -21,8 +21,11 @@ describe('adaptive clusters', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 

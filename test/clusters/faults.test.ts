@@ -15,8 +15,11 @@ describe('cluster faults (local executor)', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 
@@ -78,8 +81,11 @@ describe('workers that never start', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 
@@ -94,6 +100,52 @@ describe('workers that never start', () => {
     assert.match(failed.failure, /^Workers failed to start 3 times in a row \(clusters\.workerStartFailureLimit\)\. The last failure: Worker dask-worker-[0-9a-f]{32}-\d+ exited with code 1 before connecting to the scheduler\./);
     assert.match(failed.failure, /Last lines of its log:\n[\s\S]*highrate-test-preload/);
     assert.deepEqual(daskProcesses(name), []);
+  });
+});
+
+describe('time limits', () => {
+  let p: Platform;
+  let alice: string;
+
+  before(async () => {
+    p = await Platform.start({ config: { clusters: { daskPort: 0, idleTimeout: 6, maxLifetime: 20 } }, users: [{ name: 'alice' }] });
+    alice = await p.token('alice');
+  });
+  after(async () => {
+    if (p) {
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
+    }
+  });
+
+  test('an idle cluster stops after idleTimeout; a busy one at maxLifetime, each with its reason', async () => {
+    // The busy cluster first, with its worker at once: its work must arrive within the idle timeout.
+    const busy = (await http('POST', `${p.base}/hub/api/clusters`, { headers: { authorization: `token ${alice}` }, body: { workers: 1 } })).json().name;
+    const b = await waitRunning(p, alice, busy);
+    // One long task keeps it from idling until its lifetime ends (the client then loses its
+    // scheduler, which is expected).
+    const client = daskClient({ ...connection(p, b), job: 'busy', tasks: 1, seconds: 40 }, 60_000).catch(() => null);
+    await waitFor('the task to run', async () => (await http('GET', `${p.base}/hub/api/clusters/${busy}/dashboard`, { headers: { authorization: `token ${alice}` } })).json().tasks?.processing === 1, 30_000);
+    const idle = (await gw(p, 'POST', '/api/v1/clusters/', alice, { cluster_options: {} })).json().name;
+
+    const stoppedIdle = await waitFor('the idle cluster to stop', async () => {
+      const m = await model(p, alice, idle);
+      return m.status === 'STOPPED' ? m : null;
+    }, 30_000);
+    assert.equal(stoppedIdle.failure, 'Stopped after 6 seconds without work (clusters.idleTimeout).');
+    assert.equal((await model(p, alice, busy)).status, 'RUNNING', 'work keeps a cluster from idling');
+
+    const stoppedOld = await waitFor('the busy cluster to reach its lifetime', async () => {
+      const m = await model(p, alice, busy);
+      return m.status === 'STOPPED' ? m : null;
+    }, 30_000);
+    assert.equal(stoppedOld.failure, 'Stopped after its maximum lifetime of 20 seconds (clusters.maxLifetime).');
+    assert.ok(Date.parse(stoppedOld.stopped) - Date.parse(stoppedOld.created) >= 20_000);
+    await client;
+    assert.deepEqual([...daskProcesses(idle), ...daskProcesses(busy)], []);
   });
 });
 
@@ -113,8 +165,11 @@ describe('hub restart', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p, admin);
-      await p.close();
+      try {
+        await stopAllClusters(p, admin);
+      } finally {
+        await p.close();
+      }
     }
   });
 

@@ -20,7 +20,11 @@ describe('cluster isolation between users', () => {
   let theirs: any;
 
   before(async () => {
-    p = await Platform.start({ config: { clusters: { daskPort: 0, idleTimeout: 0 } }, users: [{ name: 'alice' }, { name: 'bob' }] });
+    p = await Platform.start({
+      // bob's quota: one cluster, 3 cores and 5G across servers and clusters (a scheduler is 1 core and 2G, a worker 1 core and 1G).
+      config: { clusters: { daskPort: 0, idleTimeout: 0 }, quotas: { users: { bob: { maxClusters: 1, maxCores: 3, maxMemory: '5G' } } } },
+      users: [{ name: 'alice' }, { name: 'bob' }],
+    });
     alice = await p.token('alice');
     bob = await p.token('bob');
     admin = await p.token('admin');
@@ -32,8 +36,11 @@ describe('cluster isolation between users', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 
@@ -115,5 +122,25 @@ describe('cluster isolation between users', () => {
     assert.equal(data.json().workers.length, 1);
     assert.equal(data.json().totals.threads, 1);
     assert.equal(data.json().bokeh, false);
+  });
+
+  test('quotas: clusters, cores and memory are refused on create, scale and adapt, naming the limit', async () => {
+    const second = await gw(p, 'POST', '/api/v1/clusters/', bob, { cluster_options: {} });
+    assert.equal(second.status, 403);
+    assert.equal(second.json().code, 'QUOTA_EXCEEDED');
+    assert.match(second.json().error, /maxClusters/);
+    const name = theirs.name;
+    assert.deepEqual((await gw(p, 'POST', `/api/v1/clusters/${name}/scale`, bob, { count: 2 })).json(), { ok: true, msg: null });
+    const tooMany = await gw(p, 'POST', `/api/v1/clusters/${name}/scale`, bob, { count: 3 });
+    assert.equal(tooMany.status, 403);
+    assert.match(tooMany.json().error, /maxCores/);
+    const adapt = await gw(p, 'POST', `/api/v1/clusters/${name}/adapt`, bob, { minimum: 0, maximum: 4 });
+    assert.equal(adapt.status, 403);
+    assert.match(adapt.json().error, /maxCores/);
+    // Going down is never refused; the refused requests changed nothing.
+    const m = (await http('GET', `${p.base}/hub/api/clusters/${name}`, { headers: { authorization: `token ${bob}` } })).json();
+    assert.equal(m.workers.requested, 2);
+    assert.equal(m.adaptive, null);
+    assert.deepEqual((await gw(p, 'POST', `/api/v1/clusters/${name}/scale`, bob, { count: 0 })).json(), { ok: true, msg: null });
   });
 });

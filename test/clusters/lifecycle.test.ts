@@ -24,8 +24,11 @@ describe('Dask cluster lifecycle (local executor)', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 

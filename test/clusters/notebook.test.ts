@@ -19,8 +19,11 @@ describe('Dask from a notebook server', () => {
   });
   after(async () => {
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 

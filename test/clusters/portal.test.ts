@@ -25,8 +25,11 @@ describe('Clusters page in Chromium', () => {
   after(async () => {
     await browser?.close();
     if (p) {
-      await stopAllClusters(p);
-      await p.close();
+      try {
+        await stopAllClusters(p);
+      } finally {
+        await p.close();
+      }
     }
   });
 

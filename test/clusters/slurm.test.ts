@@ -34,8 +34,11 @@ describe('cluster with workers on the Slurm executor', () => {
   after(async () => {
     try {
       if (p) {
-        await stopAllClusters(p);
-        await p.close();
+        try {
+          await stopAllClusters(p);
+        } finally {
+          await p.close();
+        }
       }
     } finally {
       const left = liveJobsNamed(workerPods);

@@ -76,6 +76,15 @@ describe('isolation between users', () => {
     assert.equal(model.servers[''].ready, true, 'still running after all that');
   });
 
+  test('a revoked token stops reaching the server at once, though the proxy had cached it', async () => {
+    const created = (await p.api('POST', '/hub/api/users/alice/tokens', { jar: alice }, { note: 'short-lived' })).json();
+    const viaProxy = () => http('GET', `${p.base}/user/alice/api/status`, { headers: { authorization: `token ${created.token}` } });
+    assert.equal((await viaProxy()).status, 200);
+    assert.equal((await viaProxy()).status, 200, 'now answered from the edge cache');
+    assert.equal((await p.api('DELETE', `/hub/api/users/alice/tokens/${created.id}`, { jar: alice })).status, 204);
+    assert.equal((await viaProxy()).status, 403);
+  });
+
   test('a token without the servers scope cannot start servers', async () => {
     const readOnly = await p.token('bob', ['read:users!user=bob']);
     const r = await p.api('POST', '/hub/api/users/bob/server', { token: readOnly }, {});

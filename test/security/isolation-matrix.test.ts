@@ -7,6 +7,8 @@
  * shows every cell of that resource.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hashSecret, newSecret, newTokenId } from '../../src/auth/tokens.js';
 import { http } from '../helpers/http.js';
@@ -159,6 +161,29 @@ describe('isolation matrix: resources × actors', () => {
     assert.equal((await http('GET', `${p.base}/user/alice/api/status`, { headers: headers('owner') })).status, 200);
     const model = (await p.api('GET', '/hub/api/users/alice', { token: tokens.admin! })).json();
     assert.equal(model.servers[''].ready, true);
+  });
+
+  test("no hub credential reaches the user's workload: not in the pod spec, not in the pod's files", async () => {
+    const secretsDir = join(p.dataDir, 'secrets');
+    const secrets = readdirSync(secretsDir).map((f) => [f, readFileSync(join(secretsDir, f), 'utf8').trim()] as const).filter(([, v]) => v.length >= 16);
+    assert.ok(secrets.some(([f]) => f === 'proxy-token') && secrets.some(([f]) => f === 'idp-client-secret'), secrets.map(([f]) => f).join());
+    const store = await p.openStore();
+    const row = await store.getServer('alice', '');
+    await store.close();
+    const places: Array<[string, string]> = [['pod spec', JSON.stringify(row!.spawnState)]];
+    const podDir = join(p.dataDir, 'executors', 'local', 'pods', row!.podUid!);
+    const walk = (dir: string) => {
+      for (const f of readdirSync(dir)) {
+        const path = join(dir, f);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (statSync(path).size < 5_000_000) places.push([path, readFileSync(path, 'latin1')]);
+      }
+    };
+    walk(podDir);
+    assert.ok(places.length > 1, 'the pod has files');
+    for (const [name, secret] of secrets) {
+      for (const [where, text] of places) assert.equal(text.includes(secret), false, `${name} found in ${where}`);
+    }
   });
 
   const NOT_BUILT = 'not yet built (the clusters service, dashboards and the executor workloads/logs API come in later issues)';

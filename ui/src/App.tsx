@@ -21,7 +21,7 @@ export function App() {
   const { session, reload } = useSession();
   const userName = session.status === 'ready' ? session.user.name : null;
   const current = route.page === 'home' || route.page === 'token' || route.page === 'admin' || route.page === 'resources' ? route.page : route.page === 'clusters' || route.page === 'cluster' ? 'clusters' : 'other';
-  const isAdmin = session.status === 'ready' && session.user.admin;
+  const isAdmin = session.status === 'ready' && (session.user.admin || (session.user.scopes ?? []).some((s) => s === 'admin-ui' || s.startsWith('admin-ui!')));
   const main = useRef<HTMLElement | null>(null);
   const firstPath = useRef(location.pathname);
 

@@ -15,8 +15,10 @@ reports works with ``distributed.Client`` and ``security(cluster)``.
 
 Written for highrate; it speaks the dask-gateway REST API at DASK_GATEWAY__ADDRESS.
 """
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import time
 import urllib.error
@@ -131,6 +133,12 @@ class ClusterSecurity(Security):
 
 
 _credential_dirs = []
+
+
+@atexit.register
+def _remove_credentials():
+    for d in _credential_dirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def security(cluster):

@@ -23,6 +23,8 @@ export interface UserModel {
   name: string;
   admin: boolean;
   groups: string[];
+  /** The caller's effective scopes (GET /hub/api/user only); `admin-ui` opens the admin pages. */
+  scopes?: string[];
   servers?: Record<string, ServerModel>;
 }
 

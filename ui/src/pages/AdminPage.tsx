@@ -14,7 +14,9 @@ import { usePageTitle } from '../session.js';
  */
 export function AdminPage({ user, section }: { user: UserModel; section: AdminSection }) {
   usePageTitle('Administration');
-  if (!user.admin) {
+  // Admins, and roles holding admin-ui (an instructor): each section shows what the API lets them see.
+  const allowed = user.admin || (user.scopes ?? []).some((s) => s === 'admin-ui' || s.startsWith('admin-ui!'));
+  if (!allowed) {
     return (
       <Alert kind="error" title="Not allowed">
         <p>The administration pages are for administrators.</p>
