@@ -138,7 +138,10 @@ async function dashboard(ctx: RequestContext, s: ClusterService, name: string): 
 /** Start progress as JupyterHub streams a server's: replayed, then followed until ready or failed. */
 async function progress(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {
   const { row } = await cluster(ctx, name, READ);
-  const history = s.progress.history(name);
+  // The start's events: up to and including ready or failed (later ones are about workers).
+  const all = s.progress.history(name);
+  const end = all.findIndex((e) => e.ready || e.failed);
+  const history = end < 0 ? all : all.slice(0, end + 1);
   const stream = () => ctx.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' });
   const write = (e: ProgressEvent) => ctx.res.write(`data: ${JSON.stringify(e)}\n\n`);
   const last = history[history.length - 1];

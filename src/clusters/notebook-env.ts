@@ -51,8 +51,10 @@ export function notebookClusterAccess(deps: { store: Store; publicUrl: string; p
         { name: 'DASK_GATEWAY__PROXY_ADDRESS', value: `gateway://${deps.proxyAddress()}` },
         { name: 'DASK_GATEWAY__AUTH__TYPE', value: 'jupyterhub' },
         { name: 'PYTHONPATH', value: PYTHON_DIR },
+        // highrate_dask is imported from the installed package: leave no __pycache__ in it.
+        { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
       ];
-      return { env, secretEnv: { JUPYTERHUB_API_TOKEN: value }, tokenId: id };
+      return { env, secretEnv: { JUPYTERHUB_API_TOKEN: value }, tokenId: id, hostDirs: [PYTHON_DIR] };
     },
     async revoke(user, tokenId) {
       if (!tokenId) return;

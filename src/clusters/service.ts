@@ -66,7 +66,7 @@ interface Live {
 const UNKNOWN = Symbol('unknown');
 type Observed = PodStatus | null | typeof UNKNOWN;
 
-/** How long a DELETE or a scale waits for the work it started before answering. */
+/** The control loop's step: every 100 ms while the scheduler starts (its start is on the user's clock), then every second. */
 const PENDING_TICK_MS = 100;
 const RUNNING_TICK_MS = 1000;
 const LOG_TAIL_LINES = 15;

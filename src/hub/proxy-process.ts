@@ -15,7 +15,8 @@ export interface ProxyProcessOptions {
   token: string;
 }
 
-interface ProxyRecord { pid: number; apiUrl: string; publicPort: number; ip: string }
+/** What `<data>/run/proxy.json` records; the proxy is reused only when all of it still holds. */
+interface ProxyRecord { pid: number; apiUrl: string; publicPort: number; ip: string; hubUrl?: string }
 
 /**
  * Finds the proxy a previous hub started (`<data>/run/proxy.json`) and reuses it when it still
@@ -27,7 +28,9 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
   const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
   try {
     const rec = JSON.parse(readFileSync(runFile, 'utf8')) as ProxyRecord;
-    if (rec.apiUrl === apiUrl && rec.publicPort === opts.port && rec.ip === opts.ip && isAlive(rec.pid)) {
+    // The hub's URL is part of the proxy's command line (its authorize URL): a hub that moved
+    // ports (hubPort: 0) needs a new proxy, or every edge check would fail.
+    if (rec.apiUrl === apiUrl && rec.publicPort === opts.port && rec.ip === opts.ip && rec.hubUrl === opts.hubUrl && isAlive(rec.pid)) {
       const client = new ProxyClient(rec.apiUrl, opts.token);
       await client.getRoutes();
       log.info('re-attached to the running proxy', { pid: rec.pid });
@@ -64,7 +67,7 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  writeFileSync(runFile, JSON.stringify({ pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip } satisfies ProxyRecord));
+  writeFileSync(runFile, JSON.stringify({ pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip, hubUrl: opts.hubUrl } satisfies ProxyRecord));
   log.info('proxy started', { pid: child.pid, port: opts.port });
   return { client, pid: child.pid!, reused: false };
 }

@@ -1,10 +1,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI, Platform, ROOT } from '../helpers/platform.js';
 import { http } from '../helpers/http.js';
+import { readProgress } from '../helpers/kernel.js';
 import { NOTEBOOK_TOKEN_SCOPES } from '../../src/clusters/notebook-env.js';
 import { PYTHON_DIR } from '../../src/clusters/workload.js';
 import { connection, daskClient, daskProcesses, gw, model, PYTHON, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
@@ -67,6 +70,10 @@ describe('Dask cluster lifecycle (local executor)', () => {
     const name: string = created.json().name;
     assert.match(name, /^[0-9a-f]{32}$/);
 
+    // The start as the portal follows it: server-sent events ending with ready.
+    const events = await readProgress(p.base, `/hub/api/clusters/${name}/progress`, { authorization: `token ${alice}` });
+    assert.deepEqual(events.map((e) => e.message).slice(0, 3), ['Cluster requested', 'Submitting the scheduler to the local executor', 'Scheduler submitted; waiting for it to answer']);
+    assert.deepEqual(events.at(-1), { progress: 100, ready: true, message: `Cluster ${name} is running`, url: `/hub/clusters/${name}` });
     const c = await waitRunning(p, alice, name);
     assert.equal(c.status, 'RUNNING');
     assert.deepEqual(Object.keys(c).sort(), ['dashboard_route', 'name', 'options', 'start_time', 'status', 'stop_time', 'tls_cert', 'tls_key']);
@@ -119,10 +126,13 @@ describe('Dask cluster lifecycle (local executor)', () => {
     // The token a notebook server gets: cluster scopes only.
     const token = await p.token('alice', NOTEBOOK_TOKEN_SCOPES);
     const proxy = p.hub!.hub.clusters!.proxyAddress;
+    const credentialDirs = () => readdirSync(tmpdir()).filter((d) => /^highrate-dask-[^.]/.test(d)).sort();
+    const before = credentialDirs();
     const { stdout } = await promisify(execFile)(PYTHON, [join(ROOT, 'test', 'fixtures', 'notebook_dask.py')], {
       env: {
         PATH: process.env.PATH,
         PYTHONPATH: PYTHON_DIR,
+        PYTHONDONTWRITEBYTECODE: '1',
         JUPYTERHUB_API_TOKEN: token,
         DASK_GATEWAY__ADDRESS: `${p.base}/services/dask-gateway`,
         DASK_GATEWAY__PROXY_ADDRESS: `gateway://${proxy}`,
@@ -136,6 +146,7 @@ describe('Dask cluster lifecycle (local executor)', () => {
     assert.deepEqual(out.listed, [out.name]);
     assert.equal(out.after, 'STOPPED');
     assert.deepEqual(daskProcesses(out.name), []);
+    assert.deepEqual(credentialDirs(), before, 'the credentials written for the client are removed at exit');
     // That token reaches nothing else of alice's.
     const r = await http('GET', `${p.base}/hub/api/users/alice/tokens`, { headers: { authorization: `token ${token}` } });
     assert.equal(r.status, 403);

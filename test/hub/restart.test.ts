@@ -11,7 +11,9 @@ describe('hub restart', () => {
   let p: Platform;
 
   before(async () => {
-    p = await Platform.start({ process: true });
+    // A fixed hub port, as in production (8081): the new hub must find the proxy it left behind.
+    const { freePort } = await import('../../src/hub/servers/ports.js');
+    p = await Platform.start({ process: true, config: { hub: { hubPort: await freePort() } } });
   });
   after(async () => { await p?.close(); });
 

@@ -31,7 +31,8 @@ export interface NotebookWorkload {
   homeDir: string;
   publicUrl: string;
   /** Dask clusters from the notebook (src/clusters/notebook-env.ts): variables, and secret ones. */
-  clusterAccess?: { env: Array<{ name: string; value: string }>; secretEnv: Record<string, string> };
+  /** Dask access for the notebook: variables, secret variables, and read-only host directories it needs (highrate_dask). */
+  clusterAccess?: { env: Array<{ name: string; value: string }>; secretEnv: Record<string, string>; hostDirs?: string[] };
   /**
    * Set when the executor runs workloads where the hub cannot predict (remote-address.ts): the
    * command is wrapped to pick its address on the node and report it with this token.
@@ -49,6 +50,7 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
   const uid = randomUUID();
   const baseUrl = serverPath(w.user, w.server);
   const secretName = `notebook-${uid}`;
+  const extraDirs = w.clusterAccess?.hostDirs ?? [];
   // On a remote node the wrapper fills {ip} and {port} once it has picked them.
   const filled = fillCommand(w.profile.command ?? DEFAULT_NOTEBOOK_COMMAND, {
     ip: w.remote ? NODE_IP : '127.0.0.1', port: w.remote ? NODE_PORT : String(w.port), base_url: baseUrl, home: w.homeDir, user: w.user, server: w.server,
@@ -95,10 +97,11 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
           limits: { cpu: String(w.options.cores), memory: w.options.memory },
           requests: { cpu: String(w.options.cores), memory: w.options.memory },
         },
-        volumeMounts: [{ name: 'home', mountPath: w.homeDir }],
+        // Host directories at their own paths: the sandbox hides /tmp and the data dir, where they may live.
+        volumeMounts: [{ name: 'home', mountPath: w.homeDir }, ...extraDirs.map((path, i) => ({ name: `highrate-lib-${i}`, mountPath: path, readOnly: true }))],
         ...(w.remote ? {} : { ports: [{ containerPort: w.port, name: 'notebook' }] }),
       }],
-      volumes: [{ name: 'home', hostPath: { path: w.homeDir, type: 'DirectoryOrCreate' } }],
+      volumes: [{ name: 'home', hostPath: { path: w.homeDir, type: 'DirectoryOrCreate' } }, ...extraDirs.map((path, i) => ({ name: `highrate-lib-${i}`, hostPath: { path, type: 'Directory' } }))],
     },
   };
   const secret = {
