@@ -1,3 +1,4 @@
+import { tinyServerCommand } from '../fixtures/tiny-server.js';
 /**
  * The admin portal in real Chromium: an admin finds a user, blocks and unblocks them, grants
  * admin, manages a group, stops another user's running server, and finds all of it in the audit
@@ -9,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Platform, ROOT } from '../helpers/platform.js';
 
-const TINY = ['/usr/bin/python3', '-S', '-I', join(ROOT, 'test', 'fixtures', 'tiny_server.py'), '{port}'];
+const TINY = tinyServerCommand();
 
 describe('admin portal in Chromium', () => {
   let p: Platform;

@@ -1,3 +1,4 @@
+import { tinyServerCommand } from '../fixtures/tiny-server.js';
 /**
  * Login policy against a real OpenID Provider set up like INDIGO-IAM (test/security/iam.ts: root
  * issuer, UUID subjects, groups only in `wlcg.groups` from userinfo, JWT access tokens): who may
@@ -13,7 +14,6 @@ import { http } from '../helpers/http.js';
 import { freePortPair, Platform, ROOT } from '../helpers/platform.js';
 import { CLIENT_SECRET, HUB_CLIENT, IamLike, RESOURCES } from './iam.js';
 
-const TINY = join(ROOT, 'test', 'fixtures', 'tiny_server.py');
 const [HIGHRATE_AUDIENCE, OTHER_AUDIENCE] = RESOURCES as [string, string];
 
 describe('login policy with an INDIGO-IAM-like provider', () => {
@@ -38,7 +38,7 @@ describe('login policy with an INDIGO-IAM-like provider', () => {
           adminGroups: ['/cms/admins'],
           adminUsers: ['root'],
         },
-        profiles: [{ name: 'tiny', default: true, command: ['/usr/bin/python3', '-S', '-I', TINY, '{port}'] }],
+        profiles: [{ name: 'tiny', default: true, command: tinyServerCommand() }],
       },
     });
     root = await p.token('root');

@@ -1,3 +1,4 @@
+import { tinyServerCommand } from '../fixtures/tiny-server.js';
 /**
  * Quotas per user and per group, enforced at every start (servers here; clusters through the
  * usage provider they register), with errors that name the limit, where it comes from, the
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Platform, ROOT } from '../helpers/platform.js';
 
-const TINY = ['/usr/bin/python3', '-S', '-I', join(ROOT, 'test', 'fixtures', 'tiny_server.py'), '{port}'];
+const TINY = tinyServerCommand();
 
 describe('quotas', () => {
   let p: Platform;

@@ -1,3 +1,4 @@
+import { tinyServerCommand } from '../fixtures/tiny-server.js';
 /**
  * Roles, groups, services and admin actions through the API of a real platform: JupyterHub's
  * RBAC (roles of scopes with !user=/!group=/!server= filters, assigned to users, groups and
@@ -10,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import { http } from '../helpers/http.js';
 import { Platform, ROOT } from '../helpers/platform.js';
 
-const TINY = join(ROOT, 'test', 'fixtures', 'tiny_server.py');
 
 describe('roles, groups, services and admin actions', () => {
   let p: Platform;
@@ -24,7 +24,7 @@ describe('roles, groups, services and admin actions', () => {
         auth: { adminGroups: ['admins'] },
         hub: { namedServerLimitPerUser: 0 },
         culler: { idleTimeout: 0 },
-        profiles: [{ name: 'tiny', default: true, command: ['/usr/bin/python3', '-S', '-I', TINY, '{port}'] }],
+        profiles: [{ name: 'tiny', default: true, command: tinyServerCommand() }],
         roles: [
           { name: 'monitoring', description: 'read-only view for dashboards', scopes: ['list:users', 'read:users:activity', 'read:servers', 'read:metrics'] },
           { name: 'role-manager', scopes: ['admin:roles', 'read:users', 'list:users'], users: ['manager'] },
