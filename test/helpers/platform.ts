@@ -70,8 +70,16 @@ export class Platform {
     const accounts = new SqliteAccountStore(new Database(join(mkdirp(join(dataDir, 'idp')), 'idp.sqlite')));
     for (const u of opts.users ?? []) await accounts.add(u.name, u.password ?? `${u.name}-password`, u.groups ?? []);
     if (!(await accounts.get('admin'))) await accounts.add('admin', 'admin-password', []);
-    if (opts.process) await p.startProcess();
-    else p.hub = await startHub({ config: validateConfig(raw), dataDir, announce: (l) => { p.output += l + '\n'; } });
+    try {
+      if (opts.process) await p.startProcess();
+      else p.hub = await startHub({ config: validateConfig(raw), dataDir, announce: (l) => { p.output += l + '\n'; } });
+    } catch (err) {
+      // A start that failed half way may have left a proxy running: the caller has no handle to close.
+      if (p.child && p.child.exitCode === null) p.child.kill('SIGKILL');
+      killRecordedProcesses(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    }
     return p;
   }
 
