@@ -186,9 +186,50 @@ describe('isolation matrix: resources × actors', () => {
     }
   });
 
-  const NOT_BUILT = 'not yet built (the clusters service, dashboards and the executor workloads/logs API come in later issues)';
-  test.todo(`clusters: create/scale/stop/read (scopes clusters, read:clusters, admin:clusters) — ${NOT_BUILT}`);
-  test.todo(`dashboards: a cluster's dashboard through the proxy (access:clusters) — ${NOT_BUILT}`);
-  test.todo(`workloads: the executor workloads API — ${NOT_BUILT}`);
-  test.todo(`logs: a workload's logs — ${NOT_BUILT}`);
+  describe('clusters, dashboards, workloads and logs', () => {
+    let cluster = '';
+    let podUid = '';
+
+    before(async () => {
+      const created = await http('POST', `${p.base}/services/dask-gateway/api/v1/clusters/`, { headers: headers('owner'), body: { cluster_options: {} } });
+      assert.equal(created.status, 201, created.text);
+      cluster = created.json().name;
+      const ready = await http('GET', `${p.base}/services/dask-gateway/api/v1/clusters/${cluster}?wait`, { headers: headers('owner') });
+      assert.equal(ready.json().status, 'RUNNING', ready.text);
+      const store = await p.openStore();
+      podUid = (await store.getServer('alice', ''))!.podUid!;
+      await store.close();
+    });
+
+    test("clusters: GET alice's cluster through the dask-gateway API", async () => {
+      // dask-gateway answers a request without (valid) credentials with 401 and WWW-Authenticate.
+      assert.deepEqual(await statuses('GET', `/services/dask-gateway/api/v1/clusters/${cluster}`), row(200, 403, 403, 200, 403, 401, 401, 401));
+    });
+
+    test("clusters: scale alice's cluster", async () => {
+      assert.deepEqual(await statuses('POST', `/services/dask-gateway/api/v1/clusters/${cluster}/scale`, { count: 0 }), row(200, 403, 403, 200, 403, 401, 401, 401));
+    });
+
+    test("dashboards: alice's cluster dashboard through the proxy", async () => {
+      // The scheduler answers its root with a redirect to its status page: allowed callers get it.
+      assert.deepEqual(await statuses('GET', `/clusters/${cluster}/`), row(302, 403, 403, 302, 403, 403, 403, 403));
+    });
+
+    test("workloads: GET /hub/api/workloads lists only what the caller may see", async () => {
+      assert.deepEqual(await statuses('GET', '/hub/api/workloads'), row(200, 200, 200, 200, 200, 403, 403, 403));
+      const bobs = await http('GET', `${p.base}/hub/api/workloads`, { headers: headers('other user') });
+      assert.equal(bobs.text.includes(podUid), false, "bob's list does not show alice's pod");
+      const alices = await http('GET', `${p.base}/hub/api/workloads`, { headers: headers('owner') });
+      assert.equal(alices.text.includes(podUid), true);
+    });
+
+    test("logs: alice's notebook pod log", async () => {
+      // Someone else's pod is not found rather than forbidden, so its existence does not leak.
+      assert.deepEqual(await statuses('GET', `/hub/api/workloads/${podUid}/logs?tail=5`), row(200, 404, 200, 200, 404, 403, 403, 403));
+    });
+
+    after(async () => {
+      await http('DELETE', `${p.base}/services/dask-gateway/api/v1/clusters/${cluster}`, { headers: headers('owner') });
+    });
+  });
 });
