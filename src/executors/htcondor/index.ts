@@ -1,10 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fail } from '../../errors/catalogue.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BatchExecutor, type BatchExecutorOptions } from '../batch/executor.js';
-import { containerSandbox } from '../batch/container-sandbox.js';
+import { nodeSandbox, type BatchNodeOptions } from '../batch/node-sandbox.js';
 import type { BatchSystem } from '../batch/types.js';
-import { bwrapSandbox, hostSandbox, type Sandbox } from '../podscript/index.js';
 import { buildSubmit, commands, parseHistory, parsePing, parseStates, parseSubmit, type HtcondorOptions } from './htcondor.js';
 
 export { buildSubmit, commands, parseHistory, parsePing, parseStates, parseSubmit, jobState, condorFiles, CANCEL_SCRIPT, JOB_ATTRIBUTES, JOB_STATUS, type HtcondorOptions, type HtcondorProgram } from './htcondor.js';
@@ -42,30 +40,9 @@ export function htcondorSystem(opts: HtcondorOptions = {}): BatchSystem {
   };
 }
 
-export interface HtcondorExecutorOptions extends Omit<BatchExecutorOptions, 'system' | 'sandbox' | 'runsImages'>, HtcondorOptions {
-  /** Runs each container's image with this runtime inside a vanilla-universe job; none: host processes. */
-  containerRuntime?: 'none' | 'apptainer' | 'singularity' | 'podman';
-  /** For host processes (containerRuntime none): bubblewrap per container on the node (needs bwrap there). */
-  sandbox?: 'none' | 'bwrap';
-  /** More paths containers must not see with the bwrap sandbox (the state directory always is). */
-  hiddenPaths?: string[];
-  /** bubblewrap's path on the nodes (default /usr/bin/bwrap). */
-  bwrapPath?: string;
-}
+export interface HtcondorExecutorOptions extends Omit<BatchExecutorOptions, 'system' | 'sandbox' | 'runsImages'>, HtcondorOptions, BatchNodeOptions {}
 
 /** The HTCondor executor: the batch base with the HTCondor module (`kind: htcondor`). */
 export function createHtcondorExecutor(opts: HtcondorExecutorOptions): BatchExecutor {
-  const runtime = opts.containerRuntime ?? 'none';
-  let sandbox: Sandbox;
-  if (runtime !== 'none') {
-    sandbox = containerSandbox(runtime);
-  } else if (opts.sandbox === 'bwrap') {
-    const bwrap = opts.bwrapPath ?? '/usr/bin/bwrap';
-    if (!existsSync(bwrap)) throw fail('CONFIG_INVALID', `Executor "${opts.name}": sandbox "bwrap" needs ${bwrap} (Debian package bubblewrap) on the nodes.`);
-    // Where hub and job share a machine, the executor's state (job scripts with Secrets) stays hidden.
-    sandbox = bwrapSandbox({ bwrap, hide: [resolve(opts.stateDir), ...(opts.hiddenPaths ?? []).map((p) => resolve(p))] });
-  } else {
-    sandbox = hostSandbox();
-  }
-  return new BatchExecutor({ ...opts, system: htcondorSystem(opts), sandbox, runsImages: runtime !== 'none' });
+  return new BatchExecutor({ ...opts, system: htcondorSystem(opts), ...nodeSandbox(opts) });
 }
