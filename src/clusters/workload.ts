@@ -36,9 +36,7 @@ export const CREDENTIALS_WRAPPER = [
   'trap \'kill -TERM "$c" 2>/dev/null\' TERM INT HUP',
   '"$@" & c=$!',
   'wait "$c"; rc=$?',
-  // A trapped signal interrupts wait (status > 128) even when Dask then exits cleanly: wait again
-  // for its own status; 127 means it was already collected, so the last status stands.
-  'while [ "$rc" -gt 128 ]; do wait "$c"; r=$?; [ "$r" -eq 127 ] && break; rc=$r; done',
+  'while kill -0 "$c" 2>/dev/null; do wait "$c"; rc=$?; done',
   'exit "$rc"',
 ].join('\n');
 
