@@ -63,3 +63,14 @@ test('a SIGTERM to the pod reaches Dask and the directory still goes', async () 
   assert.equal(code, 0);
   assert.equal(existsSync(dir), false);
 });
+
+test('a Dask killed outright ends the pod with its status, without waiting forever', async () => {
+  const child = spawn('/bin/sh', ['-c', CREDENTIALS_WRAPPER, 'highrate-dask', '/bin/sh', '-c', 'echo $$; while :; do sleep 0.05; done'], {
+    env: { PATH: '/usr/bin:/bin', HIGHRATE_DASK_TLS_CERT: 'c', HIGHRATE_DASK_TLS_KEY: 'k' }, detached: true, stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const inner = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  process.kill(inner, 'SIGKILL');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  assert.equal(code, 137);
+  try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* the group is gone */ }
+});

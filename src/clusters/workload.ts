@@ -33,10 +33,14 @@ export const CREDENTIALS_WRAPPER = [
   'if [ -n "${HIGHRATE_DASK_PRELOAD:-}" ]; then printf %s "$HIGHRATE_DASK_PRELOAD" > "$d/highrate_scheduler_guard.py" || exit 1; export DASK_DISTRIBUTED__SCHEDULER__PRELOAD="[\\"$d/highrate_scheduler_guard.py\\"]"; fi',
   'unset HIGHRATE_DASK_TLS_CERT HIGHRATE_DASK_TLS_KEY HIGHRATE_DASK_HTTP_TOKEN HIGHRATE_DASK_PRELOAD',
   // Stay the parent, so the directory goes when Dask ends; a signal to the pod reaches Dask too.
-  'trap \'kill -TERM "$c" 2>/dev/null\' TERM INT HUP',
+  'f=0',
+  'trap \'f=1; kill -TERM "$c" 2>/dev/null\' TERM INT HUP',
   '"$@" & c=$!',
   'wait "$c"; rc=$?',
-  'while kill -0 "$c" 2>/dev/null; do wait "$c"; rc=$?; done',
+  // A trapped signal ends `wait` early with 128+n: wait again, once per signal, for Dask's own
+  // status (127 means it was already collected). A loop on the status instead would never end
+  // for a SIGKILLed Dask.
+  'while [ "$f" = 1 ]; do f=0; wait "$c"; r=$?; [ "$r" = 127 ] || rc=$r; done',
   'exit "$rc"',
 ].join('\n');
 
