@@ -52,6 +52,13 @@ test('the wrapper writes the pair privately, points Dask at it, hides the variab
   assert.equal(existsSync(dir!), false, 'the directory is removed when Dask ends');
 });
 
+test('workers run without Dask\'s profiler unless the admin asks for it; the admin\'s env wins', () => {
+  const env = (i: ClusterWorkloadInput) => Object.fromEntries(workerPod(i, { name: 'w', schedulerAddress: 'tls://h:1', viaGateway: false }).pod.spec.containers[0]!.env!.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+  assert.equal(env(input).DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED, 'False');
+  assert.equal(env({ ...input, clusters: { ...clusters, workerProfiling: true } }).DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED, undefined);
+  assert.equal(env({ ...input, clusters: { ...clusters, env: { DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED: 'True' } } }).DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED, 'True');
+});
+
 test('a SIGTERM to the pod reaches Dask and the directory still goes', async () => {
   const child = spawn('/bin/sh', ['-c', CREDENTIALS_WRAPPER, 'highrate-dask', '/bin/sh', '-c', 'trap "exit 0" TERM; echo "${DASK_DISTRIBUTED__COMM__TLS__CA_FILE%/*}"; while :; do sleep 0.05; done'], {
     env: { PATH: '/usr/bin:/bin', HIGHRATE_DASK_TLS_CERT: 'c', HIGHRATE_DASK_TLS_KEY: 'k' }, detached: true, stdio: ['ignore', 'pipe', 'inherit'],

@@ -194,7 +194,11 @@ export function workerPod(c: ClusterWorkloadInput, w: WorkerPlacement): Retrieve
           '--no-nanny', '--death-timeout', '60',
           ...where,
         ],
-        env: [...credentialEnv(secret.metadata.name), ...commonEnv(c)],
+        env: [
+          ...credentialEnv(secret.metadata.name),
+          ...(c.clusters.workerProfiling ? [] : [{ name: 'DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED', value: 'False' }]),
+          ...commonEnv(c),
+        ],
         resources: {
           limits: { cpu: String(c.spec.workerCores), memory: c.spec.workerMemory },
           requests: { cpu: String(c.spec.workerCores), memory: c.spec.workerMemory },
