@@ -2,7 +2,7 @@ import type { ClusterRow } from '../store/types.js';
 import { specOf } from './options.js';
 import { dashboardRoute } from './routes.js';
 import type { LiveView } from './service.js';
-import { SNI_PREFIX } from './sni-router.js';
+import { SNI_PREFIX } from '../proxy/sni-router.js';
 import { stateOf } from './state.js';
 
 function ms(iso: string | null): number | null {

@@ -15,7 +15,6 @@ import { resolveOptions, specOf, type ClusterSpec } from './options.js';
 import { clusterReservation } from './resources.js';
 import { clusterRoutePath, clusterRouteServer } from './routes.js';
 import { SchedulerHttp, type SchedulerCounts, type SchedulerIdentity } from './scheduler-http.js';
-import type { SniRouter } from './sni-router.js';
 import { emptyState, isActive, stateOf, workerName, type ClusterState, type WorkerRecord } from './state.js';
 import { generateCredentials } from './tls.js';
 import { dashboardPrefix, schedulerPod, workerPod, type ClusterWorkloadInput } from './workload.js';
@@ -24,14 +23,15 @@ export interface ClusterServiceDeps {
   config: Config;
   store: Store;
   executors: ReadonlyMap<string, Executor>;
-  /** The proxy's route API (dashboard routes). */
+  /** The proxy's route API: dashboard routes, and the Dask port's routes (its `/api/dask` extension). */
   proxy: {
     addRoute(prefix: string, target: string, data?: Record<string, unknown>): Promise<void>;
     deleteRoute(prefix: string): Promise<boolean>;
     getRoutes(): Promise<Record<string, unknown>>;
+    getDask(): Promise<{ port: number | null; routes: Record<string, { host: string; port: number }> }>;
+    setDaskRoute(cluster: string, host: string, port: number): Promise<void>;
+    deleteDaskRoute(cluster: string): Promise<boolean>;
   };
-  /** The Dask port's router. */
-  sni: SniRouter;
   /** `host:port` of the Dask port as clients and workers on other executors reach it. */
   proxyAddress: string;
   /** The hub's per-user limits (clusters, cores, memory, executors across servers and clusters). */
@@ -162,6 +162,8 @@ export class ClusterService {
         return (await store.getCluster(name))!;
       }
       this.progress.push(name, { progress: 30, message: 'Scheduler submitted; waiting for it to answer' });
+      await this.deps.proxy.setDaskRoute(name, '127.0.0.1', ports.tls)
+        .catch((err: unknown) => log.warn('cluster: Dask route not set (the next reconcile retries)', { cluster: name, error: String(err) }));
       this.#attach(row);
       log.info('cluster created', { cluster: name, user: user.name, workerExecutor: spec.workerExecutor });
       return row;
@@ -271,8 +273,9 @@ export class ClusterService {
    */
   async reconcile(): Promise<void> {
     const rows = await this.deps.store.listClusters({ statuses: ['PENDING', 'RUNNING', 'STOPPING'] });
-    // A proxy that restarted (or lost its table) gets the dashboard routes back.
-    const routes = await this.deps.proxy.getRoutes().catch(() => null);
+    // A proxy that restarted (or lost its table) gets the dashboard and Dask routes back; Dask
+    // routes of clusters that ended while the hub was down go.
+    const [routes, dask] = await Promise.all([this.deps.proxy.getRoutes().catch(() => null), this.deps.proxy.getDask().catch(() => null)]);
     for (const row of rows) {
       const fresh = !this.#live.has(row.name);
       if (fresh) {
@@ -282,6 +285,18 @@ export class ClusterService {
       if (row.status === 'RUNNING' && (fresh || (routes && !(clusterRoutePath(row.name) in routes)))) {
         await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not restored', { cluster: row.name, error: String(err) }));
       }
+      const sched = stateOf(row).scheduler;
+      const routed = dask?.routes[row.name];
+      if (dask && sched && row.status !== 'STOPPING' && (routed?.host !== '127.0.0.1' || routed.port !== sched.ports.tls)) {
+        await this.deps.proxy.setDaskRoute(row.name, '127.0.0.1', sched.ports.tls)
+          .catch((err: unknown) => log.warn('cluster: Dask route not restored', { cluster: row.name, error: String(err) }));
+      }
+    }
+    const listed = new Set(rows.map((r) => r.name));
+    for (const other of Object.keys(dask?.routes ?? {}).filter((n) => !listed.has(n))) {
+      // Read again: a cluster created since the listing has its row (and route) already.
+      const row = await this.deps.store.getCluster(other);
+      if (!row || !isActive(row.status)) await this.deps.proxy.deleteDaskRoute(other).catch(() => false);
     }
     await this.deps.store.deleteClustersEndedBefore(new Date(Date.now() - KEEP_ENDED_MS).toISOString()).catch(() => 0);
   }
@@ -359,7 +374,6 @@ export class ClusterService {
       retiring: 0, retireAt: 0, runningAnnounced: false,
     };
     this.#live.set(row.name, live);
-    this.deps.sni.set(row.name, { host: '127.0.0.1', port: state.scheduler.ports.tls });
     this.#schedule(live, 0);
   }
 
@@ -699,7 +713,7 @@ export class ClusterService {
     this.#bokeh.delete(name);
     this.#changes.emit(name);
     await this.deps.proxy.deleteRoute(clusterRoutePath(name)).catch((err: unknown) => log.warn('cluster: route delete failed', { cluster: name, error: String(err) }));
-    this.deps.sni.delete(name);
+    await this.deps.proxy.deleteDaskRoute(name).catch((err: unknown) => log.warn('cluster: Dask route delete failed', { cluster: name, error: String(err) }));
     const pods = [...state.workers.map((w) => ({ executor: w.executor, pod: w.pod })), ...(state.scheduler ? [{ executor: state.scheduler.executor, pod: state.scheduler.pod }] : [])];
     await Promise.all(pods.map((p) => this.#deletePod(p.executor, p.pod)));
     state.workers = [];

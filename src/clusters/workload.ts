@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { ClustersConfig } from '../config/schema.js';
 import type { ConfigMap, EnvVar, Pod, RetrievedPodData, Secret } from '../executors/types.js';
 import type { ClusterSpec } from './options.js';
-import { SNI_PREFIX } from './sni-router.js';
+import { SNI_PREFIX } from '../proxy/sni-router.js';
 
 /**
  * Pods of a cluster: one scheduler, N workers, as dask-gateway's backends and the Dask operator

@@ -221,7 +221,7 @@ export const AuditSchema = z.strictObject({
 /** Dask clusters as a service (the dask-gateway API); per-user cluster, core and memory limits are in `quotas`. */
 export const ClustersSchema = z.strictObject({
   enabled: z.boolean().default(true).describe('Offer Dask clusters: the dask-gateway API at /services/dask-gateway/, the Dask TLS port and the Clusters page.'),
-  daskPort: z.number().int().min(0).max(65535).default(8786).describe('TLS port that routes Dask connections to schedulers by SNI (`daskgateway-<cluster>`) without terminating TLS; 0: any free port.'),
+  daskPort: z.number().int().min(0).max(65535).default(8786).describe('TLS port that routes Dask connections to schedulers by SNI (`daskgateway-<cluster>`) without terminating TLS; served by the proxy process, so connections outlive hub restarts; 0: any free port.'),
   daskIp: z.string().optional().describe('Address the Dask port listens on; default hub.ip.'),
   proxyAddress: z.string().regex(/^[^\s/]+:[0-9]{1,5}$/, 'must be host:port').optional().describe('host:port where clients and workers on other executors reach the Dask port; default the public URL\'s host and the Dask port.'),
   schedulerExecutor: name.default('local').describe('Executor that runs schedulers; it must run pods on this host (kind local).'),

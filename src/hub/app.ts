@@ -60,102 +60,118 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
   // Bound once the proxy runs; until then there is no cache to flush.
   let flushProxyAuth = async (): Promise<void> => {};
-  const store = revocationAwareStore(await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`), () => flushProxyAuth());
-  await store.migrate();
-  // As JupyterHub's admin_users: these users exist and are admins from the first start.
-  for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
-  const audit = new AuditLog(store, { deniedPerMinute: config.audit.deniedPerMinute });
-  audit.startMaintenance(config.audit.retentionDays);
-  const o = config.auth.kind === 'oidc' ? config.auth.oidc : undefined;
-  const jwt = o && o.accessTokens.audiences.length > 0
-    ? new JwtAccessTokens(
-      { issuer: o.issuer, audiences: o.accessTokens.audiences, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:') },
-      { config, store, onRefused: (reason, sub) => void audit.denied({ action: 'token.refused', actor: ANONYMOUS, outcome: 'denied', code: 'FORBIDDEN', detail: { reason, sub, issuer: o.issuer } }) },
-    )
-    : undefined;
-  const rbac = new Rbac({ config, store, jwt });
-  await rbac.start();
-  const quota = new QuotaService({ config, store });
-  const executors = await buildExecutors(config.executors, { dataDir });
-  const proxyToken = loadSecret(dataDir, 'proxy-token');
+  // What is started so far, undone (last first) when a later step fails: a failed start leaves
+  // nothing listening or running behind (the proxy is a separate process the next start reuses).
+  const undo: Array<() => unknown> = [];
+  try {
+    const store = revocationAwareStore(await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`), () => flushProxyAuth());
+    undo.push(() => store.close());
+    await store.migrate();
+    // As JupyterHub's admin_users: these users exist and are admins from the first start.
+    for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
+    const audit = new AuditLog(store, { deniedPerMinute: config.audit.deniedPerMinute });
+    audit.startMaintenance(config.audit.retentionDays);
+    undo.push(() => audit.stop());
+    const o = config.auth.kind === 'oidc' ? config.auth.oidc : undefined;
+    const jwt = o && o.accessTokens.audiences.length > 0
+      ? new JwtAccessTokens(
+        { issuer: o.issuer, audiences: o.accessTokens.audiences, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:') },
+        { config, store, onRefused: (reason, sub) => void audit.denied({ action: 'token.refused', actor: ANONYMOUS, outcome: 'denied', code: 'FORBIDDEN', detail: { reason, sub, issuer: o.issuer } }) },
+      )
+      : undefined;
+    const rbac = new Rbac({ config, store, jwt });
+    await rbac.start();
+    undo.push(() => rbac.stop());
+    const quota = new QuotaService({ config, store });
+    const executors = await buildExecutors(config.executors, { dataDir });
+    undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
+    const proxyToken = loadSecret(dataDir, 'proxy-token');
 
-  const server = createServer();
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((ok, bad) => {
-    server.once('error', bad);
-    server.listen(config.hub.hubPort, '127.0.0.1', () => ok());
-  });
-  const hubPort = (server.address() as { port: number }).port;
-  const hubUrl = `http://127.0.0.1:${hubPort}`;
-
-  let idpHandler: Hub['idpHandler'];
-  let closeIdp = async () => {};
-  let oidcConfig;
-  if (config.auth.kind === 'embedded') {
-    const clientSecret = loadSecret(dataDir, 'idp-client-secret');
-    const idp = await createEmbeddedIdp({
-      issuer: `${publicUrl}/oidc`,
-      dataDir: join(dataDir, 'idp'),
-      clients: [{ client_id: 'highrate-hub', client_secret: clientSecret, redirect_uris: [`${publicUrl}/hub/oauth_callback`] }],
+    const server = createServer();
+    server.keepAliveTimeout = 65_000;
+    await new Promise<void>((ok, bad) => {
+      server.once('error', bad);
+      server.listen(config.hub.hubPort, '127.0.0.1', () => ok());
     });
-    idpHandler = idp.handle;
-    closeIdp = idp.close;
-    await ensureAdminAccount(idp.accounts, announce);
-    oidcConfig = {
-      issuer: `${publicUrl}/oidc`, clientId: 'highrate-hub', clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
-      scopes: ['openid', 'profile', 'groups'], usernameClaim: 'preferred_username', groupsClaim: 'groups', allowHttp: true, fetchUserinfo: true,
-    };
-  } else {
-    const o = config.auth.oidc!;
-    const clientSecret = o.clientSecretFile ? readFileSync(o.clientSecretFile, 'utf8').trim() : (o.clientSecret ?? process.env.HIGHRATE_OIDC_CLIENT_SECRET);
-    oidcConfig = {
-      issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
-      scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
-    };
-  }
-  const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit });
+    undo.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
+    const hubPort = (server.address() as { port: number }).port;
+    const hubUrl = `http://127.0.0.1:${hubPort}`;
 
-  const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken });
-  flushProxyAuth = () => proxy.client.flushAuthCache();
-  // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
-  await proxy.client.addRoute('/', hubUrl, { hub: true });
-
-  const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl });
-  const servers = new ServerManager({ config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, clusterAccess: clusters?.notebookAccess });
-  const hub: Hub = {
-    config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
-    uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
-  };
-  server.on('request', createHubHandler(hub));
-
-  await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
-  await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
-  const timers = [
-    ...(clusters ? [setInterval(() => void clusters.reconcile().catch((err: unknown) => log.warn('cluster reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000)] : []),
-    setInterval(() => void servers.reconcile().catch((err: unknown) => log.warn('reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000),
-    setInterval(() => void cullOnce({ config, store, proxy: proxy.client, servers }).catch((err: unknown) => log.warn('cull failed', { error: String(err) })), config.culler.every * 1000),
-    setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
-  ];
-  for (const t of timers) t.unref();
-  log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused });
-  announce(`highrate is running at ${publicUrl}/`);
-  if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
-
-  return {
-    hub,
-    server,
-    async close() {
-      for (const t of timers) clearInterval(t);
-      rbac.stop();
-      audit.stop();
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeAllConnections();
+    let idpHandler: Hub['idpHandler'];
+    let closeIdp = async () => {};
+    let oidcConfig;
+    if (config.auth.kind === 'embedded') {
+      const clientSecret = loadSecret(dataDir, 'idp-client-secret');
+      const idp = await createEmbeddedIdp({
+        issuer: `${publicUrl}/oidc`,
+        dataDir: join(dataDir, 'idp'),
+        clients: [{ client_id: 'highrate-hub', client_secret: clientSecret, redirect_uris: [`${publicUrl}/hub/oauth_callback`] }],
       });
-      await closeIdp();
-      await clusters?.close();
-      for (const ex of executors.values()) await ex.close?.();
-      await store.close();
-    },
-  };
+      idpHandler = idp.handle;
+      closeIdp = idp.close;
+      undo.push(() => closeIdp());
+      await ensureAdminAccount(idp.accounts, announce);
+      oidcConfig = {
+        issuer: `${publicUrl}/oidc`, clientId: 'highrate-hub', clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
+        scopes: ['openid', 'profile', 'groups'], usernameClaim: 'preferred_username', groupsClaim: 'groups', allowHttp: true, fetchUserinfo: true,
+      };
+    } else {
+      const o = config.auth.oidc!;
+      const clientSecret = o.clientSecretFile ? readFileSync(o.clientSecretFile, 'utf8').trim() : (o.clientSecret ?? process.env.HIGHRATE_OIDC_CLIENT_SECRET);
+      oidcConfig = {
+        issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
+        scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
+      };
+    }
+    const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit });
+
+    const dask = config.clusters.enabled ? { port: config.clusters.daskPort, ip: config.clusters.daskIp ?? config.hub.ip } : null;
+    const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken, dask });
+    undo.push(() => proxy.client.close());
+    flushProxyAuth = () => proxy.client.flushAuthCache();
+    // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
+    await proxy.client.addRoute('/', hubUrl, { hub: true });
+
+    const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl });
+    const servers = new ServerManager({ config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, clusterAccess: clusters?.notebookAccess });
+    const hub: Hub = {
+      config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
+      uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
+    };
+    server.on('request', createHubHandler(hub));
+
+    await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
+    await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
+    const timers = [
+      ...(clusters ? [setInterval(() => void clusters.reconcile().catch((err: unknown) => log.warn('cluster reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000)] : []),
+      setInterval(() => void servers.reconcile().catch((err: unknown) => log.warn('reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000),
+      setInterval(() => void cullOnce({ config, store, proxy: proxy.client, servers }).catch((err: unknown) => log.warn('cull failed', { error: String(err) })), config.culler.every * 1000),
+      setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
+    ];
+    for (const t of timers) t.unref();
+    log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused });
+    announce(`highrate is running at ${publicUrl}/`);
+    if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
+
+    return {
+      hub,
+      server,
+      async close() {
+        for (const t of timers) clearInterval(t);
+        rbac.stop();
+        audit.stop();
+        await new Promise<void>((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        });
+        await closeIdp();
+        await clusters?.close();
+        for (const ex of executors.values()) await ex.close?.();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
+    throw err;
+  }
 }

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import type { ApiHandler, ApiReply, ApiRequest } from './api-server.js';
+import { DASK_API_PATH } from './dask-api.js';
 import { routeJson, type RouteJson, type RouteTable } from './routes.js';
 
 const ROUTES_PATH = /^\/api\/routes(\/.*)?$/;
@@ -18,7 +19,11 @@ const API_AUTH = /^\s*(?:token|bearer)\s+(\S+)\s*$/i;
  * Unlike CHP, errors carry the catalogue's JSON body `{status, message, code}`, and the token is
  * checked before the body is looked at. An empty `authToken` leaves the API open, as CHP.
  */
-export function createRouteApi(table: RouteTable, authToken: string, opts: { flushAuth?: () => void } = {}): ApiHandler {
+export function createRouteApi(table: RouteTable, authToken: string, opts: {
+  flushAuth?: () => void;
+  /** The Dask port's routes (`/api/dask…`, see dask-api.ts). */
+  dask?: (req: ApiRequest, path: string) => ApiReply;
+} = {}): ApiHandler {
   const open = authToken === '';
   const expectedDigest = digest(authToken);
   const expectedHeader = Buffer.from(`token ${authToken}`, 'latin1');
@@ -43,6 +48,10 @@ export function createRouteApi(table: RouteTable, authToken: string, opts: { flu
       if (req.method !== 'DELETE') throw fail('METHOD_NOT_ALLOWED');
       opts.flushAuth();
       return { status: 204 };
+    }
+    if (opts.dask && DASK_API_PATH.test(path)) {
+      if (!authorized(req.headers.authorization)) throw fail('FORBIDDEN', 'A valid proxy API token is required.');
+      return opts.dask(req, path);
     }
     const m = ROUTES_PATH.exec(path);
     if (m === null) throw fail('NOT_FOUND');

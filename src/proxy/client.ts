@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { fail } from '../errors/catalogue.js';
+import type { DaskPortJson } from './dask-api.js';
 import { Http1Parser, type ResponseSink } from './http1-parser.js';
 import { parseTarget, type Target } from './routes.js';
 
@@ -93,6 +94,31 @@ export class ProxyClient {
   async flushAuthCache(): Promise<void> {
     const answer = await this.#call('DELETE', '/api/auth-cache');
     if (answer.status !== 204 && answer.status !== 404) throw unexpected('DELETE /api/auth-cache', answer);
+  }
+
+  /**
+   * The Dask port (highrate's `GET /api/dask`): its bound port and routes. A proxy without the
+   * extension (real CHP) has none: `{port: null}`.
+   */
+  async getDask(): Promise<DaskPortJson> {
+    const answer = await this.#call('GET', '/api/dask');
+    if (answer.status === 404) return { port: null, routes: {}, routed: 0, refused: 0 };
+    if (answer.status !== 200) throw unexpected('GET /api/dask', answer);
+    return JSON.parse(answer.body) as DaskPortJson;
+  }
+
+  /** Routes Dask connections with SNI `daskgateway-<cluster>` to `host:port` (replacing an earlier route). */
+  async setDaskRoute(cluster: string, host: string, port: number): Promise<void> {
+    const answer = await this.#call('POST', `/api/dask/routes/${encodeURIComponent(cluster)}`, JSON.stringify({ host, port }));
+    if (answer.status !== 201) throw unexpected('POST /api/dask/routes', answer);
+  }
+
+  /** Removes a cluster's Dask route and cuts its connections; false when there was none. */
+  async deleteDaskRoute(cluster: string): Promise<boolean> {
+    const answer = await this.#call('DELETE', `/api/dask/routes/${encodeURIComponent(cluster)}`);
+    if (answer.status === 204) return true;
+    if (answer.status === 404) return false;
+    throw unexpected('DELETE /api/dask/routes', answer);
   }
 
   /** Closes the connections; calls still waiting fail. */

@@ -23,8 +23,19 @@ describe('parseProxyArgs', () => {
         authorizeUrl: 'http://127.0.0.1:8081/hub/api/proxy/authorize',
         loginUrl: undefined,
         authToken: 'sekret',
+        daskPort: undefined,
+        daskIp: undefined,
       },
     });
+  });
+
+  test('--dask-port and --dask-ip (the Dask port; its address defaults to --ip)', () => {
+    const cmd = parseProxyArgs(['--ip', '10.0.0.1', '--dask-port', '8786'], {});
+    assert.equal(cmd.options.daskPort, 8786);
+    assert.equal(checkProxyOptions(cmd.options).daskIp, '10.0.0.1');
+    assert.equal(checkProxyOptions(parseProxyArgs(['--dask-port', '0', '--dask-ip', '127.0.0.1'], {}).options).daskIp, '127.0.0.1');
+    assert.throws(() => parseProxyArgs(['--dask-port', 'x'], {}), (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID');
+    assert.throws(() => checkProxyOptions({ daskPort: 70000 }), (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID');
   });
 
   test('--help, and --ip * meaning all interfaces (as CHP)', () => {

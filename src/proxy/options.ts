@@ -28,11 +28,15 @@ export interface ProxyOptions {
   bodyLimit?: number;
   /** Idle time before a client keep-alive connection is closed (ms). Default 5 s, as CHP. */
   keepAliveTimeoutMs?: number;
+  /** The Dask port (TLS routed by SNI to schedulers; 0 = any free port). Default: none. */
+  daskPort?: number;
+  /** The Dask port's address; default `ip`. */
+  daskIp?: string;
 }
 
 /** Options after validation and defaults. */
-export type CheckedProxyOptions = Required<Omit<ProxyOptions, 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache'>> &
-  Pick<ProxyOptions, 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache'>;
+type Optional = 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache' | 'daskPort' | 'daskIp';
+export type CheckedProxyOptions = Required<Omit<ProxyOptions, Optional>> & Pick<ProxyOptions, Optional>;
 
 /** Applies defaults and refuses what cannot work (CONFIG_INVALID), before anything listens. */
 export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOptions> {
@@ -40,6 +44,7 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
   checkPort('port', port);
   const apiPort = opts.apiPort ?? (port === 0 ? 0 : port + 1);
   checkPort('apiPort', apiPort);
+  if (opts.daskPort !== undefined) checkPort('daskPort', opts.daskPort);
   for (const [name, value] of [['defaultTarget', opts.defaultTarget], ['authorizeUrl', opts.authorizeUrl]] as const) {
     if (value === undefined) continue;
     let url: URL;
@@ -65,6 +70,8 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
     authorizeTimeoutMs: opts.authorizeTimeoutMs ?? 10_000,
     bodyLimit: opts.bodyLimit ?? 1024 * 1024,
     keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 5_000,
+    daskPort: opts.daskPort,
+    daskIp: opts.daskIp ?? opts.ip,
   });
 }
 
@@ -86,6 +93,10 @@ Options:
   --authorize-url <url>  the hub's edge-auth endpoint, e.g.
                          http://127.0.0.1:8081/hub/api/proxy/authorize
   --login-url <path>     where browsers without a session go (default /hub/login)
+  --dask-port <n>        also listen for Dask's TLS connections here and route each by its
+                         SNI name (daskgateway-<cluster>) to the cluster's scheduler, set at
+                         /api/dask/routes/<cluster> (default: no Dask port; 0 = any free port)
+  --dask-ip <address>    the Dask port's address (default: as --ip)
   --pid-file <file>      write the process id here; removed at exit
   --log-level <level>    debug, info, warn or error (default info)
   -h, --help             show this help
@@ -115,6 +126,8 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         'default-target': { type: 'string' },
         'authorize-url': { type: 'string' },
         'login-url': { type: 'string' },
+        'dask-port': { type: 'string' },
+        'dask-ip': { type: 'string' },
         'pid-file': { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -139,6 +152,8 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       defaultTarget: values['default-target'],
       authorizeUrl: values['authorize-url'],
       loginUrl: values['login-url'],
+      daskPort: values['dask-port'] === undefined ? undefined : toPort('--dask-port', values['dask-port']),
+      daskIp: values['dask-ip'] === '*' ? undefined : values['dask-ip'],
       authToken: env.CONFIGPROXY_AUTH_TOKEN ?? '',
     },
   };

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import { log } from '../log.js';
 import { createRouteApi } from './api.js';
 import { createApiServer } from './api-server.js';
+import { daskApi } from './dask-api.js';
 import type { AuthDecision } from './auth-cache.js';
 import { Authorizer } from './authorizer.js';
 import { findCredential, withoutQueryToken } from './credential.js';
@@ -15,6 +16,7 @@ import { checkProxyOptions, type ProxyOptions } from './options.js';
 import { routingPath } from './prefix.js';
 import { refuseUpgrade, sendLoginRedirect, sendProblem, wantsHtml } from './responses.js';
 import { RouteTable, type Route } from './routes.js';
+import { SniRouter } from './sni-router.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 /** A proxy that is listening. */
@@ -23,6 +25,10 @@ export interface RunningProxy {
   readonly publicPort: number;
   /** The route API port actually bound. */
   readonly apiPort: number;
+  /** The Dask port actually bound; null without one. */
+  readonly daskPort: number | null;
+  /** The Dask port's router; null without one. */
+  readonly sni: SniRouter | null;
   /** Stops listening, ends open connections (in-flight requests get a short grace period). */
   close(): Promise<void>;
   /** The live routing table (in-process users and tests). */
@@ -163,26 +169,35 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
   });
-  const api = createApiServer(createRouteApi(routes, opts.authToken, { flushAuth: () => authorizer.cache.clear() }), { bodyLimit: opts.bodyLimit, idleTimeoutMs: opts.keepAliveTimeoutMs });
+  const sni = opts.daskPort === undefined ? null : new SniRouter();
+  let daskPort: number | null = null;
+  const api = createApiServer(createRouteApi(routes, opts.authToken, {
+    flushAuth: () => authorizer.cache.clear(),
+    dask: daskApi(sni, () => daskPort),
+  }), { bodyLimit: opts.bodyLimit, idleTimeoutMs: opts.keepAliveTimeoutMs });
   const apiServer = api.server;
 
   try {
     await listen(publicServer, opts.port, opts.ip);
+    if (sni) daskPort = await sni.listen(opts.daskPort!, opts.daskIp);
     await listen(apiServer, opts.apiPort, opts.apiIp);
   } catch (err) {
     publicServer.close();
     apiServer.close();
+    await sni?.close();
     authorizer.close();
     throw err;
   }
   const publicPort = (publicServer.address() as AddressInfo).port;
   const apiPort = (apiServer.address() as AddressInfo).port;
-  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined });
+  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined });
 
   let closing: Promise<void> | undefined;
   return {
     publicPort,
     apiPort,
+    daskPort,
+    sni,
     routes,
     authorizer,
     close() {
@@ -196,7 +211,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           });
           api.closeConnections();
         });
-        await Promise.all([drain(publicServer), apiClosed]);
+        await Promise.all([drain(publicServer), apiClosed, sni?.close()]);
         pool.close();
         authorizer.close();
         log.info('proxy closed', { publicPort, apiPort });

@@ -2,7 +2,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Platform } from '../helpers/platform.js';
 import { http } from '../helpers/http.js';
-import { connection, daskClient, daskProcesses, freePort, gw, model, pythonProcess, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { join } from 'node:path';
+import { ProxyClient } from '../../src/proxy/index.js';
+import { connection, daskClient, daskProcesses, daskSession, freePort, gw, model, pythonProcess, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
 
 /** Misbehaving parts, for real: dying workers and schedulers, workers that never start, a hub restart. */
 describe('cluster faults (local executor)', () => {
@@ -179,10 +183,33 @@ describe('hub restart', () => {
     await gw(p, 'POST', `/api/v1/clusters/${name}/scale`, alice, { count: 2 });
     await waitWorkers(p, alice, name, 2);
 
-    await p.killHub();
-    const survivors = daskProcesses(name, 'worker');
-    assert.ok(survivors.length > 0, 'workers outlive the hub');
-    await p.startProcess();
+    // A client connected through the Dask port (the proxy's) with a result kept in the cluster.
+    const session = daskSession({ ...connection(p, c, daskPort), job: 'session' });
+    let survivors: number[] = [];
+    const proxyApi = new ProxyClient(`http://127.0.0.1:${p.port + 1}`, readFileSync(join(p.dataDir, 'secrets', 'proxy-token'), 'utf8').trim());
+    try {
+      assert.deepEqual(await session.next(), { phase: 'connected', result: 328350 });
+      const before = await proxyApi.getDask();
+      assert.ok(before.routes[name]!.connections >= 1);
+
+      await p.killHub();
+      survivors = daskProcesses(name, 'worker');
+      assert.ok(survivors.length > 0, 'workers outlive the hub');
+      // While the hub is down the proxy still routes: the same connections, none made anew.
+      const during = await proxyApi.getDask();
+      assert.equal(during.routes[name]!.connections, before.routes[name]!.connections);
+      assert.equal(during.routed, before.routed);
+      await p.startProcess();
+      const afterRestart = await proxyApi.getDask();
+      assert.deepEqual(afterRestart.routes[name], before.routes[name]);
+      assert.equal(afterRestart.routed, before.routed);
+      // The client never lost its connection: its kept result is still there (a reconnect would cancel it).
+      session.send('go');
+      assert.deepEqual(await session.next(), { kept: 'finished', kept_result: 328350, result: 332833500, workers: 2 });
+    } finally {
+      session.kill();
+      proxyApi.close();
+    }
 
     assert.equal((await gw(p, 'GET', `/api/v1/clusters/${name}`, alice)).json().status, 'RUNNING');
     await waitWorkers(p, alice, name, 2, 30_000);
@@ -197,5 +224,21 @@ describe('hub restart', () => {
     await waitWorkers(p, alice, name, 1);
     assert.equal((await gw(p, 'DELETE', `/api/v1/clusters/${name}`, alice)).status, 204);
     await waitFor('no process of the cluster', async () => daskProcesses(name).length === 0, 15_000);
+  });
+});
+
+describe('a Dask port in use', () => {
+  test('the start fails, naming the cause, the port and the fix', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      await assert.rejects(Platform.start({ config: { hub: { ip: '127.0.0.1' }, clusters: { daskPort: port } } }), (err: Error) => {
+        assert.match(err.message, new RegExp(`^The proxy did not start \\(listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}\\); see .*proxy\\.log\\. Is one of the ports .*${port} in use\\? Choose others with --port and --dask-port\\.$`));
+        return true;
+      });
+    } finally {
+      busy.close();
+    }
   });
 });

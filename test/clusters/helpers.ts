@@ -84,6 +84,45 @@ export function daskClient(spec: Record<string, unknown>, timeoutMs = 120_000): 
   });
 }
 
+/** A Dask client kept open: `next()` resolves with its next JSON line; `send` writes one line to it. */
+export interface DaskSession {
+  next(timeoutMs?: number): Promise<any>;
+  send(line: string): void;
+  kill(): void;
+}
+
+/** Starts test/fixtures/dask_client.py with `spec` and keeps it running (job "session"). */
+export function daskSession(spec: Record<string, unknown>): DaskSession {
+  const child = spawn(PYTHON, [CLIENT], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const waiting: Array<() => void> = [];
+  let err = '';
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let i = buf.indexOf('\n'); i !== -1; i = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+    for (const w of waiting.splice(0)) w();
+  });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  child.on('exit', () => { for (const w of waiting.splice(0)) w(); });
+  child.stdin.write(JSON.stringify(spec) + '\n');
+  return {
+    async next(timeoutMs = 60_000) {
+      const end = Date.now() + timeoutMs;
+      while (lines.length === 0) {
+        if (child.exitCode !== null || Date.now() > end) throw new Error(`dask session: no line (exit ${child.exitCode}); stderr: ${err.slice(-2000)}`);
+        await new Promise<void>((r) => { waiting.push(r); setTimeout(r, 200); });
+      }
+      return JSON.parse(lines.shift()!);
+    },
+    send(line: string) { child.stdin.write(line + '\n'); },
+    kill() { child.kill('SIGKILL'); },
+  };
+}
+
 /** The connection spec of a cluster through the platform's Dask port. */
 export function connection(p: Platform, cluster: { name: string; tls_cert: string; tls_key: string }, daskPort?: number): Record<string, unknown> {
   const port = daskPort ?? p.hub!.hub.clusters!.proxyAddress.split(':').pop();

@@ -35,12 +35,18 @@ export class SniRouter {
     this.#routes.set(cluster.toLowerCase(), target);
   }
 
-  /** Removes the route and cuts the connections it carries. */
-  delete(cluster: string): void {
+  /** Removes the route and cuts the connections it carries; false when there was none. */
+  delete(cluster: string): boolean {
     const key = cluster.toLowerCase();
-    this.#routes.delete(key);
+    const had = this.#routes.delete(key);
     for (const s of this.#open.get(key) ?? []) s.destroy();
     this.#open.delete(key);
+    return had;
+  }
+
+  /** Every route, by cluster. */
+  entries(): IterableIterator<[string, SniTarget]> {
+    return this.#routes.entries();
   }
 
   /** Connections currently routed to `cluster`. */
@@ -49,7 +55,7 @@ export class SniRouter {
   }
 
   /** Listens; resolves with the bound port. */
-  listen(port: number, host: string): Promise<number> {
+  listen(port: number, host?: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
