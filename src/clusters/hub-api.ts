@@ -6,7 +6,6 @@ import type { Identity } from '../hub/identity.js';
 import type { RequestContext } from '../hub/request.js';
 import type { ProgressEvent } from '../hub/servers/progress.js';
 import type { ClusterRow, ClusterStatus } from '../store/types.js';
-import { readDashboard } from './dashboard.js';
 import { clusterModel } from './model.js';
 import { optionFields } from './options.js';
 import type { ClusterService } from './service.js';

@@ -3,21 +3,22 @@ import { EventEmitter } from 'node:events';
 import { newSecret } from '../auth/tokens.js';
 import type { Config } from '../config/schema.js';
 import { fail, HighrateError } from '../errors/catalogue.js';
-import type { Executor, Pod, PodStatus, RetrievedPodData } from '../executors/types.js';
+import type { Executor } from '../executors/types.js';
 import type { QuotaService } from '../hub/quota/index.js';
 import { freePort } from '../hub/servers/ports.js';
 import { ProgressBoard } from '../hub/servers/progress.js';
 import { log } from '../log.js';
 import type { ClusterRow, ClusterStatus, Store, UserRow } from '../store/types.js';
-import { AdaptiveTarget } from './adaptive.js';
+import { newLive, step, type Live, type StepContext } from './control-loop.js';
 import { readDashboard, type DashboardData } from './dashboard.js';
-import { resolveOptions, specOf, type ClusterSpec } from './options.js';
+import { resolveOptions, specOf } from './options.js';
+import { ClusterPods } from './pods.js';
 import { clusterReservation } from './resources.js';
 import { clusterRoutePath, clusterRouteServer } from './routes.js';
-import { SchedulerHttp, type SchedulerCounts, type SchedulerIdentity } from './scheduler-http.js';
-import { emptyState, isActive, stateOf, workerName, type ClusterState, type WorkerRecord } from './state.js';
+import { SchedulerHttp, type SchedulerIdentity } from './scheduler-http.js';
+import { emptyState, isActive, stateOf, type ClusterState } from './state.js';
 import { generateCredentials } from './tls.js';
-import { dashboardPrefix, schedulerPod, workerPod, type ClusterWorkloadInput } from './workload.js';
+import { dashboardPrefix, schedulerPod } from './workload.js';
 
 export interface ClusterServiceDeps {
   config: Config;
@@ -45,37 +46,10 @@ export interface LiveView {
   retiring: number;
 }
 
-interface Live {
-  name: string;
-  http: SchedulerHttp;
-  timer: NodeJS.Timeout | null;
-  closed: boolean;
-  adaptive: AdaptiveTarget;
-  adaptiveAt: number;
-  adaptiveTarget: number | null;
-  identity: SchedulerIdentity | null;
-  counts: SchedulerCounts | null;
-  countsAt: number;
-  lastTasks: number | null;
-  retiring: number;
-  retireAt: number;
-  runningAnnounced: boolean;
-}
-
-/** How a pod looks right now; UNKNOWN when its executor could not answer (never treated as dead). */
-const UNKNOWN = Symbol('unknown');
-type Observed = PodStatus | null | typeof UNKNOWN;
-
-/** The control loop's step: every 100 ms while the scheduler starts (its start is on the user's clock), then every second. */
-const PENDING_TICK_MS = 100;
-const RUNNING_TICK_MS = 1000;
-const LOG_TAIL_LINES = 15;
 /** dask-gateway's `?wait` waits this long for a pending cluster. */
 const WAIT_MS = 20_000;
 /** Stopped and failed clusters are forgotten after this long, as dask-gateway's db_cluster_max_age. */
 const KEEP_ENDED_MS = 24 * 3600 * 1000;
-/** The idle timestamp is written to the store at most this often (it only matters after a hub restart). */
-const BUSY_CHECKPOINT_MS = 30_000;
 
 /**
  * Dask clusters as a service: the lifecycle of each cluster (PENDING → RUNNING → STOPPING →
@@ -84,8 +58,8 @@ const BUSY_CHECKPOINT_MS = 30_000;
  * HTTP endpoints and the executors' pod statuses. The store holds desired state and every pod the
  * hub started (ClusterRow.state), so a new hub process re-attaches to running clusters.
  *
- * Policy lives here (options, quotas, timeouts, retries, graceful retirement, idle and lifetime
- * limits); executors only run pods, schedulers only schedule.
+ * Policy lives here and in the loop's step (control-loop.ts: options, quotas, timeouts, retries,
+ * graceful retirement, idle and lifetime limits); executors only run pods, schedulers only schedule.
  */
 export class ClusterService {
   readonly progress = new ProgressBoard();
@@ -95,9 +69,23 @@ export class ClusterService {
   /** Whether each cluster's scheduler has bokeh (asked once). */
   readonly #bokeh = new Map<string, boolean>();
   #closed = false;
+  readonly #pods: ClusterPods;
+  /** What each step of a control loop uses (control-loop.ts). */
+  readonly #step: StepContext;
 
   constructor(private readonly deps: ClusterServiceDeps) {
     this.#changes.setMaxListeners(0);
+    this.#pods = new ClusterPods({ config: deps.config, executors: deps.executors, proxyAddress: deps.proxyAddress, progress: this.progress });
+    this.#step = {
+      store: deps.store,
+      config: deps.config,
+      pods: this.#pods,
+      progress: this.progress,
+      end: (name, ending, reason, known) => this.#end(name, ending, reason, known),
+      running: (row) => this.#running(row),
+      detach: (name) => this.#detach(name),
+      retire: (live, n) => this.#retire(live, n),
+    };
   }
 
   get proxyAddress(): string { return this.deps.proxyAddress; }
@@ -138,7 +126,7 @@ export class ClusterService {
       tlsCert: creds.cert, tlsKey: creds.key, httpToken: newSecret(),
       desiredWorkers: workers, adaptive: null, state: {},
     };
-    const pod = schedulerPod(this.#workloadInput(row), ports);
+    const pod = schedulerPod(this.#pods.workloadInput(row), ports);
     const state = emptyState();
     state.scheduler = { executor: scheduler.name, pod: pod.pod, ports, ready: null };
     row.state = state as unknown as Record<string, unknown>;
@@ -152,7 +140,7 @@ export class ClusterService {
     // Under the cluster's lock: a stop arriving meanwhile waits until every pod is recorded.
     return this.#locked(name, async () => {
       // The first workers go with the scheduler: they retry until it listens, so nothing waits.
-      const [submitted] = await Promise.allSettled([scheduler.create(pod), workers > 0 ? this.#startWorkers(row, state, workers) : undefined]);
+      const [submitted] = await Promise.allSettled([scheduler.create(pod), workers > 0 ? this.#pods.startWorkers(row, state, workers) : undefined]);
       if (workers > 0) await store.updateCluster(name, { state: state as unknown as Record<string, unknown> });
       if (submitted.status === 'rejected') {
         const err = submitted.reason as unknown;
@@ -347,10 +335,6 @@ export class ClusterService {
     return row;
   }
 
-  #workloadInput(row: ClusterRow): ClusterWorkloadInput {
-    return { name: row.name, user: row.user, spec: specOf(row.config), clusters: this.deps.config.clusters, tlsCert: row.tlsCert, tlsKey: row.tlsKey, httpToken: row.httpToken };
-  }
-
   /** Runs `fn` after every earlier call for the same cluster has finished. */
   #locked<T>(name: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.#locks.get(name) ?? Promise.resolve();
@@ -362,17 +346,8 @@ export class ClusterService {
   }
 
   #attach(row: ClusterRow): void {
-    if (this.#closed || this.#live.has(row.name)) return;
-    const state = stateOf(row);
-    if (!state.scheduler) return;
-    const live: Live = {
-      name: row.name,
-      http: new SchedulerHttp(`http://127.0.0.1:${state.scheduler.ports.dashboard}${dashboardPrefix(row.name)}`, row.httpToken),
-      timer: null, closed: false,
-      adaptive: new AdaptiveTarget(this.deps.config.clusters.adaptive.scaleDownWindow),
-      adaptiveAt: 0, adaptiveTarget: null, identity: null, counts: null, countsAt: 0, lastTasks: null,
-      retiring: 0, retireAt: 0, runningAnnounced: false,
-    };
+    if (this.#closed || this.#live.has(row.name) || !stateOf(row).scheduler) return;
+    const live = newLive(row, this.deps.config);
     this.#live.set(row.name, live);
     this.#schedule(live, 0);
   }
@@ -399,263 +374,13 @@ export class ClusterService {
 
   #run(live: Live): void {
     live.timer = null;
-    this.#locked(live.name, () => this.#tick(live)).then(
+    this.#locked(live.name, () => step(this.#step, live)).then(
       (next) => { if (next >= 0) this.#schedule(live, next); },
       (err: unknown) => {
         log.warn('cluster: control loop step failed', { cluster: live.name, error: String((err as Error)?.stack ?? err) });
         this.#schedule(live, 2000);
       },
     );
-  }
-
-  /** Pod statuses, one batch call per executor. */
-  async #observe(pods: Array<{ executor: string; pod: Pod }>): Promise<Map<string, Observed>> {
-    const out = new Map<string, Observed>();
-    const byExecutor = new Map<string, Pod[]>();
-    for (const p of pods) {
-      const list = byExecutor.get(p.executor) ?? [];
-      list.push(p.pod);
-      byExecutor.set(p.executor, list);
-    }
-    for (const [name, list] of byExecutor) {
-      const ex = this.deps.executors.get(name);
-      for (const pod of list) out.set(pod.metadata.uid, ex ? null : UNKNOWN);
-      if (!ex) continue;
-      try {
-        for (const st of await ex.status(list)) out.set(st.UID, st);
-      } catch (err) {
-        for (const pod of list) out.set(pod.metadata.uid, UNKNOWN);
-        log.warn('cluster: executor status failed', { executor: name, error: String(err) });
-      }
-    }
-    return out;
-  }
-
-  /**
-   * One step of a cluster's control loop. Returns the delay to the next step, or -1 when the
-   * cluster needs no more steps (ended).
-   */
-  async #tick(live: Live): Promise<number> {
-    const { store, config } = this.deps;
-    const c = config.clusters;
-    const row = await store.getCluster(live.name);
-    if (!row || !isActive(row.status) || live.closed) {
-      this.#detach(live.name);
-      return -1;
-    }
-    if (row.status === 'STOPPING') {
-      await this.#end(row.name, stateOf(row).ending ?? 'STOPPED', row.failure);
-      return -1;
-    }
-    const state = stateOf(row);
-    const spec = specOf(row.config);
-    const sched = state.scheduler!;
-    const now = Date.now();
-    const nowIso = new Date(now).toISOString();
-    const observed = await this.#observe([{ executor: sched.executor, pod: sched.pod }, ...state.workers.map((w) => ({ executor: w.executor, pod: w.pod }))]);
-    let dirty = false;
-
-    // The scheduler: gone means the cluster failed.
-    const so = observed.get(sched.pod.metadata.uid)!;
-    if (so !== UNKNOWN) {
-      const sc = so?.containers[0];
-      if (!so || sc?.state.terminated) {
-        const t = sc?.state.terminated;
-        const why = t ? `The scheduler exited with code ${t.exitCode}${t.signal ? ` (signal ${t.signal})` : ''}.` : 'The scheduler pod is gone.';
-        const tail = await this.#logTail(sched.executor, sched.pod);
-        await this.#end(row.name, 'FAILED', tail ? `${why}\n\nLast lines of the scheduler's log:\n${tail}` : why);
-        return -1;
-      }
-      if (row.status === 'PENDING' && sc?.state.running && !live.runningAnnounced) {
-        live.runningAnnounced = true;
-        this.progress.push(row.name, { progress: 50, message: 'Scheduler process running; waiting for it to answer' });
-      }
-    }
-    if (row.status === 'PENDING') {
-      if (await live.http.healthy(1000)) {
-        sched.ready = nowIso;
-        state.lastBusy = nowIso;
-        if (!(await store.transitionCluster(row.name, ['PENDING'], { status: 'RUNNING', state: state as unknown as Record<string, unknown> }))) return RUNNING_TICK_MS;
-        row.status = 'RUNNING';
-        await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not added', { cluster: row.name, error: String(err) }));
-        this.progress.push(row.name, { progress: 100, ready: true, message: `Cluster ${row.name} is running`, url: `/hub/clusters/${row.name}` });
-        this.#changes.emit(row.name);
-        log.info('cluster running', { cluster: row.name, ms: now - Date.parse(row.created) });
-      } else if (now - Date.parse(row.created) > c.startTimeout * 1000) {
-        const tail = await this.#logTail(sched.executor, sched.pod);
-        const why = `The scheduler did not answer within ${c.startTimeout} seconds.`;
-        await this.#end(row.name, 'FAILED', tail ? `${why}\n\nLast lines of the scheduler's log:\n${tail}` : why);
-        return -1;
-      }
-    }
-
-    // Workers: who connected, who died, who never made it.
-    let identity: SchedulerIdentity | null = null;
-    if (row.status === 'RUNNING') {
-      identity = await live.http.identity().catch(() => null);
-      live.identity = identity;
-    }
-    const connected = new Map<string, string>();
-    for (const [addr, w] of Object.entries(identity?.workers ?? {})) connected.set(String(w.name), addr);
-    const kept: WorkerRecord[] = [];
-    for (const w of state.workers) {
-      const addr = connected.get(w.name);
-      if (addr && !w.connected) {
-        w.connected = nowIso;
-        w.address = addr;
-        state.failures = 0;
-        dirty = true;
-        this.progress.push(row.name, { progress: 100, message: `Worker ${w.name} connected` });
-      }
-      const wo = observed.get(w.pod.metadata.uid)!;
-      if (wo === UNKNOWN) {
-        kept.push(w);
-        continue;
-      }
-      const term = wo?.containers[0]?.state.terminated;
-      if (!wo || term) {
-        dirty = true;
-        const why = term ? `exited with code ${term.exitCode}${term.signal ? ` (signal ${term.signal})` : ''}` : 'disappeared';
-        if (w.connected) {
-          log.warn('cluster: worker died; replacing it', { cluster: row.name, worker: w.name, why });
-        } else {
-          state.failures++;
-          const tail = await this.#logTail(w.executor, w.pod);
-          state.lastFailure = `Worker ${w.name} ${why} before connecting to the scheduler.${tail ? `\n\nLast lines of its log:\n${tail}` : ''}`;
-          log.warn('cluster: worker failed to start', { cluster: row.name, worker: w.name, why, failures: state.failures });
-        }
-        await this.#deletePod(w.executor, w.pod);
-        continue;
-      }
-      const since = Math.max(Date.parse(w.created), sched.ready ? Date.parse(sched.ready) : now);
-      if (!w.connected && identity && now - since > c.workerStartTimeout * 1000) {
-        dirty = true;
-        state.failures++;
-        const tail = await this.#logTail(w.executor, w.pod);
-        state.lastFailure = `Worker ${w.name} did not connect to the scheduler within ${c.workerStartTimeout} seconds.${tail ? `\n\nLast lines of its log:\n${tail}` : ''}`;
-        log.warn('cluster: worker start timed out', { cluster: row.name, worker: w.name, failures: state.failures });
-        await this.#deletePod(w.executor, w.pod);
-        continue;
-      }
-      kept.push(w);
-    }
-    state.workers = kept;
-    if (state.failures >= c.workerStartFailureLimit) {
-      await this.#end(row.name, 'FAILED', `Workers failed to start ${state.failures} times in a row (clusters.workerStartFailureLimit). The last failure: ${state.lastFailure}`, state);
-      return -1;
-    }
-
-    // The worker count: fixed, or adaptive.
-    let target = row.desiredWorkers;
-    if (row.adaptive) target = await this.#adaptiveTarget(live, row, state, now);
-    target = Math.max(0, Math.min(target, spec.maxWorkers));
-    const planned = state.workers.length - live.retiring;
-    if (planned < target) {
-      // After a failure, one at a time: a broken command then fails once per step, not N times at once.
-      const n = state.failures > 0 ? 1 : target - planned;
-      await this.#startWorkers(row, state, n);
-      dirty = true;
-    } else if (planned > target) {
-      let surplus = planned - target;
-      // Workers not connected yet go first: they hold nothing.
-      for (const w of state.workers.filter((x) => !x.connected).reverse()) {
-        if (surplus === 0) break;
-        await this.#deletePod(w.executor, w.pod);
-        state.workers = state.workers.filter((x) => x !== w);
-        surplus--;
-        dirty = true;
-      }
-      const cooldown = c.adaptive.period * 1000;
-      if (surplus > 0 && identity && live.retiring === 0 && now - live.retireAt >= cooldown) this.#retire(live, surplus);
-    }
-
-    // Limits on time: idle and lifetime.
-    if (row.status === 'RUNNING') {
-      if (c.maxLifetime > 0 && now - Date.parse(row.created) > c.maxLifetime * 1000) {
-        await this.#end(row.name, 'STOPPED', `Stopped after its maximum lifetime of ${c.maxLifetime} seconds (clusters.maxLifetime).`, state);
-        return -1;
-      }
-      if (c.idleTimeout > 0) {
-        const counts = await this.#counts(live, now);
-        if (counts) {
-          const busy = counts.processing + counts.waiting + counts.unrunnable > 0 || (live.lastTasks !== null && counts.tasks !== live.lastTasks);
-          live.lastTasks = counts.tasks;
-          if (busy || !state.lastBusy) {
-            if (!state.lastBusy || now - Date.parse(state.lastBusy) > BUSY_CHECKPOINT_MS) dirty = true;
-            state.lastBusy = nowIso;
-          } else if (now - Date.parse(state.lastBusy) > c.idleTimeout * 1000) {
-            await this.#end(row.name, 'STOPPED', `Stopped after ${c.idleTimeout} seconds without work (clusters.idleTimeout).`, state);
-            return -1;
-          }
-        }
-      }
-    }
-    if (dirty) await store.updateCluster(row.name, { state: state as unknown as Record<string, unknown> });
-    return row.status === 'PENDING' ? PENDING_TICK_MS : RUNNING_TICK_MS;
-  }
-
-  /** The scheduler's counts, read at most once per adaptive period. */
-  async #counts(live: Live, now: number): Promise<SchedulerCounts | null> {
-    const period = Math.min(this.deps.config.clusters.adaptive.period * 1000, 2000);
-    if (live.counts && now - live.countsAt < period) return live.counts;
-    try {
-      live.counts = await live.http.counts();
-      live.countsAt = now;
-      return live.counts;
-    } catch {
-      return null;
-    }
-  }
-
-  async #adaptiveTarget(live: Live, row: ClusterRow, state: ClusterState, now: number): Promise<number> {
-    const bounds = row.adaptive!;
-    const period = this.deps.config.clusters.adaptive.period * 1000;
-    if (live.adaptiveTarget !== null && now - live.adaptiveAt < period) return Math.min(Math.max(live.adaptiveTarget, bounds.minimum), bounds.maximum);
-    const planned = state.workers.length - live.retiring;
-    if (row.status !== 'RUNNING') return Math.max(bounds.minimum, Math.min(planned, bounds.maximum));
-    let desired: number;
-    try {
-      desired = (await live.http.counts()).desired_workers;
-    } catch {
-      return live.adaptiveTarget ?? planned;
-    }
-    live.adaptiveAt = now;
-    live.adaptiveTarget = live.adaptive.next(desired, bounds, planned);
-    return live.adaptiveTarget;
-  }
-
-  async #startWorkers(row: ClusterRow, state: ClusterState, n: number): Promise<void> {
-    const spec: ClusterSpec = specOf(row.config);
-    const sched = state.scheduler!;
-    const ex = this.deps.executors.get(spec.workerExecutor);
-    if (!ex) {
-      state.failures = this.deps.config.clusters.workerStartFailureLimit;
-      state.lastFailure = `No executor named ${spec.workerExecutor} is configured any more.`;
-      return;
-    }
-    // On the scheduler's executor workers connect directly; elsewhere through the Dask port by SNI.
-    const viaGateway = spec.workerExecutor !== sched.executor;
-    const schedulerAddress = viaGateway ? `tls://${this.deps.proxyAddress}` : `tls://127.0.0.1:${sched.ports.tls}`;
-    const input = this.#workloadInput(row);
-    const pods: RetrievedPodData[] = [];
-    for (let i = 0; i < n; i++) {
-      state.seq++;
-      const name = workerName(row.name, state.seq);
-      pods.push(workerPod(input, { name, schedulerAddress, viaGateway }));
-    }
-    const created = new Date().toISOString();
-    const results = await Promise.allSettled(pods.map((p) => ex.create(p)));
-    results.forEach((r, i) => {
-      const p = pods[i]!;
-      if (r.status === 'fulfilled') {
-        state.workers.push({ name: p.pod.metadata.name, executor: ex.name, pod: p.pod, created, connected: null, address: null });
-      } else {
-        state.failures++;
-        state.lastFailure = `The ${ex.name} executor refused worker ${p.pod.metadata.name}: ${r.reason instanceof HighrateError ? r.reason.message : String(r.reason)}`;
-        log.warn('cluster: worker submission failed', { cluster: row.name, error: String(r.reason) });
-      }
-    });
-    if (n > 0) this.progress.push(row.name, { progress: 100, message: `Starting ${n} worker${n === 1 ? '' : 's'} on the ${ex.name} executor` });
   }
 
   /**
@@ -675,7 +400,7 @@ export class ClusterService {
         const addrs = new Set(Object.keys(retired));
         const names = new Set(Object.values(retired).map((i) => String(i?.name)));
         const gone = state.workers.filter((w) => names.has(w.name) || (w.address !== null && addrs.has(w.address)));
-        await Promise.all(gone.map((w) => this.#deletePod(w.executor, w.pod)));
+        await Promise.all(gone.map((w) => this.#pods.delete(w.executor, w.pod)));
         state.workers = state.workers.filter((w) => !gone.includes(w));
         await this.deps.store.updateCluster(name, { state: state as unknown as Record<string, unknown> });
         log.info('cluster: workers retired', { cluster: name, asked: n, retired: gone.length });
@@ -697,6 +422,14 @@ export class ClusterService {
     });
   }
 
+  /** The cluster has just become RUNNING: its dashboard route, progress and waiters. */
+  async #running(row: ClusterRow): Promise<void> {
+    await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not added', { cluster: row.name, error: String(err) }));
+    this.progress.push(row.name, { progress: 100, ready: true, message: `Cluster ${row.name} is running`, url: `/hub/clusters/${row.name}` });
+    this.#changes.emit(row.name);
+    log.info('cluster running', { cluster: row.name, ms: Date.now() - Date.parse(row.created) });
+  }
+
   /**
    * Ends a cluster (under its lock): STOPPING is recorded first, so a hub that dies half-way
    * finishes the job at its next start; then routes go, every pod is deleted, and the row ends
@@ -715,7 +448,7 @@ export class ClusterService {
     await this.deps.proxy.deleteRoute(clusterRoutePath(name)).catch((err: unknown) => log.warn('cluster: route delete failed', { cluster: name, error: String(err) }));
     await this.deps.proxy.deleteDaskRoute(name).catch((err: unknown) => log.warn('cluster: Dask route delete failed', { cluster: name, error: String(err) }));
     const pods = [...state.workers.map((w) => ({ executor: w.executor, pod: w.pod })), ...(state.scheduler ? [{ executor: state.scheduler.executor, pod: state.scheduler.pod }] : [])];
-    await Promise.all(pods.map((p) => this.#deletePod(p.executor, p.pod)));
+    await Promise.all(pods.map((p) => this.#pods.delete(p.executor, p.pod)));
     state.workers = [];
     const final: ClusterStatus = state.ending;
     await this.deps.store.updateCluster(name, { status: final, stopped: new Date().toISOString(), state: state as unknown as Record<string, unknown> });
@@ -725,25 +458,6 @@ export class ClusterService {
       log.warn('cluster failed', { cluster: name, reason: failure });
     } else {
       log.info('cluster stopped', { cluster: name, reason: failure });
-    }
-  }
-
-  async #deletePod(executor: string, pod: Pod): Promise<void> {
-    const ex = this.deps.executors.get(executor);
-    if (!ex) return;
-    await ex.delete(pod).catch((err: unknown) => log.warn('cluster: pod delete failed', { executor, pod: pod.metadata.name, error: String(err) }));
-  }
-
-  async #logTail(executor: string, pod: Pod): Promise<string> {
-    const ex = this.deps.executors.get(executor);
-    if (!ex) return '';
-    try {
-      const stream = await ex.logs({ Namespace: pod.metadata.namespace ?? '', PodUID: pod.metadata.uid, PodName: pod.metadata.name, ContainerName: pod.spec.containers[0]!.name, Opts: { Tail: LOG_TAIL_LINES } });
-      const chunks: Buffer[] = [];
-      for await (const chunk of stream) chunks.push(chunk);
-      return Buffer.concat(chunks).toString('utf8').trimEnd();
-    } catch {
-      return '';
     }
   }
 }

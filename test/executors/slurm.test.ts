@@ -22,7 +22,6 @@ const root = mkdtempSync(join(tmpdir(), 'highrate-slurm-test-'));
 const CTLD_PID = '/run/highrate-slurmctld.pid';
 const sh = (name: string, script: string, extra = {}) => shContainer(name, 'busybox', script, extra);
 const running = (st: PodStatus) => !!st.containers[0]?.state.running;
-const terminated = (st: PodStatus) => !!st.containers[0]?.state.terminated;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // squeue/scontrol wrappers steered by flag files: fail like an unreachable controller, or hide jobs.

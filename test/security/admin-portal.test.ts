@@ -5,10 +5,9 @@ import { tinyServerCommand } from '../fixtures/tiny-server.js';
  * log under their own name. The portal runs under the hub's strict CSP (no violations allowed).
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Platform, ROOT } from '../helpers/platform.js';
+import { Platform } from '../helpers/platform.js';
 
 const TINY = tinyServerCommand();
 

@@ -6,12 +6,11 @@ import { tinyServerCommand } from '../fixtures/tiny-server.js';
  * access tokens are API credentials only when their signature, issuer and audience check out.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CompactSign, decodeJwt, generateKeyPair } from 'jose';
 import { Browser } from '../auth/browser.js';
 import { http } from '../helpers/http.js';
-import { freePortPair, Platform, ROOT } from '../helpers/platform.js';
+import { freePortPair, Platform } from '../helpers/platform.js';
 import { CLIENT_SECRET, HUB_CLIENT, IamLike, RESOURCES } from './iam.js';
 
 const [HIGHRATE_AUDIENCE, OTHER_AUDIENCE] = RESOURCES as [string, string];

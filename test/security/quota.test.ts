@@ -5,9 +5,8 @@ import { tinyServerCommand } from '../fixtures/tiny-server.js';
  * current use and the request. Servers are a tiny real HTTP server, so starts take milliseconds.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Platform, ROOT } from '../helpers/platform.js';
+import { Platform } from '../helpers/platform.js';
 
 const TINY = tinyServerCommand();
 

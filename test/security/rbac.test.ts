@@ -6,10 +6,9 @@ import { tinyServerCommand } from '../fixtures/tiny-server.js';
  * their roles' scopes, admins act as themselves, and every change is audited.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { http } from '../helpers/http.js';
-import { Platform, ROOT } from '../helpers/platform.js';
+import { Platform } from '../helpers/platform.js';
 
 
 describe('roles, groups, services and admin actions', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createStore, KyselyStore, SCHEMA_VERSION } from '../../src/store/index.js';
-import type { LoginStateRow, ServerRow, SessionRow, TokenRow, UserRow } from '../../src/store/types.js';
+import type { LoginStateRow, SessionRow, TokenRow, UserRow } from '../../src/store/types.js';
 import { server, seedRows, T0 } from './seed.js';
 
 const run = promisify(execFile);
