@@ -57,6 +57,13 @@ export const SCHEDULER_HTTP_ROUTES = [
   'distributed.http.scheduler.api',
 ];
 
+/**
+ * The workers' HTTP routes: only `/health`. A worker's HTTP port has no guard (the scheduler's
+ * has), and anyone on its host could read its Prometheus metrics; highrate reads everything it
+ * shows from the scheduler.
+ */
+export const WORKER_HTTP_ROUTES = ['distributed.http.health'];
+
 const here = dirname(fileURLToPath(import.meta.url));
 /** src/clusters/python, from dist/src/clusters or src/clusters. */
 export const PYTHON_DIR = here.includes(`${join('dist', 'src')}`) ? join(here, '..', '..', '..', 'src', 'clusters', 'python') : join(here, 'python');
@@ -196,6 +203,7 @@ export function workerPod(c: ClusterWorkloadInput, w: WorkerPlacement): Retrieve
         ],
         env: [
           ...credentialEnv(secret.metadata.name),
+          { name: 'DASK_DISTRIBUTED__WORKER__HTTP__ROUTES', value: JSON.stringify(WORKER_HTTP_ROUTES) },
           ...(c.clusters.workerProfiling ? [] : [{ name: 'DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED', value: 'False' }]),
           ...commonEnv(c),
         ],

@@ -116,6 +116,12 @@ describe('cluster isolation between users', () => {
     const refused = await http('POST', direct, { body: { n: 1 } });
     assert.equal(refused.status, 403);
     assert.equal((await http('POST', direct, { body: { n: 1 }, headers: { authorization: `token ${alice}` } })).status, 403);
+    // A worker's own HTTP port has no guard, so it serves only /health: no metrics for anyone on the host.
+    const workers = Object.values(p.hub!.hub.clusters!.live(mine.name)!.identity!.workers ?? {}) as unknown as Array<{ host: string; services: { dashboard: number } }>;
+    assert.equal(workers.length, 1);
+    const workerHttp = `http://${workers[0]!.host}:${workers[0]!.services.dashboard}`;
+    assert.equal((await http('GET', `${workerHttp}/health`)).text, 'ok');
+    for (const path of ['/metrics', '/statics/', '/info/main/workers.html']) assert.equal((await http('GET', `${workerHttp}${path}`)).status, 404, path);
     // highrate's dashboard data, for the owner.
     const data = await http('GET', `${p.base}/hub/api/clusters/${mine.name}/dashboard`, { headers: { authorization: `token ${alice}` } });
     assert.equal(data.status, 200);
