@@ -1,20 +1,10 @@
 import { HighrateError } from '../../errors/catalogue.js';
-import type { Executor, ExecutorCapabilities, PingResponse } from '../../executors/types.js';
+import type { ExecutorModel } from '../../contracts/resources.js';
+import type { Executor } from '../../executors/types.js';
 import { sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
 import { log } from '../../log.js';
 import type { RequestContext } from '../request.js';
-
-/** The model of one executor in `GET /hub/api/executors`. */
-export interface ExecutorModel {
-  name: string;
-  kind: string;
-  capabilities: ExecutorCapabilities;
-  health: { ok: boolean; message: string | null; checked: string };
-  /** From the executor's ping: Kubernetes quantities as strings; null when unknown. */
-  capacity: PingResponse['resources'] | null;
-  taints: NonNullable<PingResponse['taints']>;
-}
 
 /** A ping result is reused this long (the portal polls; a batch controller should not feel it). */
 const PING_TTL_MS = 15_000;

@@ -1,3 +1,4 @@
+import type { WorkloadContainer, WorkloadModel } from '../../contracts/resources.js';
 import type { Target } from '../../auth/scopes.js';
 import { tokenFromAuthorization } from '../../auth/tokens.js';
 import { fail, HighrateError } from '../../errors/catalogue.js';
@@ -31,35 +32,6 @@ export function registerWorkloadRoutes(r: Router<RequestContext>): void {
 }
 
 // ---- What runs where: the pods the hub tracks, and their logs ----
-
-/** One container of a workload, as the Resources page shows it. */
-export interface WorkloadContainer {
-  name: string;
-  init: boolean;
-  state: 'waiting' | 'running' | 'terminated' | 'unknown';
-  reason?: string;
-  message?: string;
-  exitCode?: number;
-}
-
-/** One pod the hub tracks: a user's server, or a cluster's scheduler or worker. */
-export interface WorkloadModel {
-  uid: string;
-  owner: string;
-  role: 'server' | 'scheduler' | 'worker';
-  /** The server's name ("" for the default server), or the cluster's. */
-  name: string;
-  executor: string;
-  /** The executor's kind; null when the executor is no longer configured. */
-  kind: string | null;
-  /** The server's state (starting, running, stopping) or the cluster's status. */
-  state: string;
-  started: string | null;
-  /** Live, from the executor (one status call per executor); empty when it could not say. */
-  containers: WorkloadContainer[];
-  /** Why `containers` is empty, when the executor failed to answer. */
-  statusError?: string;
-}
 
 interface Tracked {
   model: WorkloadModel;
