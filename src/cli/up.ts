@@ -14,7 +14,8 @@ Options:
   --port N          public port (default 8000; the route API uses N+1)
   --ip ADDR         public address (default 127.0.0.1)
   --hub-port N      the hub's own port on 127.0.0.1 (default 8081; 0 = any free port)
-  --dask-port N     TLS port routing Dask clients and workers to schedulers by SNI (default 8786)
+  --dask-port N     TLS port routing Dask clients and workers to schedulers by SNI, served by
+                    the proxy so connections outlive hub restarts (default 8786)
   --data-dir DIR    state directory (default ./highrate-data)
   --config FILE     YAML config (default <data-dir>/config.yaml if present); see docs/config.md
   -h, --help        this help
