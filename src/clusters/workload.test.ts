@@ -59,6 +59,13 @@ test('workers run without Dask\'s profiler unless the admin asks for it; the adm
   assert.equal(env({ ...input, clusters: { ...clusters, env: { DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED: 'True' } } }).DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED, 'True');
 });
 
+test('schedulers and workers tick every 200 ms (diagnostics only), unless the admin says otherwise', () => {
+  const envOf = (c: { env?: Array<{ name: string; value?: string }> }) => Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+  const pods = (i: ClusterWorkloadInput) => [schedulerPod(i, { tls: 1, dashboard: 2 }), workerPod(i, { name: 'w', schedulerAddress: 'tls://h:1', viaGateway: false })].map((p) => envOf(p.pod.spec.containers[0]!));
+  for (const env of pods(input)) assert.equal(env.DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL, '200ms');
+  for (const env of pods({ ...input, clusters: { ...clusters, env: { DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL: '20ms' } } })) assert.equal(env.DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL, '20ms');
+});
+
 test('a SIGTERM to the pod reaches Dask and the directory still goes', async () => {
   const child = spawn('/bin/sh', ['-c', CREDENTIALS_WRAPPER, 'highrate-dask', '/bin/sh', '-c', 'trap "exit 0" TERM; echo "${DASK_DISTRIBUTED__COMM__TLS__CA_FILE%/*}"; while :; do sleep 0.05; done'], {
     env: { PATH: '/usr/bin:/bin', HIGHRATE_DASK_TLS_CERT: 'c', HIGHRATE_DASK_TLS_KEY: 'k' }, detached: true, stdio: ['ignore', 'pipe', 'inherit'],

@@ -110,6 +110,10 @@ function commonEnv(c: ClusterWorkloadInput): EnvVar[] {
     // As dask-gateway sets it: nothing of the cluster talks in cleartext.
     { name: 'DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION', value: 'True' },
     { name: 'DASK_GATEWAY_CLUSTER_NAME', value: c.name },
+    // Dask's event-loop tick only feeds diagnostics (the "unresponsive" log line, tick metrics),
+    // yet at its 20 ms default it is most of an idle scheduler's or worker's CPU: measured here,
+    // 2.7% and 2.5% of a core, 1.2% and 1.3% at 200 ms. A facility has many idle clusters.
+    { name: 'DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL', value: '200ms' },
     ...Object.entries(c.clusters.env).map(([name, value]) => ({ name, value })),
   ];
 }
