@@ -43,8 +43,9 @@ async function handCluster(dir: string, workers: number): Promise<{ tls: number;
   const env = {
     PATH: process.env.PATH,
     DASK_DISTRIBUTED__COMM__REQUIRE_ENCRYPTION: 'True',
-    // As highrate starts workers (clusters.workerProfiling: false).
+    // As highrate starts them (clusters.workerProfiling: false; a 200 ms tick).
     DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED: 'False',
+    DASK_DISTRIBUTED__ADMIN__TICK__INTERVAL: '200ms',
     DASK_DISTRIBUTED__COMM__TLS__CA_FILE: join(dir, 'dask.crt'),
     DASK_DISTRIBUTED__COMM__TLS__SCHEDULER__CERT: join(dir, 'dask.crt'), DASK_DISTRIBUTED__COMM__TLS__SCHEDULER__KEY: join(dir, 'dask.pem'),
     DASK_DISTRIBUTED__COMM__TLS__WORKER__CERT: join(dir, 'dask.crt'), DASK_DISTRIBUTED__COMM__TLS__WORKER__KEY: join(dir, 'dask.pem'),
