@@ -99,6 +99,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
 
     let idpHandler: Hub['idpHandler'];
     let closeIdp = async () => {};
+    let endIdpSessions: ((username: string) => void) | undefined;
     let oidcConfig;
     if (config.auth.kind === 'embedded') {
       const clientSecret = loadSecret(dataDir, 'idp-client-secret');
@@ -109,6 +110,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       });
       idpHandler = idp.handle;
       closeIdp = idp.close;
+      endIdpSessions = (username) => void idp.endSessions(username);
       undo.push(() => closeIdp());
       await ensureAdminAccount(idp.accounts, announce);
       oidcConfig = {
@@ -123,7 +125,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
       };
     }
-    const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit });
+    const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit, endIdpSessions });
 
     const dask = config.clusters.enabled ? { port: config.clusters.daskPort, ip: config.clusters.daskIp ?? config.hub.ip } : null;
     const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken, dask });

@@ -25,7 +25,15 @@ const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
  * the portal's script and must come back as `X-XSRFToken` on state changes.
  */
 export class LoginFlow {
-  constructor(private readonly deps: { config: Config; store: Store; oidc: OidcClient; https: boolean; audit?: AuditLog }) {}
+  constructor(private readonly deps: {
+    config: Config;
+    store: Store;
+    oidc: OidcClient;
+    https: boolean;
+    audit?: AuditLog;
+    /** The embedded IdP's: ends the user's sign-in there at logout, so the next login asks again. */
+    endIdpSessions?: (username: string) => void;
+  }) {}
 
   async begin(ctx: RequestContext): Promise<void> {
     const next = safeNext(ctx.url.searchParams.get('next'));
@@ -84,6 +92,7 @@ export class LoginFlow {
     if (cookie) {
       const who = await ctx.identity();
       await this.deps.store.deleteSession(hashSecret(cookie));
+      if (who?.kind === 'user') this.deps.endIdpSessions?.(who.name);
       if (who) await this.deps.audit?.record({ action: 'logout', actor: who, targetUser: who.name, ip: clientIp(ctx.req) });
     }
     const secure = this.deps.https ? '; Secure' : '';

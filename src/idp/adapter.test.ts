@@ -39,3 +39,20 @@ test('upsert/find/consume/destroy, lookups by uid and user code, expiry, revoke 
   await factory('Client').upsert('x', { a: 1 });
   assert.deepEqual(await factory('Client').find('x'), { a: 1 }, 'no expiry given: kept');
 });
+
+test('endSessions ends every sign-in session of one account, and nothing else', async (t) => {
+  const db = new BetterSqlite3(':memory:');
+  t.after(() => db.close());
+  const { factory, endSessions } = createSqliteAdapterFactory(db);
+  const sessions = factory('Session');
+  await sessions.upsert('s1', { jti: 's1', uid: 'u1', accountId: 'alice' }, 3600);
+  await sessions.upsert('s2', { jti: 's2', uid: 'u2', accountId: 'alice' }, 3600);
+  await sessions.upsert('s3', { jti: 's3', uid: 'u3', accountId: 'bob' }, 3600);
+  await factory('Grant').upsert('g1', { jti: 'g1', accountId: 'alice' }, 3600);
+  assert.equal(endSessions('alice'), 2);
+  assert.equal(await sessions.find('s1'), undefined);
+  assert.equal(await sessions.find('s2'), undefined);
+  assert.ok(await sessions.find('s3'), "bob's session stays");
+  assert.ok(await factory('Grant').find('g1'), 'grants are not sessions');
+  assert.equal(endSessions('alice'), 0);
+});

@@ -13,7 +13,12 @@ const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', '
 
 interface Row { payload: string }
 
-export function createSqliteAdapterFactory(db: BetterSqlite3.Database): { factory: (model: string) => Adapter; purgeExpired: () => number } {
+export function createSqliteAdapterFactory(db: BetterSqlite3.Database): {
+  factory: (model: string) => Adapter;
+  purgeExpired: () => number;
+  /** Ends every sign-in session of an account (its next authorization asks for the password again). */
+  endSessions: (accountId: string) => number;
+} {
   db.exec(`CREATE TABLE IF NOT EXISTS idp_oidc (
     model TEXT NOT NULL,
     id TEXT NOT NULL,
@@ -40,6 +45,7 @@ export function createSqliteAdapterFactory(db: BetterSqlite3.Database): { factor
   const destroy = db.prepare('DELETE FROM idp_oidc WHERE model = @model AND id = @id');
   const revoke = db.prepare(`DELETE FROM idp_oidc WHERE grant_id = @grantId AND model IN (${[...GRANTABLE].map((m) => `'${m}'`).join(', ')})`);
   const purge = db.prepare('DELETE FROM idp_oidc WHERE expires_at IS NOT NULL AND expires_at <= @now');
+  const endSessions = db.prepare("DELETE FROM idp_oidc WHERE model = 'Session' AND json_extract(payload, '$.accountId') = @accountId");
 
   function parse(row: Row | undefined): AdapterPayload | undefined {
     return row ? (JSON.parse(row.payload) as AdapterPayload) : undefined;
@@ -82,5 +88,6 @@ export function createSqliteAdapterFactory(db: BetterSqlite3.Database): { factor
   return {
     factory,
     purgeExpired: function purgeExpired() { return purge.run({ now: Date.now() }).changes; },
+    endSessions: function endSessionsOf(accountId: string) { return endSessions.run({ accountId }).changes; },
   };
 }

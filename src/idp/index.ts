@@ -52,6 +52,11 @@ export interface EmbeddedIdp {
    */
   handle(req: IncomingMessage, res: ServerResponse): void;
   accounts: AccountStore;
+  /**
+   * Ends every sign-in session `username` has at this IdP (the hub calls it at logout), so the
+   * next login asks for the password instead of signing in silently. Returns how many ended.
+   */
+  endSessions(username: string): number;
   /** Stops timers and closes the SQLite file. Requests after close fail. */
   close(): Promise<void>;
 }
@@ -147,7 +152,7 @@ export async function createEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embed
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');
   const accounts = new SqliteAccountStore(db);
-  const { factory, purgeExpired } = createSqliteAdapterFactory(db);
+  const { factory, purgeExpired, endSessions } = createSqliteAdapterFactory(db);
   purgeExpired();
   const purgeTimer = setInterval(function purge() {
     try {
@@ -312,6 +317,9 @@ export async function createEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embed
     issuer: provider.issuer,
     handle,
     accounts,
+    endSessions(username: string) {
+      return closed ? 0 : endSessions(username);
+    },
     async close() {
       if (closed) return;
       closed = true;
