@@ -192,8 +192,16 @@ export const QuotaSchema = z.strictObject({
   executors: z.array(name).optional().describe('Executors that may run workloads; unset: all.'),
 });
 
+export const GroupTotalSchema = z.strictObject({
+  maxServers: quotaCount('Servers all members run at once, together.'),
+  maxClusters: quotaCount('Dask clusters of all members at once, together.'),
+  maxCores: z.number().min(0).optional().describe('Cores across all members\' servers and clusters.'),
+  maxMemory: memoryQuantity.optional().describe('Memory across all members\' servers and clusters, e.g. "1T".'),
+});
+
 export const QuotasSchema = z.strictObject({
   default: QuotaSchema.optional().describe('Limits for everyone without a user or group entry for a field.'),
+  groupTotals: z.record(z.string().min(1), GroupTotalSchema).default({}).describe('Limits on what all members of a group use together (each member\'s own limits apply as well); a member\'s use counts in every group they are in.'),
   groups: z.record(z.string().min(1), QuotaSchema).default({}).describe('Limits for members of a group; a member of several gets the most generous value of each field.'),
   users: z.record(z.string().min(1), QuotaSchema).default({}).describe('Limits for one user; each field set here wins over group and default.'),
 });
@@ -281,6 +289,7 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
 export type ExecutorConfig = z.infer<typeof ExecutorSchema>;
 export type QuotaConfig = z.infer<typeof QuotaSchema>;
+export type GroupTotalConfig = z.infer<typeof GroupTotalSchema>;
 export type RoleConfig = z.infer<typeof RoleSchema>;
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
 export type ClustersConfig = z.infer<typeof ClustersSchema>;

@@ -147,3 +147,51 @@ describe('quotas', () => {
     assert.deepEqual(entries[0].detail.quota, { limit: 'maxServers', allowed: 1, used: 1, requested: 1, source: 'user' });
   });
 });
+
+describe('group totals', () => {
+  let p: Platform;
+  let admin: string;
+  const tok = {} as Record<string, string>;
+
+  before(async () => {
+    p = await Platform.start({
+      users: [{ name: 'erin', groups: ['lab'] }, { name: 'frank', groups: ['lab'] }, { name: 'gina', groups: ['other'] }],
+      config: {
+        hub: { namedServerLimitPerUser: 0 },
+        culler: { idleTimeout: 0 },
+        profiles: [{ name: 'small', default: true, cores: { choices: [1, 2] }, memory: { choices: ['1G', '2G'] }, command: TINY }],
+        quotas: { default: { maxServers: 5, maxCores: 8 }, groupTotals: { lab: { maxCores: 3, maxServers: 2 } } },
+      },
+    });
+    admin = await p.token('admin');
+    for (const u of ['erin', 'frank', 'gina']) {
+      await p.login(u);
+      tok[u] = await p.token(u);
+    }
+  });
+  after(async () => { await p?.close(); });
+
+  const start = (user: string, server: string, cores: number) =>
+    p.api('POST', server ? `/hub/api/users/${user}/servers/${server}` : `/hub/api/users/${user}/server`, { token: tok[user]! }, { cores, memory: '1G' });
+  const stop = (user: string, server: string) =>
+    p.api('DELETE', server ? `/hub/api/users/${user}/servers/${server}` : `/hub/api/users/${user}/server`, { token: admin });
+
+  test('what the members use together is limited, and the error names the group total', async () => {
+    assert.equal((await start('erin', '', 2)).status, 201);
+    const over = await start('frank', '', 2);
+    assert.equal(over.status, 403);
+    assert.deepEqual(over.json(), {
+      status: 403, code: 'QUOTA_EXCEEDED',
+      message: 'Quota exceeded: the members of group lab may use at most 3 cores together (maxCores, group lab total); 2 cores in use now, and this server of frank asks for 2 cores more.',
+      quota: { limit: 'maxCores', allowed: 3, used: 2, requested: 2, source: 'group lab total' },
+    });
+    assert.equal((await start('frank', '', 1)).status, 201, 'up to the total is allowed');
+    const third = await start('erin', 'b', 1);
+    assert.equal(third.status, 403);
+    assert.equal(third.json().quota.limit, 'maxServers');
+    assert.equal((await start('gina', '', 2)).status, 201, 'another group is not limited by it');
+    assert.equal((await stop('erin', '')).status, 204);
+    assert.equal((await start('erin', 'b', 2)).status, 201, 'room again once a member stops');
+    for (const [u, s] of [['erin', 'b'], ['frank', ''], ['gina', '']] as const) assert.equal((await stop(u, s)).status, 204);
+  });
+});

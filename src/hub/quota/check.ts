@@ -1,7 +1,7 @@
 import type { Config } from '../../config/schema.js';
 import { fail } from '../../errors/catalogue.js';
 import type { Store } from '../../store/types.js';
-import { effectiveLimits, type EffectiveLimits } from './limits.js';
+import { effectiveLimits, groupTotalsOf, type EffectiveLimits } from './limits.js';
 import { currentUsage, type Usage, type UsageProvider } from './usage.js';
 
 /** What checkQuota reads: the config's quotas, the store (servers) and the other parts' usage. */
@@ -67,6 +67,34 @@ export async function checkQuota(ctx: QuotaContext, req: QuotaRequest): Promise<
     throw fail('QUOTA_EXCEEDED',
       `Quota exceeded: ${who} may use at most ${f(limit.value)} (${field}, from ${limit.source}); ${f(used)} in use now, and this ${req.kind} asks for ${f(add)} more.`,
       { extra: { quota: { limit: field, allowed: limit.value, used, requested: add, source: limit.source } } });
+  }
+  for (const [group, totals] of groupTotalsOf(ctx.config.quotas, req.user)) {
+    const members = (await ctx.store.getGroup(group))?.members ?? [];
+    // The requester counts even when the store's membership lags behind the token's claims.
+    const everyone = members.includes(who) ? members : [...members, who];
+    const sum: Usage = { servers: 0, clusters: 0, cores: 0, memoryBytes: 0 };
+    for (const m of everyone) {
+      const u = m === who ? usage : await currentUsage(ctx.store, ctx.providers, m);
+      sum.servers += u.servers;
+      sum.clusters += u.clusters;
+      sum.cores += u.cores;
+      sum.memoryBytes += u.memoryBytes;
+    }
+    const groupChecks: Array<[keyof typeof fmt, number, number]> = [
+      ['maxServers', sum.servers, req.add.servers ?? 0],
+      ['maxClusters', sum.clusters, req.add.clusters ?? 0],
+      ['maxCores', sum.cores, req.add.cores],
+      ['maxMemory', sum.memoryBytes, req.add.memoryBytes],
+    ];
+    for (const [field, used, add] of groupChecks) {
+      const allowed = totals[field];
+      if (allowed === undefined || add <= 0 || used + add <= allowed + 1e-9) continue;
+      const f = fmt[field];
+      const source = `group ${group} total`;
+      throw fail('QUOTA_EXCEEDED',
+        `Quota exceeded: the members of group ${group} may use at most ${f(allowed)} together (${field}, ${source}); ${f(used)} in use now, and this ${req.kind} of ${who} asks for ${f(add)} more.`,
+        { extra: { quota: { limit: field, allowed, used, requested: add, source } } });
+    }
   }
   return { usage, limits };
 }

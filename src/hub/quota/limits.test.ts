@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Config } from '../../config/schema.js';
-import { effectiveLimits } from './limits.js';
+import { effectiveLimits, groupTotalsOf } from './limits.js';
 
 const quotas: Config['quotas'] = {
+  groupTotals: { students: { maxCores: 10, maxMemory: '20G' }, physics: { maxServers: 30 } },
   default: { maxServers: 2, maxCores: 4, maxMemory: '8G', profiles: ['small'] },
   groups: {
     physics: { maxCores: 16, profiles: ['big'] },
@@ -40,5 +41,10 @@ test("the user's own entry wins field by field, even when stricter than a group'
 });
 
 test('nothing configured: no limits at all', () => {
-  assert.deepEqual(effectiveLimits({ groups: {}, users: {} }, { name: 'x', groups: ['g'] }), {});
+  assert.deepEqual(effectiveLimits({ groups: {}, users: {}, groupTotals: {} }, { name: 'x', groups: ['g'] }), {});
+});
+
+test('group totals: those of the user\'s groups, sorted, memory in bytes', () => {
+  assert.deepEqual(groupTotalsOf(quotas, { groups: ['students', 'gpu', 'physics'] }), [['physics', { maxServers: 30 }], ['students', { maxCores: 10, maxMemory: 20e9 }]]);
+  assert.deepEqual(groupTotalsOf(quotas, { groups: ['gpu'] }), []);
 });

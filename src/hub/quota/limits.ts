@@ -1,4 +1,4 @@
-import type { Config, QuotaConfig } from '../../config/schema.js';
+import type { Config, GroupTotalConfig, QuotaConfig } from '../../config/schema.js';
 import { parseMemory } from '../../executors/quantity.js';
 
 type NumericField = 'maxServers' | 'maxClusters' | 'maxCores' | 'maxMemory';
@@ -67,4 +67,20 @@ export function effectiveLimits(quotas: Config['quotas'], user: { name: string; 
     if (quotas.default?.[f] !== undefined) out[f] = { value: [...quotas.default[f]!], source: 'default' };
   }
   return out;
+}
+
+/** A group's limits on its members' use together, memory in bytes. */
+export type GroupTotals = Partial<Record<NumericField, number>>;
+
+/** The group totals that apply to a user: one entry per group of theirs that has one, sorted. */
+export function groupTotalsOf(quotas: Config['quotas'], user: { groups: readonly string[] }): Array<[string, GroupTotals]> {
+  return user.groups.filter((g) => quotas.groupTotals[g] !== undefined).sort().map((g) => {
+    const t: GroupTotalConfig = quotas.groupTotals[g]!;
+    const out: GroupTotals = {};
+    for (const f of NUMERIC) {
+      const v = t[f];
+      if (v !== undefined) out[f] = f === 'maxMemory' ? parseMemory(v as string) : (v as number);
+    }
+    return [g, out];
+  });
 }

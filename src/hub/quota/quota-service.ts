@@ -54,21 +54,34 @@ export class QuotaService {
 
   /**
    * Waits for the user's lock and returns its release function. Hold it from the quota check
-   * until the new workload is in the store.
+   * until the new workload is in the store. A member of groups with totals also takes those
+   * groups' locks, so two members cannot pass a group total together; keys are taken in one
+   * global order (sorted), so lockers never wait on each other in a cycle.
    */
   async lock(user: string): Promise<() => void> {
-    const previous = this.#locks.get(user) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => { release = r; });
-    const chained = previous.then(() => mine);
-    this.#locks.set(user, chained);
-    await previous;
+    const totals = this.deps.config.quotas.groupTotals;
+    const groups = Object.keys(totals).length === 0 ? [] : ((await this.deps.store.getUser(user))?.groups ?? []).filter((g) => totals[g] !== undefined);
+    const keys = [`user:${user}`, ...groups.map((g) => `group:${g}`)].sort();
+    const releases: Array<() => void> = [];
+    for (const key of keys) releases.push(await this.#lockKey(key));
     let released = false;
     return () => {
       if (released) return;
       released = true;
+      for (const r of releases.reverse()) r();
+    };
+  }
+
+  async #lockKey(key: string): Promise<() => void> {
+    const previous = this.#locks.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((r) => { release = r; });
+    const chained = previous.then(() => mine);
+    this.#locks.set(key, chained);
+    await previous;
+    return () => {
       release();
-      if (this.#locks.get(user) === chained) this.#locks.delete(user);
+      if (this.#locks.get(key) === chained) this.#locks.delete(key);
     };
   }
 
