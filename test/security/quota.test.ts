@@ -186,6 +186,10 @@ describe('group totals', () => {
       quota: { limit: 'maxCores', allowed: 3, used: 2, requested: 2, source: 'group lab total' },
     });
     assert.equal((await start('frank', '', 1)).status, 201, 'up to the total is allowed');
+    const shown = (await p.api('GET', '/hub/api/users/frank/quota', { token: tok.frank! })).json();
+    assert.deepEqual(shown.group_totals, [{ group: 'lab', limits: { maxCores: 3, maxServers: 2 }, usage: { servers: 2, clusters: 0, cores: 3, memory_bytes: 2e9 } }]);
+    assert.deepEqual(shown.usage, { servers: 1, clusters: 0, cores: 1, memory_bytes: 1e9 });
+    assert.deepEqual((await p.api('GET', '/hub/api/users/gina/quota', { token: tok.gina! })).json().group_totals, []);
     const third = await start('erin', 'b', 1);
     assert.equal(third.status, 403);
     assert.equal(third.json().quota.limit, 'maxServers');

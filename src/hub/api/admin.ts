@@ -5,7 +5,7 @@ import type { Router } from '../../http/router.js';
 import type { ServerRow } from '../../store/types.js';
 import { serverPath } from '../models.js';
 import { checkUsername } from '../names.js';
-import { serverResources, type EffectiveLimits } from '../quota/index.js';
+import { serverResources, type EffectiveLimits, type Usage } from '../quota/index.js';
 import type { RequestContext } from '../request.js';
 
 const ADMIN_UI = needsScope('admin-ui');
@@ -75,10 +75,17 @@ async function quota(ctx: RequestContext, params: Record<string, string>): Promi
   await ctx.require(READ_USERS, { user: name, groups: user?.groups });
   if (!user) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
   const usage = await ctx.hub.quota.usageOf(name);
+  const usageModel = (u: Usage) => ({ servers: u.servers, clusters: u.clusters, cores: u.cores, memory_bytes: u.memoryBytes });
   sendJson(ctx.res, 200, {
     user: name,
     limits: limitsModel(ctx.hub.quota.limitsOf(user)),
-    usage: { servers: usage.servers, clusters: usage.clusters, cores: usage.cores, memory_bytes: usage.memoryBytes },
+    usage: usageModel(usage),
+    // Totals of the user's groups: what all members may use together, and use now.
+    group_totals: (await ctx.hub.quota.groupTotalsOf(user)).map((t) => ({
+      group: t.group,
+      limits: Object.fromEntries(Object.entries(t.limits).map(([k, v]) => [k === 'maxMemory' ? 'maxMemoryBytes' : k, v])),
+      usage: usageModel(t.usage),
+    })),
   });
 }
 

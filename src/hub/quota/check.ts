@@ -2,7 +2,7 @@ import type { Config } from '../../config/schema.js';
 import { fail } from '../../errors/catalogue.js';
 import type { Store } from '../../store/types.js';
 import { effectiveLimits, groupTotalsOf, type EffectiveLimits } from './limits.js';
-import { currentUsage, type Usage, type UsageProvider } from './usage.js';
+import { currentUsage, groupUsage, type Usage, type UsageProvider } from './usage.js';
 
 /** What checkQuota reads: the config's quotas, the store (servers) and the other parts' usage. */
 export interface QuotaContext {
@@ -69,17 +69,7 @@ export async function checkQuota(ctx: QuotaContext, req: QuotaRequest): Promise<
       { extra: { quota: { limit: field, allowed: limit.value, used, requested: add, source: limit.source } } });
   }
   for (const [group, totals] of groupTotalsOf(ctx.config.quotas, req.user)) {
-    const members = (await ctx.store.getGroup(group))?.members ?? [];
-    // The requester counts even when the store's membership lags behind the token's claims.
-    const everyone = members.includes(who) ? members : [...members, who];
-    const sum: Usage = { servers: 0, clusters: 0, cores: 0, memoryBytes: 0 };
-    for (const m of everyone) {
-      const u = m === who ? usage : await currentUsage(ctx.store, ctx.providers, m);
-      sum.servers += u.servers;
-      sum.clusters += u.clusters;
-      sum.cores += u.cores;
-      sum.memoryBytes += u.memoryBytes;
-    }
+    const sum = await groupUsage(ctx.store, ctx.providers, group, { user: who, usage });
     const groupChecks: Array<[keyof typeof fmt, number, number]> = [
       ['maxServers', sum.servers, req.add.servers ?? 0],
       ['maxClusters', sum.clusters, req.add.clusters ?? 0],

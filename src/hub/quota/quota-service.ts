@@ -1,8 +1,8 @@
 import type { Config } from '../../config/schema.js';
 import type { Store } from '../../store/types.js';
 import { checkQuota, type QuotaRequest } from './check.js';
-import { effectiveLimits, type EffectiveLimits } from './limits.js';
-import { currentUsage, type AdminWorkload, type Usage, type UsageProvider } from './usage.js';
+import { effectiveLimits, groupTotalsOf, type EffectiveLimits, type GroupTotals } from './limits.js';
+import { currentUsage, groupUsage, type AdminWorkload, type Usage, type UsageProvider } from './usage.js';
 
 /**
  * Quotas as the hub holds them: the config's limits, the store's servers, and the usage providers
@@ -35,6 +35,15 @@ export class QuotaService {
 
   usageOf(user: string): Promise<Usage> {
     return currentUsage(this.deps.store, this.#providers, user);
+  }
+
+  /** The group totals that apply to `user`, with what the members of each use together now. */
+  async groupTotalsOf(user: { name: string; groups: readonly string[] }): Promise<Array<{ group: string; limits: GroupTotals; usage: Usage }>> {
+    const out = [];
+    for (const [group, limits] of groupTotalsOf(this.deps.config.quotas, user)) {
+      out.push({ group, limits, usage: await groupUsage(this.deps.store, this.#providers, group) });
+    }
+    return out;
   }
 
   /** Every provider's running workloads (for the admin portal); a failing provider is skipped. */

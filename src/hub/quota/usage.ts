@@ -70,3 +70,21 @@ export async function currentUsage(store: Store, providers: readonly UsageProvid
   }
   return usage;
 }
+
+/**
+ * What all members of `group` use together (the store's membership). `known` is a member's usage
+ * already read, and counts that member even when the store's membership lags behind its token.
+ */
+export async function groupUsage(store: Store, providers: readonly UsageProvider[], group: string, known?: { user: string; usage: Usage }): Promise<Usage> {
+  const members = (await store.getGroup(group))?.members ?? [];
+  const everyone = known && !members.includes(known.user) ? [...members, known.user] : members;
+  const sum: Usage = { servers: 0, clusters: 0, cores: 0, memoryBytes: 0 };
+  for (const m of everyone) {
+    const u = known?.user === m ? known.usage : await currentUsage(store, providers, m);
+    sum.servers += u.servers;
+    sum.clusters += u.clusters;
+    sum.cores += u.cores;
+    sum.memoryBytes += u.memoryBytes;
+  }
+  return sum;
+}
