@@ -62,6 +62,26 @@ export function openDialect(target: StoreTarget): { backend: Backend; dialect: D
   return { backend: 'postgres', dialect: new PostgresDialect({ pool: openPool(target.url) }) };
 }
 
+/**
+ * `journal_mode = WAL`, retried while another process holds the lock: SQLite does not call the
+ * busy handler when two connections would wait on each other (both holding a shared lock and
+ * wanting more), as happens when several processes open a fresh file at once; it answers
+ * SQLITE_BUSY at once instead. Seen in the three-process migration test under load.
+ */
+function switchToWal(db: BetterSqlite3.Database): void {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    try {
+      db.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || Date.now() > deadline) throw err;
+      Atomics.wait(pause, 0, 0, 10 + Math.floor(Math.random() * 40));
+    }
+  }
+}
+
 function openSqlite(file: string): BetterSqlite3.Database {
   if (file !== ':memory:') {
     fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -76,7 +96,7 @@ function openSqlite(file: string): BetterSqlite3.Database {
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     // WAL lets readers (the hub, a CLI) proceed while one writer commits; NORMAL sync is the
     // documented safe pairing with WAL (a crash may lose the last commits, never corrupts).
-    if (file !== ':memory:') db.pragma('journal_mode = WAL');
+    if (file !== ':memory:') switchToWal(db);
     db.pragma('synchronous = NORMAL');
     // Off by default in SQLite; the cascades from users to servers/tokens/sessions depend on it.
     db.pragma('foreign_keys = ON');
