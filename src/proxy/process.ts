@@ -29,16 +29,18 @@ export async function runProxyProcess(argv: string[], env: NodeJS.ProcessEnv = p
     return 0;
   }
   if (cmd.logLevel) log.setLevel(cmd.logLevel);
+  // The pid file exists before "proxy listening" is logged, so whoever waits for that line finds it.
+  const pidFile = cmd.pidFile;
+  if (pidFile !== undefined) fs.writeFileSync(pidFile, String(process.pid));
   let proxy;
   try {
     proxy = await startProxy(cmd.options);
   } catch (err) {
+    if (pidFile !== undefined) fs.rmSync(pidFile, { force: true });
     const message = err instanceof HighrateError ? err.message : (err as Error).message;
     log.error('proxy could not start', { error: message });
     return 1;
   }
-  const pidFile = cmd.pidFile;
-  if (pidFile !== undefined) fs.writeFileSync(pidFile, String(process.pid));
   const running = proxy;
   return new Promise<number>(function waitForSignal(resolve) {
     function stop(signal: NodeJS.Signals) {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -37,6 +38,21 @@ describe('proxy process (dist/src/proxy/main.js)', () => {
     const bad = spawnSync(process.execPath, [MAIN, '--nope'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Unknown option '--nope'/);
+  });
+
+  test('a port in use: exits 1 with the reason, and leaves no pid file', async () => {
+    const pidFile = path.join(dir, 'failed.pid');
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    try {
+      const port = (busy.address() as net.AddressInfo).port;
+      const r = spawnSync(process.execPath, [MAIN, '--port', '0', '--ip', '127.0.0.1', '--api-port', '0', '--dask-port', String(port), '--dask-ip', '127.0.0.1', '--pid-file', pidFile], { encoding: 'utf8' });
+      assert.equal(r.status, 1);
+      assert.match(r.stderr, new RegExp(`"msg":"proxy could not start","error":"listen EADDRINUSE: address already in use 127\\.0\\.0\\.1:${port}"`));
+      assert.equal(fs.existsSync(pidFile), false);
+    } finally {
+      busy.close();
+    }
   });
 
   test('runs with CHP-style flags, serves, writes and removes its pid file, stops on SIGTERM', async () => {
