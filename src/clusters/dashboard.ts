@@ -1,51 +1,8 @@
 import { parsePrometheus } from './prometheus.js';
+import type { DashboardData, DashboardWorker } from '../contracts/clusters.js';
 import type { SchedulerHttp, SchedulerWorkerInfo } from './scheduler-http.js';
 
-/** One worker as the cluster page draws it. */
-export interface DashboardWorker {
-  name: string;
-  address: string;
-  threads: number;
-  memoryLimit: number;
-  /** Process memory (RSS) as the worker last reported it. */
-  memory: number;
-  /** Bytes of results it holds (managed by Dask). */
-  managed: number;
-  spilled: number;
-  /** CPU use in percent of one core. */
-  cpu: number;
-  executing: number;
-  ready: number;
-  inMemory: number;
-}
-
-/** Progress of one kind of task (a task prefix: `sum`, `histogram`, …). */
-export interface PrefixProgress {
-  prefix: string;
-  /** Tasks of the prefix that were submitted (entered `waiting`). */
-  total: number;
-  done: number;
-  erred: number;
-  processing: number;
-}
-
-/**
- * What the cluster page shows live. Debian's Dask has no bokeh, so highrate draws its own charts
- * from the scheduler's JSON (`/json/identity.json`, `/json/counts.json`) and Prometheus
- * (`/metrics`) endpoints, which exist with or without bokeh.
- */
-export interface DashboardData {
-  time: string;
-  workers: DashboardWorker[];
-  totals: { workers: number; threads: number; memoryLimit: number; memory: number; managed: number };
-  /** Tasks by state now (`dask_scheduler_tasks{state}`). */
-  tasks: Record<string, number>;
-  progress: PrefixProgress[];
-  desiredWorkers: number | null;
-  clients: number | null;
-  /** Whether the scheduler serves its own (bokeh) dashboard at the dashboard route. */
-  bokeh: boolean;
-}
+export type { DashboardData, DashboardWorker, PrefixProgress } from '../contracts/clusters.js';
 
 function workerOf(address: string, w: SchedulerWorkerInfo): DashboardWorker {
   const m = w.metrics ?? {};

@@ -1,5 +1,6 @@
 /**
- * The clusters part of the REST contract (src/clusters/model.ts, dashboard.ts, options.ts):
+ * The clusters part of the REST contract (src/clusters/model.ts, options.ts; the dashboard's
+ * types are shared with the hub in src/contracts/clusters.ts):
  * highrate's /hub/api/clusters models. Only the fields the portal reads are listed.
  */
 
@@ -37,30 +38,7 @@ export interface OptionField {
   spec: { type: 'int'; min: number; max: number } | { type: 'select'; options: string[] } | { type: 'bool' } | { type: 'string' };
 }
 
-export interface DashboardWorker {
-  name: string;
-  address: string;
-  threads: number;
-  memoryLimit: number;
-  memory: number;
-  managed: number;
-  spilled: number;
-  cpu: number;
-  executing: number;
-  ready: number;
-  inMemory: number;
-}
-
-export interface DashboardData {
-  time: string;
-  workers: DashboardWorker[];
-  totals: { workers: number; threads: number; memoryLimit: number; memory: number; managed: number };
-  tasks: Record<string, number>;
-  progress: Array<{ prefix: string; total: number; done: number; erred: number; processing: number }>;
-  desiredWorkers: number | null;
-  clients: number | null;
-  bokeh: boolean;
-}
+export type { DashboardData, DashboardWorker } from '../../../src/contracts/clusters.js';
 
 export const clustersPath = '/hub/api/clusters';
 export const clusterOptionsPath = '/hub/api/clusters/options';
