@@ -54,37 +54,42 @@ export async function checkQuota(ctx: QuotaContext, req: QuotaRequest): Promise<
       { extra: { quota: { limit: 'executors', allowed: limits.executors.value, requested: req.executor, source: limits.executors.source } } });
   }
   const usage = await currentUsage(ctx.store, ctx.providers, who);
-  const checks: Array<['maxServers' | 'maxClusters' | 'maxCores' | 'maxMemory', number, number]> = [
-    ['maxServers', usage.servers, req.add.servers ?? 0],
-    ['maxClusters', usage.clusters, req.add.clusters ?? 0],
-    ['maxCores', usage.cores, req.add.cores],
-    ['maxMemory', usage.memoryBytes, req.add.memoryBytes],
-  ];
-  for (const [field, used, add] of checks) {
-    const limit = limits[field];
-    if (!limit || add <= 0 || used + add <= limit.value + 1e-9) continue;
+  const over = firstExceeded(usage, req.add, (field) => limits[field]?.value);
+  if (over) {
+    const { field, used, add, allowed } = over;
+    const { source } = limits[field]!;
     const f = fmt[field];
     throw fail('QUOTA_EXCEEDED',
-      `Quota exceeded: ${who} may use at most ${f(limit.value)} (${field}, from ${limit.source}); ${f(used)} in use now, and this ${req.kind} asks for ${f(add)} more.`,
-      { extra: { quota: { limit: field, allowed: limit.value, used, requested: add, source: limit.source } } });
+      `Quota exceeded: ${who} may use at most ${f(allowed)} (${field}, from ${source}); ${f(used)} in use now, and this ${req.kind} asks for ${f(add)} more.`,
+      { extra: { quota: { limit: field, allowed, used, requested: add, source } } });
   }
   for (const [group, totals] of groupTotalsOf(ctx.config.quotas, req.user)) {
     const sum = await groupUsage(ctx.store, ctx.providers, group, { user: who, usage });
-    const groupChecks: Array<[keyof typeof fmt, number, number]> = [
-      ['maxServers', sum.servers, req.add.servers ?? 0],
-      ['maxClusters', sum.clusters, req.add.clusters ?? 0],
-      ['maxCores', sum.cores, req.add.cores],
-      ['maxMemory', sum.memoryBytes, req.add.memoryBytes],
-    ];
-    for (const [field, used, add] of groupChecks) {
-      const allowed = totals[field];
-      if (allowed === undefined || add <= 0 || used + add <= allowed + 1e-9) continue;
-      const f = fmt[field];
-      const source = `group ${group} total`;
-      throw fail('QUOTA_EXCEEDED',
-        `Quota exceeded: the members of group ${group} may use at most ${f(allowed)} together (${field}, ${source}); ${f(used)} in use now, and this ${req.kind} of ${who} asks for ${f(add)} more.`,
-        { extra: { quota: { limit: field, allowed, used, requested: add, source } } });
-    }
+    const groupOver = firstExceeded(sum, req.add, (field) => totals[field]);
+    if (!groupOver) continue;
+    const { field, used, add, allowed } = groupOver;
+    const f = fmt[field];
+    const source = `group ${group} total`;
+    throw fail('QUOTA_EXCEEDED',
+      `Quota exceeded: the members of group ${group} may use at most ${f(allowed)} together (${field}, ${source}); ${f(used)} in use now, and this ${req.kind} of ${who} asks for ${f(add)} more.`,
+      { extra: { quota: { limit: field, allowed, used, requested: add, source } } });
   }
   return { usage, limits };
+}
+
+type Field = keyof typeof fmt;
+
+/** The first numeric limit that `usage` plus `add` would pass (adding nothing never passes one). */
+function firstExceeded(usage: Usage, add: QuotaRequest['add'], allowedFor: (field: Field) => number | undefined): { field: Field; used: number; add: number; allowed: number } | null {
+  const checks: Array<[Field, number, number]> = [
+    ['maxServers', usage.servers, add.servers ?? 0],
+    ['maxClusters', usage.clusters, add.clusters ?? 0],
+    ['maxCores', usage.cores, add.cores],
+    ['maxMemory', usage.memoryBytes, add.memoryBytes],
+  ];
+  for (const [field, used, more] of checks) {
+    const allowed = allowedFor(field);
+    if (allowed !== undefined && more > 0 && used + more > allowed + 1e-9) return { field, used, add: more, allowed };
+  }
+  return null;
 }
