@@ -3,6 +3,8 @@
  * catalogue errors (USER_EXISTS, USER_NOT_FOUND, CONFLICT) instead of 500s.
  * better-sqlite3 sets `code` to SQLite's extended result code name; pg sets the SQLSTATE.
  */
+import { fail } from '../errors/catalogue.js';
+
 export type ConstraintKind = 'unique' | 'foreign-key';
 
 export function constraintKind(err: unknown): ConstraintKind | null {
@@ -18,4 +20,12 @@ export function constraintKind(err: unknown): ConstraintKind | null {
     default:
       return null;
   }
+}
+
+/** Turns a foreign-key or unique violation on insert into the catalogue error a client sees. */
+export function insertError(err: unknown, what: string, user: string): unknown {
+  const kind = constraintKind(err);
+  if (kind === 'foreign-key') return fail('USER_NOT_FOUND', `No such user: ${user}`, { cause: err });
+  if (kind === 'unique') return fail('CONFLICT', `${what} already exists.`, { cause: err });
+  return err;
 }

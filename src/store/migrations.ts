@@ -201,6 +201,23 @@ const MIGRATIONS: readonly Migration[] = [
       await db.schema.createIndex('clusters_status').on('clusters').column('status').execute();
     },
   },
+  {
+    version: 4,
+    description: 'Unix identities of users',
+    async up(db, backend) {
+      // No foreign key to users, on purpose: the row outlives its user, so a deleted user's uid
+      // (which still owns files on shared storage) is never handed to someone else. The unique
+      // uid and the primary key are what keep two hubs allocating at once apart. Linux uids go
+      // up to 2^32 - 2, past PostgreSQL's integer; SQLite's integer has 64 bits.
+      const id = backend === 'postgres' ? 'bigint' : 'integer';
+      await db.schema.createTable('unix_identities')
+        .addColumn('user_name', nameType(backend), (c) => c.primaryKey())
+        .addColumn('uid', id, (c) => c.notNull().unique())
+        .addColumn('gid', id, (c) => c.notNull())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /** The schema version this code writes and expects. */

@@ -2,8 +2,8 @@
  * The one place stored values become the plain objects of types.ts and back: integers to
  * booleans, JSON text to objects, snake_case to camelCase. Nothing else in the store converts.
  */
-import type { AuditRow, LoginStateRow, NewAuditRow, RoleAssignmentRow, RoleRow, ServerRow, ServerState, ServiceTokenRow, SessionRow, TokenRow, UserRow } from './types.js';
-import type { AuditLogTable, LoginStatesTable, RoleAssignmentsTable, RolesTable, ServersTable, ServiceTokensTable, SessionsTable, TokensTable, UsersTable } from './schema.js';
+import type { AuditRow, LoginStateRow, NewAuditRow, RoleAssignmentRow, RoleRow, ServerRow, ServerState, ServiceTokenRow, SessionRow, TokenRow, UnixIdentityRow, UserRow } from './types.js';
+import type { AuditLogTable, LoginStatesTable, RoleAssignmentsTable, RolesTable, ServersTable, ServiceTokensTable, SessionsTable, TokensTable, UnixIdentitiesTable, UsersTable } from './schema.js';
 
 export function toBool(v: number | boolean | string): boolean {
   // pg could hand back a string for numeric types; SQLite gives 0/1.
@@ -174,4 +174,8 @@ export function fromAuditRow(a: NewAuditRow): Omit<AuditLogTable, 'id'> {
     time: a.time, actor: a.actor, actor_kind: a.actorKind, action: a.action, target: a.target ?? null, target_user: a.targetUser ?? null,
     outcome: a.outcome, code: a.code ?? null, detail: JSON.stringify(a.detail ?? {}), ip: a.ip ?? null,
   };
+}
+
+export function toUnixIdentityRow(r: UnixIdentitiesTable): UnixIdentityRow {
+  return { user: r.user_name, uid: Number(r.uid), gid: Number(r.gid), created: r.created };
 }

@@ -145,6 +145,15 @@ export interface ClustersTable {
   state: string;
 }
 
+/** Never deleted, not even with the user (migration 4): see migrations.ts. */
+export interface UnixIdentitiesTable {
+  user_name: string;
+  /** bigint on PostgreSQL, which `pg` returns as a string. */
+  uid: number | string;
+  gid: number | string;
+  created: string;
+}
+
 export interface SchemaVersionTable {
   version: number;
   applied: string;
@@ -166,4 +175,5 @@ export interface Database {
   user_identities: UserIdentitiesTable;
   audit_log: AuditLogTable;
   clusters: ClustersTable;
+  unix_identities: UnixIdentitiesTable;
 }

@@ -196,6 +196,21 @@ export interface ListClustersQuery {
   statuses?: ClusterStatus[];
 }
 
+/** The Unix account a platform user's pods run as (migration 4); kept after the user is deleted. */
+export interface UnixIdentityRow {
+  user: string;
+  uid: number;
+  /** The user's own group: always equal to `uid`. */
+  gid: number;
+  created: string;
+}
+
+/** Bounds of the uids the hub hands out, both inclusive (config `pods.uidRange`). */
+export interface UidRange {
+  min: number;
+  max: number;
+}
+
 export interface Store {
   /** Creates tables or migrates them to the current version. Safe to call on every start. */
   migrate(): Promise<void>;
@@ -208,7 +223,7 @@ export interface Store {
   createUsers(names: string[], opts?: { admin?: boolean }): Promise<UserRow[]>;
   /** Creates the user if missing, then sets the given fields. */
   upsertUser(name: string, fields: Partial<Pick<UserRow, 'admin' | 'blocked' | 'groups' | 'lastActivity'>>): Promise<UserRow>;
-  /** Deletes the user with their servers, tokens and sessions. */
+  /** Deletes the user with their servers, tokens and sessions; their Unix identity stays. */
   deleteUser(name: string): Promise<boolean>;
 
   // servers
@@ -307,4 +322,15 @@ export interface Store {
   transitionCluster(name: string, from: ClusterStatus[], patch: Partial<ClusterRow>): Promise<boolean>;
   /** Deletes stopped and failed clusters that ended before `when` (dask-gateway's db_cluster_max_age). */
   deleteClustersEndedBefore(when: string): Promise<number>;
+
+  // Unix identities (migration 4)
+  getUnixIdentity(user: string): Promise<UnixIdentityRow | null>;
+  /**
+   * The user's identity, made on first use: the uid one above the highest allocated in `range`
+   * (`min` when none; the free uids below it once the top is reached), skipping uids in use and
+   * those `isTaken` reports (the host's /etc/passwd and the like); gid = uid. An existing row is
+   * returned as it is, even outside today's range. CONFIG_INVALID when no uid is left. Two hubs
+   * allocating at once never give one uid to two users nor two uids to one user.
+   */
+  allocateUnixIdentity(user: string, range: UidRange, isTaken: (uid: number) => boolean): Promise<UnixIdentityRow>;
 }

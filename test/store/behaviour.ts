@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { createStore, KyselyStore, SCHEMA_VERSION } from '../../src/store/index.js';
 import type { LoginStateRow, SessionRow, TokenRow, UserRow } from '../../src/store/types.js';
 import { server, seedRows, T0 } from './seed.js';
+import { unixIdentityBehaviour } from './unix-identities.js';
 
 const run = promisify(execFile);
 /** Every migration version, 1 … SCHEMA_VERSION (other parts append migrations). */
@@ -39,6 +40,9 @@ function median(xs: number[]): number {
 }
 
 const storeModule = new URL('../../src/store/index.js', import.meta.url).href;
+
+/** How a part of the suite gets its store (see `fresh` in behaviourSuite). */
+export type FreshStore = (t: TestContext) => Promise<{ store: KyselyStore; url: string }>;
 
 export function behaviourSuite(b: BackendUnderTest): void {
   /** A migrated store on an empty database, closed after the test; timestamps pinned to T0. */
@@ -407,6 +411,8 @@ export function behaviourSuite(b: BackendUnderTest): void {
       assert.equal((await store.takeLoginState('new'))?.nonce, 'n2');
     });
   });
+
+  unixIdentityBehaviour(b, fresh);
 
   describe('scale', () => {
     test('10,000 users + 1,000 running servers: a page of 200 with its servers is fast', async (t) => {
