@@ -14,12 +14,12 @@ export const DEPLOYMENT_FLAGS = {
  * The config a command runs with: `--config FILE`, else `<data-dir>/config.yaml` when present,
  * else the embedded defaults; `overrides` (command-line flags) are applied before validation.
  */
-export function resolveConfig(flags: { config?: string; 'data-dir'?: string }, overrides: (raw: Record<string, any>) => void = () => {}): { config: Config; dataDir: string } {
+export function resolveConfig(flags: { config?: string; 'data-dir'?: string }, overrides: (raw: Record<string, any>) => void = () => {}): { config: Config; dataDir: string; configFile?: string } {
   const dataDir = resolve(flags['data-dir'] ?? './highrate-data');
   const file = flags.config ?? (existsSync(join(dataDir, 'config.yaml')) ? join(dataDir, 'config.yaml') : undefined);
   const base = file ? structuredClone(loadConfigFile(file)) as unknown as Record<string, any> : {};
   overrides(base);
-  return { config: validateConfig(base, file ?? 'the default configuration'), dataDir };
+  return { config: validateConfig(base, file ?? 'the default configuration'), dataDir, ...(file ? { configFile: resolve(file) } : {}) };
 }
 
 export function usage(text: string): number {

@@ -28,7 +28,7 @@ Environment:
 export async function up(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { ...DEPLOYMENT_FLAGS, port: { type: 'string' }, ip: { type: 'string' }, 'hub-port': { type: 'string' }, 'dask-port': { type: 'string' } }, strict: true });
   if (values.help) return usage(HELP);
-  const { config, dataDir } = resolveConfig(values, (raw) => {
+  const { config, dataDir, configFile } = resolveConfig(values, (raw) => {
     raw.hub ??= {};
     if (values.port !== undefined) raw.hub.port = Number(values.port);
     if (values.ip !== undefined) raw.hub.ip = values.ip;
@@ -39,7 +39,7 @@ export async function up(argv: string[]): Promise<number> {
     }
   });
   log.setComponent('hub');
-  const running = await startHub({ config, dataDir });
+  const running = await startHub({ config, dataDir, configFile });
   const shutdown = (signal: string) => {
     log.info('shutting down; servers and the proxy keep running', { signal });
     running.close().then(() => process.exit(0), () => process.exit(1));

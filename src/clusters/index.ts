@@ -5,7 +5,8 @@ import type { Executor } from '../executors/types.js';
 import type { QuotaService } from '../hub/quota/index.js';
 import { log } from '../log.js';
 import type { Store } from '../store/types.js';
-import { notebookClusterAccess, type NotebookClusterAccessProvider } from './notebook-env.js';
+import type { NotebookClusterAccessProvider } from '../hub/servers/cluster-access.js';
+import { notebookClusterAccess } from './notebook-env.js';
 import { clusterUsageProvider } from './resources.js';
 import { ClusterService, type ClusterServiceDeps } from './service.js';
 
@@ -14,7 +15,7 @@ export { createGatewayHandler, GATEWAY_PREFIX } from './gateway-api.js';
 export { registerClusterRoutes } from './hub-api.js';
 export { SNI_PREFIX } from '../proxy/sni-router.js';
 export { isClusterRoutePath, isClusterRouteServer } from './routes.js';
-export { notebookClusterAccess, type NotebookClusterAccessProvider } from './notebook-env.js';
+export { notebookClusterAccess } from './notebook-env.js';
 
 /** The running clusters part, as the composition root holds it. */
 export interface RunningClusters {
@@ -43,6 +44,7 @@ export async function startClusters(deps: {
   proxy: ClusterServiceDeps['proxy'];
   quota: QuotaService;
   publicUrl: string;
+  users: ClusterServiceDeps['users'];
 }): Promise<RunningClusters | null> {
   const c = deps.config.clusters;
   if (!c.enabled) return null;
@@ -51,7 +53,7 @@ export async function startClusters(deps: {
     throw fail('CONFIG_INVALID', 'The proxy runs no Dask port (it needs highrate\'s proxy started with --dask-port): restart it, or set clusters.enabled: false.');
   }
   const proxyAddress = c.proxyAddress ?? `${new URL(deps.publicUrl).hostname}:${daskPort}`;
-  const service = new ClusterService({ config: deps.config, store: deps.store, executors: deps.executors, proxy: deps.proxy, proxyAddress, quota: deps.quota });
+  const service = new ClusterService({ config: deps.config, store: deps.store, executors: deps.executors, proxy: deps.proxy, proxyAddress, quota: deps.quota, users: deps.users });
   deps.quota.register(clusterUsageProvider(deps.store));
   log.info('dask port', { port: daskPort, proxyAddress });
   return {

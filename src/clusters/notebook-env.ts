@@ -1,4 +1,5 @@
 import { hashSecret, newSecret, newTokenId } from '../auth/tokens.js';
+import type { NotebookClusterAccessProvider } from '../hub/servers/cluster-access.js';
 import { log } from '../log.js';
 import type { Store } from '../store/types.js';
 import { GATEWAY_PREFIX } from './gateway-api.js';
@@ -14,21 +15,6 @@ import { PYTHON_DIR } from './workload.js';
 /** The scopes of a notebook server's token: its owner's clusters, nothing else. */
 export const NOTEBOOK_TOKEN_SCOPES = ['clusters!user', 'access:clusters!user', 'read:users:name!user'];
 
-/** What the server manager adds to a notebook pod. */
-export interface NotebookClusterAccess {
-  /** Plain environment variables. */
-  env: Array<{ name: string; value: string }>;
-  /** Secret environment variables (into the pod's Secret, never its spec). */
-  secretEnv: Record<string, string>;
-  /** Kept with the server, to revoke the token at stop. */
-  tokenId: string;
-}
-
-/** Issues and revokes notebook servers' cluster tokens. */
-export interface NotebookClusterAccessProvider {
-  issue(user: string, server: string): Promise<NotebookClusterAccess>;
-  revoke(user: string, tokenId: string | undefined | null): Promise<void>;
-}
 
 /**
  * @param publicUrl where the notebook reaches the platform (its API and the dask-gateway API)
@@ -50,11 +36,8 @@ export function notebookClusterAccess(deps: { store: Store; publicUrl: string; p
         { name: 'DASK_GATEWAY__PUBLIC_ADDRESS', value: deps.publicUrl },
         { name: 'DASK_GATEWAY__PROXY_ADDRESS', value: `gateway://${deps.proxyAddress()}` },
         { name: 'DASK_GATEWAY__AUTH__TYPE', value: 'jupyterhub' },
-        { name: 'PYTHONPATH', value: PYTHON_DIR },
-        // highrate_dask is imported from the installed package: leave no __pycache__ in it.
-        { name: 'PYTHONDONTWRITEBYTECODE', value: '1' },
       ];
-      return { env, secretEnv: { JUPYTERHUB_API_TOKEN: value }, tokenId: id, hostDirs: [PYTHON_DIR] };
+      return { env, secretEnv: { JUPYTERHUB_API_TOKEN: value }, tokenId: id, pythonPath: [PYTHON_DIR] };
     },
     async revoke(user, tokenId) {
       if (!tokenId) return;

@@ -1,5 +1,6 @@
 import type { Config } from '../config/schema.js';
 import { HighrateError } from '../errors/catalogue.js';
+import type { UnixIdentity } from '../executors/security.js';
 import type { Executor, Pod, PodStatus, RetrievedPodData } from '../executors/types.js';
 import type { ProgressBoard } from '../hub/servers/progress.js';
 import { log } from '../log.js';
@@ -23,6 +24,7 @@ export class ClusterPods {
     /** `host:port` of the Dask port, where workers on another executor than the scheduler's connect. */
     proxyAddress: string;
     progress: ProgressBoard;
+    users: { of(user: string): Promise<UnixIdentity> };
   }) {}
 
   /** Pod statuses, one batch call per executor. */
@@ -49,8 +51,11 @@ export class ClusterPods {
   }
 
   /** What the pod builders need of a cluster. */
-  workloadInput(row: ClusterRow): ClusterWorkloadInput {
-    return { name: row.name, user: row.user, spec: specOf(row.config), clusters: this.deps.config.clusters, tlsCert: row.tlsCert, tlsKey: row.tlsKey, httpToken: row.httpToken };
+  async workloadInput(row: ClusterRow): Promise<ClusterWorkloadInput> {
+    return {
+      name: row.name, user: row.user, identity: await this.deps.users.of(row.user), spec: specOf(row.config),
+      clusters: this.deps.config.clusters, tlsCert: row.tlsCert, tlsKey: row.tlsKey, httpToken: row.httpToken,
+    };
   }
 
   /** Submits `n` workers and records them in `state`; refusals count as start failures. */
@@ -66,7 +71,7 @@ export class ClusterPods {
     // On the scheduler's executor workers connect directly; elsewhere through the Dask port by SNI.
     const viaGateway = spec.workerExecutor !== sched.executor;
     const schedulerAddress = viaGateway ? `tls://${this.deps.proxyAddress}` : `tls://127.0.0.1:${sched.ports.tls}`;
-    const input = this.workloadInput(row);
+    const input = await this.workloadInput(row);
     const pods: RetrievedPodData[] = [];
     for (let i = 0; i < n; i++) {
       state.seq++;

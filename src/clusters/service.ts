@@ -19,6 +19,7 @@ import { SchedulerHttp, type SchedulerIdentity } from './scheduler-http.js';
 import { emptyState, isActive, stateOf, type ClusterState } from './state.js';
 import { generateCredentials } from './tls.js';
 import { dashboardPrefix, schedulerPod } from './workload.js';
+import type { UnixIdentity } from '../executors/security.js';
 
 export interface ClusterServiceDeps {
   config: Config;
@@ -37,6 +38,8 @@ export interface ClusterServiceDeps {
   proxyAddress: string;
   /** The hub's per-user limits (clusters, cores, memory, executors across servers and clusters). */
   quota: QuotaService;
+  /** Who each user's pods run as (the hub's UnixUsers): a cluster's pods run as its owner. */
+  users: { of(user: string): Promise<UnixIdentity> };
 }
 
 /** What the hub knows of a cluster beyond its row: the scheduler's last answers. */
@@ -75,7 +78,7 @@ export class ClusterService {
 
   constructor(private readonly deps: ClusterServiceDeps) {
     this.#changes.setMaxListeners(0);
-    this.#pods = new ClusterPods({ config: deps.config, executors: deps.executors, proxyAddress: deps.proxyAddress, progress: this.progress });
+    this.#pods = new ClusterPods({ config: deps.config, executors: deps.executors, proxyAddress: deps.proxyAddress, progress: this.progress, users: deps.users });
     this.#step = {
       store: deps.store,
       config: deps.config,
@@ -126,7 +129,7 @@ export class ClusterService {
       tlsCert: creds.cert, tlsKey: creds.key, httpToken: newSecret(),
       desiredWorkers: workers, adaptive: null, state: {},
     };
-    const pod = schedulerPod(this.#pods.workloadInput(row), ports);
+    const pod = schedulerPod(await this.#pods.workloadInput(row), ports);
     const state = emptyState();
     state.scheduler = { executor: scheduler.name, pod: pod.pod, ports, ready: null };
     row.state = state as unknown as Record<string, unknown>;

@@ -8,7 +8,7 @@ import { CREDENTIALS_WRAPPER, schedulerPod, workerPod, type ClusterWorkloadInput
 
 const clusters = validateConfig({}).clusters;
 const input: ClusterWorkloadInput = {
-  name: 'c0ffee', user: 'alice', spec: resolveOptions({ worker_cores: 2 }, clusters).spec, clusters,
+  name: 'c0ffee', user: 'alice', identity: { uid: 200001, gid: 200001 }, spec: resolveOptions({ worker_cores: 2 }, clusters).spec, clusters,
   tlsCert: 'MARKCERT', tlsKey: 'MARKKEY', httpToken: 'http-secret',
 };
 

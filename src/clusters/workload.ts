@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClustersConfig } from '../config/schema.js';
+import { restrictedSecurity, type UnixIdentity } from '../executors/security.js';
 import type { ConfigMap, EnvVar, Pod, RetrievedPodData, Secret } from '../executors/types.js';
 import type { ClusterSpec } from './options.js';
 import { SNI_PREFIX } from '../proxy/sni-router.js';
@@ -80,6 +81,8 @@ export interface SchedulerPorts { tls: number; dashboard: number }
 export interface ClusterWorkloadInput {
   name: string;
   user: string;
+  /** The owner's Unix identity: the cluster's pods run as it, so only the owner's pods can read its TLS key. */
+  identity: UnixIdentity;
   spec: ClusterSpec;
   clusters: ClustersConfig;
   tlsCert: string;
@@ -99,6 +102,11 @@ function labels(c: ClusterWorkloadInput, component: 'dask-scheduler' | 'dask-wor
     'gateway.dask.org/cluster': c.name,
     'hub.jupyter.org/username': c.user,
   };
+}
+
+/** The restricted securityContext with the owner's identity (and what the admin loosened). */
+function security(c: ClusterWorkloadInput) {
+  return restrictedSecurity(c.identity, c.clusters.securityContext);
 }
 
 function b64(s: string): string {
@@ -133,8 +141,10 @@ export function schedulerPod(c: ClusterWorkloadInput, ports: SchedulerPorts): Re
     metadata: { name: `dask-scheduler-${c.name}`, namespace: 'highrate', uid, labels: labels(c, 'dask-scheduler') },
     spec: {
       restartPolicy: 'Never',
+      securityContext: security(c).pod,
       containers: [{
         name: 'scheduler',
+        securityContext: security(c).container,
         command: [
           '/bin/sh', '-c', CREDENTIALS_WRAPPER, 'highrate-dask',
           c.clusters.python, '-m', 'distributed.cli.dask_scheduler',
@@ -193,8 +203,10 @@ export function workerPod(c: ClusterWorkloadInput, w: WorkerPlacement): Retrieve
     metadata: { name: w.name, namespace: 'highrate', uid, labels: { ...labels(c, 'dask-worker'), 'gateway.dask.org/worker': w.name } },
     spec: {
       restartPolicy: 'Never',
+      securityContext: security(c).pod,
       containers: [{
         name: 'worker',
+        securityContext: security(c).container,
         ...(c.spec.image ? { image: c.spec.image } : {}),
         command: [
           '/bin/sh', '-c', CREDENTIALS_WRAPPER, 'highrate-dask',

@@ -10,6 +10,21 @@ const seconds = (def: number, help: string) => z.number().int().min(0).default(d
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and "-", starting with a letter or digit');
 const memoryQuantity = z.string().regex(/^[0-9]+(\.[0-9]+)?(K|M|G|T|Ki|Mi|Gi|Ti)?$/, 'must be a memory size like "512M", "4G" or "2Gi"');
 
+/**
+ * What an administrator may loosen of the restricted securityContext the hub writes into every pod
+ * (docs/security.md): explicit in the config, never silent. Executors refuse what they cannot run.
+ */
+export const SecurityRelaxSchema = z.strictObject({
+  readOnlyRootFilesystem: z.boolean().optional().describe('false: the container may write its root file system (Kubernetes images that write outside their volumes; the local executor\'s root is the host\'s and stays read-only).'),
+  allowPrivilegeEscalation: z.boolean().optional().describe('true: setuid programs in the image work (sudo in an image); executors that always set no_new_privs still do.'),
+  seccompProfile: z.strictObject({
+    type: z.enum(['RuntimeDefault', 'Unconfined']).describe('Unconfined: no seccomp filter (executors that filter every container refuse such pods).'),
+  }).optional().describe('The seccomp profile.'),
+  capabilities: z.strictObject({
+    add: z.array(z.string().regex(/^[A-Z_]+$/, 'must be a capability name like NET_BIND_SERVICE')).optional().describe('Capabilities to add back after dropping ALL (executors refuse what their configuration does not allow).'),
+  }).optional().describe('Linux capabilities.'),
+}).describe('Loosens the securityContext of the pods (notebook: per profile; Dask: clusters.securityContext).');
+
 export const ProfileSchema = z.strictObject({
   name: name.describe('Identifier used in the API (`{"profile": "<name>"}`).'),
   displayName: z.string().min(1).max(200).optional().describe('Shown in the start form; defaults to the name.'),
@@ -33,6 +48,7 @@ export const ProfileSchema = z.strictObject({
   allowedGroups: z.array(z.string()).default([]).describe('Only members of these groups may use the profile; empty: everyone.'),
   startTimeout: z.number().int().min(1).optional().describe('Overrides hub.startTimeout for servers of this profile, seconds.'),
   startTimeoutIncludesQueue: z.boolean().optional().describe('Overrides hub.startTimeoutIncludesQueue for servers of this profile.'),
+  securityContext: SecurityRelaxSchema.optional().describe('Loosens the restricted securityContext of this profile\'s servers (docs/security.md); unset: fully restricted.'),
 });
 
 /** A Slurm executor: each workload is one sbatch job running the pod supervisor (src/executors/slurm/). */
@@ -122,7 +138,8 @@ export const ExecutorSchema = z.strictObject({
   options: z.strictObject({
     sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto').describe('Per-pod mount and PID namespaces with bubblewrap; auto uses it when installed.'),
     cgroups: z.enum(['auto', 'off']).default('auto').describe('Enforce cores and memory with cgroups when the machine allows.'),
-  }).prefault({}),
+    pidsLimit: z.number().int().min(0).default(4096).describe('Processes and threads a pod may have at once (pids cgroup), so a fork bomb stays in its pod; 0: no limit.'),
+  }).prefault({}).describe('Options of a `kind: local` executor.'),
   slurm: SlurmOptionsSchema.optional().describe('Options of a `kind: slurm` executor.'),
   htcondor: HtcondorOptionsSchema.optional().describe('Options of a `kind: htcondor` executor.'),
   kubernetes: KubernetesOptionsSchema.optional().describe('Options of a `kind: kubernetes` executor.'),
@@ -269,19 +286,31 @@ export const ClustersSchema = z.strictObject({
   }).prefault({}).describe('Adaptive scaling.'),
   workerProfiling: z.boolean().default(false).describe('Run Dask\'s statistical profiler in workers (it samples every worker thread every 10 ms, for the Profile page of Dask\'s own dashboard; off, compute-bound work runs about 5% faster).'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Extra environment variables for schedulers and workers (e.g. DASK_ configuration); they win over highrate\'s own.'),
+  securityContext: SecurityRelaxSchema.optional().describe('Loosens the restricted securityContext of schedulers and workers (docs/security.md); unset: fully restricted.'),
 });
+
+/** Who the pods run as: each platform user is a Unix user of their own (docs/security.md). */
+export const PodsSchema = z.strictObject({
+  identity: z.enum(['auto', 'range', 'accounts', 'hub']).default('auto').describe('range: each user gets a uid of uidRange, recorded and never reused; accounts: the host\'s account of the same name (getent passwd: /etc/passwd, LDAP, SSSD), for facilities whose users have accounts; hub: every pod runs as the hub\'s own user (a single-user machine: users are NOT isolated from each other); auto: range when highrate runs as root, else hub.'),
+  uidRange: z.strictObject({
+    min: z.number().int().min(1000).max(4294967294).default(200000).describe('Lowest uid handed out.'),
+    max: z.number().int().min(1000).max(4294967294).default(299999).describe('Highest uid handed out.'),
+  }).prefault({}).describe('uids (and equal gids) for identity range; ids the host already uses (passwd, group, subuid) are skipped.'),
+  minAccountUid: z.number().int().min(1).default(1000).describe('With identity accounts: accounts below this uid (system accounts, root) are refused.'),
+}).refine((p) => p.uidRange.min <= p.uidRange.max, { message: 'uidRange.min must not exceed uidRange.max', path: ['uidRange'] });
 
 export const ConfigSchema = z.strictObject({
   hub: HubSchema.prefault({}),
   auth: AuthSchema.prefault({}),
   culler: CullerSchema.prefault({}),
-  executors: z.array(ExecutorSchema).default([{ name: 'local', kind: 'local', options: { sandbox: 'auto', cgroups: 'auto' } }]).describe('Where workloads run.'),
+  executors: z.array(ExecutorSchema).default([{ name: 'local', kind: 'local', options: { sandbox: 'auto', cgroups: 'auto', pidsLimit: 4096 } }]).describe('Where workloads run.'),
   profiles: z.array(ProfileSchema).default([]).describe('What users can start; default: one profile running the system notebook server on the local executor.'),
   roles: z.array(RoleSchema).default([]).describe('Roles (named lists of scopes) and who holds them; built in: admin, user, idle-culler.'),
   services: z.array(ServiceSchema).default([]).describe('API clients that are not users (an idle culler, monitoring); tokens are issued at /hub/api/services/<name>/tokens.'),
   quotas: QuotasSchema.prefault({}).describe('Per-user limits, checked at every start and scale.'),
   audit: AuditSchema.prefault({}).describe('The audit log.'),
   clusters: ClustersSchema.prefault({}).describe('Dask clusters as a service (dask-gateway API, SNI port, adaptive scaling).'),
+  pods: PodsSchema.prefault({}).describe('Who pods run as (Unix identities of platform users).'),
   plugin: PluginSchema.prefault({}).describe('`highrate plugin serve` (an executor as an interLink plugin).'),
 });
 
@@ -293,3 +322,5 @@ export type GroupTotalConfig = z.infer<typeof GroupTotalSchema>;
 export type RoleConfig = z.infer<typeof RoleSchema>;
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
 export type ClustersConfig = z.infer<typeof ClustersSchema>;
+export type PodsConfig = z.infer<typeof PodsSchema>;
+export type SecurityRelax = z.infer<typeof SecurityRelaxSchema>;

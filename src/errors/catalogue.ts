@@ -1,7 +1,7 @@
 /**
  * The one error catalogue. Every error a user or client can see has a stable `code`, an HTTP
  * status and a message safe to show; log detail is kept apart (`detail`) and never sent.
- * docs/errors.md lists every code; test/unit/errors.test.ts fails when the two disagree.
+ * docs/errors.md lists every code; src/errors/catalogue.test.ts fails when the two disagree.
  */
 export const ERRORS = {
   // 400 — bad input
@@ -14,11 +14,13 @@ export const ERRORS = {
   SERVER_PENDING: { status: 400, message: 'The server is busy starting or stopping.' },
   NAMED_SERVERS_DISABLED: { status: 400, message: 'Named servers are not enabled.' },
   CONFIG_INVALID: { status: 400, message: 'The configuration is invalid.' },
+  POD_SECURITY_UNENFORCEABLE: { status: 400, message: 'The executor cannot enforce the pod\'s security context.' },
   // 401/403 — who you are, what you may do
   UNAUTHENTICATED: { status: 401, message: 'Authentication required.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   MISSING_SCOPE: { status: 403, message: 'The credential lacks a required scope.' },
   CSRF_FAILED: { status: 403, message: 'Cross-site request refused: missing or wrong XSRF token.' },
+  ORIGIN_REFUSED: { status: 403, message: 'Cross-origin request refused: its Origin is not this site.' },
   LOGIN_REFUSED: { status: 403, message: 'Login refused.' },
   QUOTA_EXCEEDED: { status: 403, message: 'The request would exceed a quota.' },
   // 404/405/409/413/415/429

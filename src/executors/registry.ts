@@ -9,7 +9,10 @@ import { KubernetesExecutor, loadKubeConfig } from './kubernetes/index.js';
 import type { Executor } from './types.js';
 
 /** Builds the configured executors, each with its own state directory under `<data>/executors/`. */
-export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { dataDir: string }): Promise<Map<string, Executor>> {
+/**
+ * @param ctx.hiddenPaths more host paths pods must not see (the config file, secret files it names)
+ */
+export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { dataDir: string; hiddenPaths?: string[] }): Promise<Map<string, Executor>> {
   const out = new Map<string, Executor>();
   for (const c of configs) {
     switch (c.kind) {
@@ -19,8 +22,9 @@ export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { 
           stateDir: join(ctx.dataDir, 'executors', c.name),
           sandbox: c.options.sandbox,
           cgroups: c.options.cgroups,
-          // Pods never see the hub's data (store, secrets, other pods' state).
-          hiddenPaths: [ctx.dataDir],
+          pidsLimit: c.options.pidsLimit,
+          // Pods never see the hub's data (store, secrets, other pods' state) nor its config.
+          hiddenPaths: [ctx.dataDir, ...(ctx.hiddenPaths ?? [])],
         }));
         break;
       case 'slurm': {
@@ -35,7 +39,7 @@ export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { 
           extraSbatchFlags: o.extraSbatchFlags,
           containerRuntime: o.containerRuntime,
           sandbox: o.sandbox,
-          hiddenPaths: [ctx.dataDir],
+          hiddenPaths: [ctx.dataDir, ...(ctx.hiddenPaths ?? [])],
           pollIntervalMs: o.pollInterval * 1000,
           commandTimeoutMs: o.commandTimeout * 1000,
         }));
@@ -53,7 +57,7 @@ export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { 
           requestDisk: o.requestDisk, accountingGroup: o.accountingGroup, extraSubmitLines: o.extraSubmitLines,
           containerRuntime: o.containerRuntime,
           sandbox: o.sandbox,
-          hiddenPaths: [ctx.dataDir],
+          hiddenPaths: [ctx.dataDir, ...(ctx.hiddenPaths ?? [])],
           pollIntervalMs: o.pollInterval * 1000,
           commandTimeoutMs: o.commandTimeout * 1000,
         }));

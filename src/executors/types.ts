@@ -12,6 +12,8 @@
  *   with the same options sees the pods of the old one (the hub restarts; workloads keep running).
  */
 
+import type { PodSecurityContext, SecurityContext } from './security.js';
+
 // ---- Kubernetes core/v1 subset (camelCase JSON as the API server sends it) ----
 
 export interface ObjectMeta {
@@ -63,6 +65,8 @@ export interface Container {
   volumeMounts?: VolumeMount[];
   resources?: ResourceRequirements;
   ports?: { containerPort: number; name?: string; protocol?: string }[];
+  /** Kubernetes' SecurityContext; see security.ts for what executors do with it. */
+  securityContext?: SecurityContext;
 }
 
 export interface KeyToPath { key: string; path: string; mode?: number }
@@ -83,7 +87,8 @@ export interface PodSpec {
   restartPolicy?: 'Always' | 'OnFailure' | 'Never';
   nodeSelector?: Record<string, string>;
   tolerations?: unknown[];
-  securityContext?: Record<string, unknown>;
+  /** Kubernetes' PodSecurityContext; see security.ts. */
+  securityContext?: PodSecurityContext;
 }
 
 export interface Pod {
@@ -220,6 +225,8 @@ export interface ExecutorCapabilities {
   memoryLimits: boolean;
   /** Workloads listen somewhere the hub cannot predict and must call back with their address. */
   remoteAddress: boolean;
+  /** Volumes appear at their mountPath (a mount namespace or a container runtime); false: host processes see them at the executor's paths. */
+  mountPaths: boolean;
 }
 
 export interface Executor {

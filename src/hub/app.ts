@@ -16,7 +16,8 @@ import { ensureProxy } from './proxy-process.js';
 import { revocationAwareStore } from './revocation.js';
 import { loadSecret } from './secrets.js';
 import { ServerManager } from './servers/manager.js';
-import { startClusters } from '../clusters/index.js';
+import { isClusterRoutePath, startClusters } from '../clusters/index.js';
+import { UnixUsers } from './unix-users.js';
 import { ensureAdminAccount } from './admin-account.js';
 import { ANONYMOUS, AuditLog } from './audit/index.js';
 import { QuotaService } from './quota/index.js';
@@ -25,6 +26,8 @@ import { JwtAccessTokens, Rbac } from './rbac/index.js';
 export interface HubOptions {
   config: Config;
   dataDir: string;
+  /** The config file it was read from: pods never see it (it may hold the database's password). */
+  configFile?: string;
   /** Called with lines meant for the person who ran `highrate up` (URL, first admin password). */
   announce?: (line: string) => void;
 }
@@ -83,7 +86,10 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     await rbac.start();
     undo.push(() => rbac.stop());
     const quota = new QuotaService({ config, store });
-    const executors = await buildExecutors(config.executors, { dataDir });
+    const users = new UnixUsers({ config: config.pods, store });
+    // Pods see neither the data directory nor the files the config names with secrets in them.
+    const hiddenPaths = [opts.configFile, config.auth.oidc?.clientSecretFile].filter((p): p is string => !!p).map((p) => resolve(p));
+    const executors = await buildExecutors(config.executors, { dataDir, hiddenPaths });
     undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
     const proxyToken = loadSecret(dataDir, 'proxy-token');
 
@@ -134,8 +140,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
     await proxy.client.addRoute('/', hubUrl, { hub: true });
 
-    const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl });
-    const servers = new ServerManager({ config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, clusterAccess: clusters?.notebookAccess });
+    const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl, users });
+    const servers = new ServerManager({
+      config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users,
+      clusterAccess: clusters?.notebookAccess, foreignRoute: isClusterRoutePath,
+    });
     const hub: Hub = {
       config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
       uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,

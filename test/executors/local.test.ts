@@ -108,7 +108,7 @@ describe('local executor with bubblewrap', () => {
     assert.equal(readFileSync(join(cg.cpu!, cg.version === 1 ? 'cpu.cfs_quota_us' : 'cpu.max'), 'utf8').trim(), cg.version === 1 ? '150000' : '150000 100000');
     if (cg.version === 1) assert.equal(readFileSync(join(cg.cpu!, 'cpu.cfs_period_us'), 'utf8').trim(), '100000');
     assert.equal(readFileSync(join(cg.memory!, cg.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), 'utf8').trim(), String((64 + 100) * 2 ** 20));
-    assert.deepEqual(info.limits, { cpuCores: 1.5, memoryBytes: 164 * 2 ** 20 });
+    assert.deepEqual(info.limits, { cpuCores: 1.5, memoryBytes: 164 * 2 ** 20, pids: 4096 });
     // Every process of the pod, the containers' included, is inside.
     const inside = readFileSync(join(cg.memory!, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number).sort();
     assert.deepEqual(inside, [...info.processes].sort());
@@ -306,7 +306,7 @@ describe('local executor without a sandbox, at scale', () => {
   test('status messages say what is not honoured: image, volumes\' mountPath, limits', async () => {
     const ex = new LocalExecutor({ name: 'plain', stateDir: join(root, 'plain-state'), sandbox: 'none', cgroups: 'off' });
     assert.equal(ex.sandboxKind, 'none');
-    assert.deepEqual(ex.capabilities, { images: false, cpuLimits: false, memoryLimits: false, remoteAddress: false });
+    assert.deepEqual(ex.capabilities, { images: false, cpuLimits: false, memoryLimits: false, remoteAddress: false, mountPaths: false });
     const data = conformancePod('plain', {
       volumes: [{ name: 'data', emptyDir: {} }],
       containers: [{ name: 'main', image: 'python:3.12', command: ['/bin/sh', '-c', 'exit 0'], volumeMounts: [{ name: 'data', mountPath: '/data' }], resources: { limits: { cpu: '1', memory: '1Gi' } } }],

@@ -1,5 +1,6 @@
 import { fail } from '../../errors/catalogue.js';
-import { hostSandbox, sourceWord, type Sandbox, type SandboxContainer } from '../podscript/sandbox.js';
+import { requireEnforceable } from '../security.js';
+import { hostSandbox, runnerSupport, sourceWord, type HostSandboxOptions, type Sandbox, type SandboxContainer } from '../podscript/sandbox.js';
 import { isShellName, shQuote, shWords } from '../podscript/shell.js';
 
 /** Container runtimes a batch job can start each container with. */
@@ -26,19 +27,30 @@ function checkBindPath(c: SandboxContainer, p: string): void {
  * Checked here as generated text only (tests in container-sandbox.test.ts): no runtime and no
  * registry are reachable on the development machine.
  */
-export function containerSandbox(runtime: ContainerRuntime, opts: { binary?: string; options?: string[] } = {}): Sandbox {
+export function containerSandbox(runtime: ContainerRuntime, opts: { binary?: string; options?: string[]; runner?: HostSandboxOptions } = {}): Sandbox {
   const bin = opts.binary ?? runtime;
   const extra = opts.options ?? [];
-  const host = hostSandbox();
+  const host = hostSandbox(opts.runner);
+  const runner = runnerSupport(opts.runner ?? {});
   return {
     kind: runtime,
     dirs: [],
+    // podman applies its default seccomp profile, --read-only, --cap-drop=all and no-new-privileges
+    // (below); apptainer runs images read-only with no capabilities and no_new_privs, but cannot
+    // load a seccomp filter unless run as root, and cannot switch users.
+    support: runtime === 'podman'
+      ? { where: `the ${runtime} container runtime`, ...runner, readOnlyRoot: 'always', seccomp: 'always', dropsAllCapabilities: true }
+      : { where: `the ${runtime} container runtime`, ...runner, ...(runner.users === 'any' ? { users: 0, allowRoot: false } : {}), readOnlyRoot: 'always', seccomp: 'never', dropsAllCapabilities: true },
+    files: () => [],
     prelude: () => [],
     containerBody(sc) {
       // planPod hands sandboxes its PlannedContainer, which carries the image.
       const c = sc as SandboxContainer & { image?: string };
       // A container without an image is a host process of the node, as on executors without a runtime.
-      if (!c.image) return host.containerBody(c);
+      if (!c.image) {
+        requireEnforceable(c.name, c.security, host.support);
+        return host.containerBody(c);
+      }
       const names = [...c.env.keys()].filter(isShellName);
       const odd = [...c.env.keys()].filter((k) => !isShellName(k));
       if (odd.length) throw fail('BAD_REQUEST', `Container "${c.name}": environment variable names ${odd.map((k) => JSON.stringify(k)).join(', ')} cannot be passed by ${runtime}.`);
@@ -51,7 +63,8 @@ export function containerSandbox(runtime: ContainerRuntime, opts: { binary?: str
       }
       if (runtime === 'podman') {
         for (const k of names) body.push(`export ${k}=${shQuote(c.env.get(k)!)}`);
-        const words = [shQuote(bin), 'run', '--rm', '--network=host', ...extra.map(shQuote), ...names.map((k) => `--env ${k}`)];
+        const words = [shQuote(bin), 'run', '--rm', '--network=host', '--read-only', '--cap-drop=all', '--security-opt=no-new-privileges', ...extra.map(shQuote), ...names.map((k) => `--env ${k}`)];
+        if (c.identity) words.push(`--user=${c.identity.uid}:${c.identity.gid}`, ...c.identity.groups.map((g) => `--group-add=${g}`));
         for (const b of binds) words.push('-v', b);
         if (c.workingDir) words.push('-w', shQuote(c.workingDir));
         // A pod's command replaces the image's entrypoint, as on a kubelet.

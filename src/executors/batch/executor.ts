@@ -116,7 +116,7 @@ export class BatchExecutor implements Executor {
     this.#maxPods = opts.maxPods ?? 1000;
     this.#pollIntervalMs = opts.pollIntervalMs ?? 2000;
     this.commands = new CommandRunner(opts.commandTimeoutMs ?? 30_000);
-    this.capabilities = { images: this.#runsImages, cpuLimits: true, memoryLimits: true, remoteAddress: true };
+    this.capabilities = { images: this.#runsImages, cpuLimits: true, memoryLimits: true, remoteAddress: true, mountPaths: this.#sandbox.kind !== 'host' };
     this.#poller = new StatusPoller((ids) => this.#query(ids), () => this.#activeJobIds(), this.#pollIntervalMs, `${this.kind} executor ${this.name}`);
   }
 

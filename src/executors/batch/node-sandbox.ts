@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fail } from '../../errors/catalogue.js';
 import { bwrapSandbox, hostSandbox, type Sandbox } from '../podscript/index.js';
+import { seccompProgram } from '../podscript/seccomp.js';
 import { containerSandbox } from './container-sandbox.js';
 
 /** How containers run on a batch node; the same choices for every batch system. */
@@ -24,7 +25,7 @@ export function nodeSandbox(opts: BatchNodeOptions & { name: string; stateDir: s
     const bwrap = opts.bwrapPath ?? '/usr/bin/bwrap';
     if (!existsSync(bwrap)) throw fail('CONFIG_INVALID', `Executor "${opts.name}": sandbox "bwrap" needs ${bwrap} (Debian package bubblewrap) on the nodes.`);
     // Where hub and job share a machine, the executor's state (job scripts with Secrets) stays hidden.
-    return { sandbox: bwrapSandbox({ bwrap, hide: [resolve(opts.stateDir), ...(opts.hiddenPaths ?? []).map((p) => resolve(p))] }), runsImages: false };
+    return { sandbox: bwrapSandbox({ bwrap, hide: [resolve(opts.stateDir), ...(opts.hiddenPaths ?? []).map((p) => resolve(p))], seccomp: seccompProgram() }), runsImages: false };
   }
   return { sandbox: hostSandbox(), runsImages: false };
 }

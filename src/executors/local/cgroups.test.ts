@@ -55,11 +55,10 @@ describe('drivers on a fake cgroup file system', () => {
     assert.equal(d.version, 1);
     assert.equal(d.cpu && d.memory, true);
     const cg = d.create('pod-1', { cpuCores: 1.5, memoryBytes: 512 * 2 ** 20 });
-    assert.deepEqual(cg, {
-      version: 1,
-      cpu: join(fs, 'sys/fs/cgroup/cpu,cpuacct/user.slice/highrate-local/pod-1'),
-      memory: join(fs, 'sys/fs/cgroup/memory/user.slice/session-1.scope/highrate-local/pod-1'),
-    });
+    const cpuDir = join(fs, 'sys/fs/cgroup/cpu,cpuacct/user.slice/highrate-local/pod-1');
+    const memDir = join(fs, 'sys/fs/cgroup/memory/user.slice/session-1.scope/highrate-local/pod-1');
+    // the view: each directory at its hierarchy's mount point, as the sandbox shows it
+    assert.deepEqual(cg, { version: 1, cpu: cpuDir, memory: memDir, view: [[cpuDir, '/sys/fs/cgroup/cpu,cpuacct'], [memDir, '/sys/fs/cgroup/memory']] });
     assert.equal(readFileSync(join(cg.cpu!, 'cpu.cfs_quota_us'), 'utf8'), '150000');
     assert.equal(readFileSync(join(cg.cpu!, 'cpu.cfs_period_us'), 'utf8'), '100000');
     assert.equal(readFileSync(join(cg.memory!, 'memory.limit_in_bytes'), 'utf8'), String(512 * 2 ** 20));
@@ -68,7 +67,16 @@ describe('drivers on a fake cgroup file system', () => {
     writeFileSync(join(cg.memory!, 'memory.oom_control'), 'oom_kill_disable 0\nunder_oom 0\noom_kill 2\n');
     assert.equal(cgroupOomKills(cg), 2);
     // only the controllers with a limit get a directory
-    assert.deepEqual(d.create('pod-2', { memoryBytes: 1000 }), { version: 1, memory: join(fs, 'sys/fs/cgroup/memory/user.slice/session-1.scope/highrate-local/pod-2') });
+    const mem2 = join(fs, 'sys/fs/cgroup/memory/user.slice/session-1.scope/highrate-local/pod-2');
+    assert.deepEqual(d.create('pod-2', { memoryBytes: 1000 }), { version: 1, memory: mem2, view: [[mem2, '/sys/fs/cgroup/memory']] });
+    // the process limit goes to the pids hierarchy (its mount point with a space, unescaped)
+    mkdirSync(join(fs, 'sys/fs/cgroup/my pids/user.slice'), { recursive: true });
+    const withPids = detectCgroups({ name: 'local', mountinfo: HYBRID, selfCgroup: HYBRID_SELF, fsRoot: fs })!;
+    assert.equal(withPids.pids, true);
+    const pg = withPids.create('pod-4', {}, 4096);
+    assert.equal(pg.pids, join(fs, 'sys/fs/cgroup/my pids/user.slice/highrate-local/pod-4'));
+    assert.equal(readFileSync(join(pg.pids!, 'pids.max'), 'utf8'), '4096');
+    assert.deepEqual(readCgroupLimits(pg), { pids: 4096 });
     // a configured parent replaces the own cgroup
     const p = detectCgroups({ name: 'x', parent: '/facility', mountinfo: HYBRID, selfCgroup: HYBRID_SELF, fsRoot: fs })!;
     assert.equal(p.create('pod-3', { cpuCores: 2 }).cpu, join(fs, 'sys/fs/cgroup/cpu,cpuacct/facility/highrate-x/pod-3'));
@@ -82,17 +90,18 @@ describe('drivers on a fake cgroup file system', () => {
     writeFileSync(join(top, 'hub.service/cgroup.subtree_control'), '');
     const d = detectCgroups({ name: 'local', mountinfo: V2, selfCgroup: '0::/hub.service\n', fsRoot: fs })!;
     assert.equal(d.version, 2);
-    assert.equal(readFileSync(join(top, 'hub.service/cgroup.subtree_control'), 'utf8'), '+cpu +memory');
-    writeFileSync(join(top, 'hub.service/cgroup.subtree_control'), 'cpu memory');
+    assert.equal(readFileSync(join(top, 'hub.service/cgroup.subtree_control'), 'utf8'), '+cpu +memory +pids');
+    writeFileSync(join(top, 'hub.service/cgroup.subtree_control'), 'cpu memory pids');
     mkdirSync(join(top, 'hub.service/highrate-local'));
     writeFileSync(join(top, 'hub.service/highrate-local/cgroup.subtree_control'), '');
-    const cg = d.create('pod-1', { cpuCores: 0.5, memoryBytes: 2 ** 30 });
+    const cg = d.create('pod-1', { cpuCores: 0.5, memoryBytes: 2 ** 30 }, 100);
     const dir = join(top, 'hub.service/highrate-local/pod-1');
-    assert.deepEqual(cg, { version: 2, cpu: dir, memory: dir });
-    assert.equal(readFileSync(join(top, 'hub.service/highrate-local/cgroup.subtree_control'), 'utf8'), '+cpu +memory');
+    assert.deepEqual(cg, { version: 2, cpu: dir, memory: dir, pids: dir, view: [[dir, '/sys/fs/cgroup']] });
+    assert.equal(readFileSync(join(top, 'hub.service/highrate-local/cgroup.subtree_control'), 'utf8'), '+cpu +memory +pids');
+    assert.equal(readFileSync(join(dir, 'pids.max'), 'utf8'), '100');
     assert.equal(readFileSync(join(dir, 'cpu.max'), 'utf8'), '50000 100000');
     assert.equal(readFileSync(join(dir, 'memory.max'), 'utf8'), String(2 ** 30));
-    assert.deepEqual(readCgroupLimits(cg), { cpuCores: 0.5, memoryBytes: 2 ** 30 });
+    assert.deepEqual(readCgroupLimits(cg), { cpuCores: 0.5, memoryBytes: 2 ** 30, pids: 100 });
     assert.deepEqual(cgroupProcsFiles(cg), [join(dir, 'cgroup.procs')]);
     writeFileSync(join(dir, 'memory.events'), 'low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n');
     assert.equal(cgroupOomKills(cg), 1);
@@ -102,7 +111,7 @@ describe('drivers on a fake cgroup file system', () => {
   test('unavailable: no controllers, or nothing writable', () => {
     const fs = join(root, 'none');
     mkdirSync(join(fs, 'sys/fs/cgroup'), { recursive: true });
-    writeFileSync(join(fs, 'sys/fs/cgroup/cgroup.controllers'), 'pids\n');
+    writeFileSync(join(fs, 'sys/fs/cgroup/cgroup.controllers'), 'io rdma\n');
     assert.equal(detectCgroups({ name: 'l', mountinfo: V2, selfCgroup: '0::/\n', fsRoot: fs }), null);
     assert.equal(detectCgroups({ name: 'l', mountinfo: '', selfCgroup: '', fsRoot: fs }), null);
   });

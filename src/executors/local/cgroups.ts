@@ -12,7 +12,8 @@ import type { Limits } from '../podscript/limits.js';
  * `parent` when configured (a path relative to each hierarchy's root, e.g. "/highrate").
  *
  * What: the pod's effective limits (see podscript/limits.ts): cpu as a CFS quota over a 100 ms
- * period, memory as a hard limit with swap capped to the same (v1 memsw) or none (v2). The
+ * period, memory as a hard limit with swap capped to the same (v1 memsw) or none (v2), and the
+ * executor's process limit (pids.max: a fork bomb stays inside its pod). The
  * supervisor joins by writing its own pid to each `cgroup.procs` before it starts anything, so
  * every container process is born inside. A cgroup is made only for a resource with a limit.
  *
@@ -26,6 +27,9 @@ export interface PodCgroup {
   /** cgroup directory holding the cpu limit (v2: the same directory as memory). */
   cpu?: string;
   memory?: string;
+  pids?: string;
+  /** Each directory with the mount point of its hierarchy: where the sandbox shows it, read-only. */
+  view?: Array<[dir: string, mountPoint: string]>;
 }
 
 export interface CgroupDriver {
@@ -33,8 +37,9 @@ export interface CgroupDriver {
   /** Controllers this driver can limit. */
   readonly cpu: boolean;
   readonly memory: boolean;
-  /** Creates the pod's cgroup(s) with its limits. Throws when the kernel refuses. */
-  create(uid: string, limits: Limits): PodCgroup;
+  readonly pids: boolean;
+  /** Creates the pod's cgroup(s) with its limits and a process limit. Throws when the kernel refuses. */
+  create(uid: string, limits: Limits, pidsMax?: number): PodCgroup;
 }
 
 export interface MountEntry { mountPoint: string; fsType: string; superOptions: string[] }
@@ -135,52 +140,61 @@ export function detectCgroups(opts: DetectOptions): CgroupDriver | null {
     try {
       controllers = readFileSync(join(top, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
     } catch { /* no controllers file: not usable */ }
-    const wanted = ['cpu', 'memory'].filter((c) => controllers.includes(c));
+    const wanted = CONTROLLERS.filter((c) => controllers.includes(c));
     if (wanted.length) {
       const parentDir = join(top, opts.parent ?? own.v2 ?? '/');
       const base = join(parentDir, leaf);
       if (existsSync(parentDir) && writable(parentDir) && enableControllers(parentDir, wanted)) {
-        return v2Driver(base, wanted.includes('cpu'), wanted.includes('memory'));
+        return v2Driver(base, unified.mountPoint, new Set(wanted));
       }
     }
   }
 
-  const bases: { cpu?: string; memory?: string } = {};
-  for (const ctl of ['cpu', 'memory'] as const) {
+  const bases: V1Bases = {};
+  for (const ctl of CONTROLLERS) {
     const m = mounts.find((x) => x.fsType === 'cgroup' && x.superOptions.includes(ctl));
     if (!m) continue;
     const base = join(root + m.mountPoint, opts.parent ?? own.v1.get(ctl) ?? '/', leaf);
-    if (creatable(base)) bases[ctl] = base;
+    if (creatable(base)) bases[ctl] = { base, mountPoint: m.mountPoint };
   }
-  if (!bases.cpu && !bases.memory) return null;
+  if (!bases.cpu && !bases.memory && !bases.pids) return null;
   return v1Driver(bases);
 }
 
-function v1Driver(bases: { cpu?: string; memory?: string }): CgroupDriver {
+const CONTROLLERS = ['cpu', 'memory', 'pids'] as const;
+type Controller = (typeof CONTROLLERS)[number];
+type V1Bases = Partial<Record<Controller, { base: string; mountPoint: string }>>;
+
+function v1Driver(bases: V1Bases): CgroupDriver {
   return {
     version: 1,
     cpu: !!bases.cpu,
     memory: !!bases.memory,
-    create(uid, limits) {
-      const cg: PodCgroup = { version: 1 };
+    pids: !!bases.pids,
+    create(uid, limits, pidsMax) {
+      const cg: PodCgroup = { version: 1, view: [] };
+      const make = (ctl: Controller): string => {
+        const dir = join(bases[ctl]!.base, uid);
+        mkdirSync(dir, { recursive: true });
+        cg[ctl] = dir;
+        cg.view!.push([dir, bases[ctl]!.mountPoint]);
+        return dir;
+      };
       try {
         if (bases.cpu && limits.cpuCores) {
-          const dir = join(bases.cpu, uid);
-          mkdirSync(dir, { recursive: true });
-          cg.cpu = dir;
+          const dir = make('cpu');
           writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
           writeFileSync(join(dir, 'cpu.cfs_quota_us'), String(Math.max(1000, Math.round(limits.cpuCores * PERIOD_US))));
         }
         if (bases.memory && limits.memoryBytes) {
-          const dir = join(bases.memory, uid);
-          mkdirSync(dir, { recursive: true });
-          cg.memory = dir;
+          const dir = make('memory');
           writeFileSync(join(dir, 'memory.limit_in_bytes'), String(limits.memoryBytes));
           // memory+swap capped at the same value: the limit cannot be dodged by swapping.
           if (existsSync(join(dir, 'memory.memsw.limit_in_bytes'))) {
             try { writeFileSync(join(dir, 'memory.memsw.limit_in_bytes'), String(limits.memoryBytes)); } catch { /* swap accounting off */ }
           }
         }
+        if (bases.pids && pidsMax) writeFileSync(join(make('pids'), 'pids.max'), String(pidsMax));
       } catch (err) {
         removePodCgroup(cg);
         throw err;
@@ -190,22 +204,25 @@ function v1Driver(bases: { cpu?: string; memory?: string }): CgroupDriver {
   };
 }
 
-function v2Driver(base: string, cpu: boolean, memory: boolean): CgroupDriver {
+function v2Driver(base: string, mountPoint: string, have: Set<Controller>): CgroupDriver {
   return {
     version: 2,
-    cpu,
-    memory,
-    create(uid, limits) {
-      const wantCpu = cpu && !!limits.cpuCores;
-      const wantMem = memory && !!limits.memoryBytes;
+    cpu: have.has('cpu'),
+    memory: have.has('memory'),
+    pids: have.has('pids'),
+    create(uid, limits, pidsMax) {
+      const wantCpu = have.has('cpu') && !!limits.cpuCores;
+      const wantMem = have.has('memory') && !!limits.memoryBytes;
+      const wantPids = have.has('pids') && !!pidsMax;
       const cg: PodCgroup = { version: 2 };
-      if (!wantCpu && !wantMem) return cg;
+      if (!wantCpu && !wantMem && !wantPids) return cg;
       mkdirSync(base, { recursive: true });
-      if (!enableControllers(base, [...(cpu ? ['cpu'] : []), ...(memory ? ['memory'] : [])])) {
-        throw new Error(`cannot enable cpu/memory controllers in ${base}`);
+      if (!enableControllers(base, [...have])) {
+        throw new Error(`cannot enable the ${[...have].join('/')} controllers in ${base}`);
       }
       const dir = join(base, uid);
       mkdirSync(dir, { recursive: true });
+      cg.view = [[dir, mountPoint]];
       try {
         if (wantCpu) {
           cg.cpu = dir;
@@ -218,8 +235,12 @@ function v2Driver(base: string, cpu: boolean, memory: boolean): CgroupDriver {
             try { writeFileSync(join(dir, 'memory.swap.max'), '0'); } catch { /* no swap controller */ }
           }
         }
+        if (wantPids) {
+          cg.pids = dir;
+          writeFileSync(join(dir, 'pids.max'), String(pidsMax));
+        }
       } catch (err) {
-        cg.cpu = cg.memory = dir;
+        cg.cpu = cg.memory = cg.pids = dir;
         removePodCgroup(cg);
         throw err;
       }
@@ -230,7 +251,7 @@ function v2Driver(base: string, cpu: boolean, memory: boolean): CgroupDriver {
 
 /** The distinct directories of a pod cgroup. */
 export function cgroupDirs(cg: PodCgroup | null | undefined): string[] {
-  return cg ? [...new Set([cg.cpu, cg.memory].filter((d): d is string => !!d))] : [];
+  return cg ? [...new Set([cg.cpu, cg.memory, cg.pids].filter((d): d is string => !!d))] : [];
 }
 
 /** The files the supervisor writes its pid to, to join the pod's cgroup(s). */
@@ -262,8 +283,8 @@ export function cgroupOomKills(cg: PodCgroup | null | undefined): number {
 }
 
 /** The limits as the kernel holds them (for tests and conformance probes). */
-export function readCgroupLimits(cg: PodCgroup | null | undefined): Limits {
-  const out: Limits = {};
+export function readCgroupLimits(cg: PodCgroup | null | undefined): Limits & { pids?: number } {
+  const out: Limits & { pids?: number } = {};
   if (!cg) return out;
   const read = (d: string, f: string) => readFileSync(join(d, f), 'utf8').trim();
   try {
@@ -276,6 +297,10 @@ export function readCgroupLimits(cg: PodCgroup | null | undefined): Limits {
     if (cg.memory) {
       const v = read(cg.memory, cg.version === 2 ? 'memory.max' : 'memory.limit_in_bytes');
       if (v !== 'max') out.memoryBytes = Number(v);
+    }
+    if (cg.pids) {
+      const v = read(cg.pids, 'pids.max');
+      if (v !== 'max') out.pids = Number(v);
     }
   } catch { /* removed */ }
   return out;

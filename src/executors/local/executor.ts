@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { fail } from '../../errors/catalogue.js';
 import { log } from '../../log.js';
 import { bwrapSandbox, hostSandbox, planPod, type PlannedContainer, type PodPlan, type Sandbox } from '../podscript/index.js';
-import { logFile, POD_SCRIPT } from '../podscript/layout.js';
+import { CGROUP_VIEW, logFile, POD_SCRIPT, SANDBOX_DIR } from '../podscript/layout.js';
+import { seccompProgram } from '../podscript/seccomp.js';
 import { checkUid } from '../podscript/names.js';
 import { formatCpu, formatMemory } from '../quantity.js';
 import type { CreateStruct, Executor, ExecutorCapabilities, LogStruct, PingResponse, Pod, PodStatus, RetrievedPodData } from '../types.js';
@@ -31,8 +32,12 @@ export interface LocalExecutorOptions {
   maxPods?: number;
   /** The bubblewrap binary (default /usr/bin/bwrap). */
   bwrapPath?: string;
-  /** Host root read-only inside the sandbox (default false: containers behave as host processes). */
-  readOnlyRoot?: boolean;
+  /** Containers may run as uid 0 (default false: a pod asking for root is refused). */
+  allowRoot?: boolean;
+  /** Who a container without runAsUser runs as when highrate runs as root (default nobody, 65534:65534). */
+  defaultUser?: { uid: number; gid: number };
+  /** Processes (and threads) a pod may have at once, through the pids cgroup; 0: no limit (default 4096). */
+  pidsLimit?: number;
   /** cgroup path below each hierarchy root for pods (default: below this process's own cgroup). */
   cgroupParent?: string;
 }
@@ -50,6 +55,8 @@ export interface LocalPodInfo {
 }
 
 const DEFAULT_GRACE_MS = 5000;
+/** A fork bomb stops here; Jupyter with a Dask LocalCluster and BLAS threads stays well below. */
+const DEFAULT_PIDS_LIMIT = 4096;
 /** Variables a supervisor inherits from the hub; nothing else (the hub's environment holds secrets). */
 const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME'];
 /**
@@ -90,6 +97,7 @@ export class LocalExecutor implements Executor {
   readonly #cgroups: CgroupDriver | null;
   readonly #graceMs: number;
   readonly #maxPods: number;
+  readonly #pidsLimit: number;
   #pods = new Map<string, TrackedPod>();
   #creating = new Map<string, Promise<CreateStruct>>();
   #deleting = new Map<string, Promise<void>>();
@@ -108,15 +116,19 @@ export class LocalExecutor implements Executor {
       throw fail('CONFIG_INVALID', `Executor "${opts.name}": sandbox "bwrap" needs a working ${bwrap} (Debian package bubblewrap).`);
     }
     this.sandboxKind = useBwrap ? 'bwrap' : 'none';
+    const who = { allowRoot: opts.allowRoot, defaultUser: opts.defaultUser };
     this.#sandbox = useBwrap
-      ? bwrapSandbox({ bwrap, hide: [this.#stateDir, ...(opts.hiddenPaths ?? []).map((p) => resolve(p))], readOnlyRoot: opts.readOnlyRoot })
-      : hostSandbox();
+      ? bwrapSandbox({ bwrap, hide: [this.#stateDir, ...(opts.hiddenPaths ?? []).map((p) => resolve(p))], seccomp: seccompProgram(), ...who })
+      : hostSandbox(who);
+    this.#sandbox = { ...this.#sandbox, support: { ...this.#sandbox.support, where: `executor "${opts.name}" (${useBwrap ? 'bubblewrap' : 'no sandbox'})` } };
+    this.#pidsLimit = opts.pidsLimit ?? DEFAULT_PIDS_LIMIT;
     this.#cgroups = (opts.cgroups ?? 'auto') === 'off' ? null : detectCgroups({ name: opts.name, parent: opts.cgroupParent });
     this.capabilities = {
       images: false,
       cpuLimits: this.#cgroups?.cpu ?? false,
       memoryLimits: this.#cgroups?.memory ?? false,
       remoteAddress: false,
+      mountPaths: useBwrap,
     };
     mkdirSync(this.#podsDir, { recursive: true, mode: 0o700 });
     // Pod directories hold Secrets (volume files, env values in pod.json and pod.sh).
@@ -164,9 +176,14 @@ export class LocalExecutor implements Executor {
     try {
       writeFileSync(join(dir, 'pod.json'), JSON.stringify(req.pod, null, 2), { mode: 0o600 });
       writeFileSync(join(dir, POD_SCRIPT), plan.script, { mode: 0o700 });
-      if (this.#cgroups && (plan.limits.cpuCores || plan.limits.memoryBytes)) {
+      if (this.#cgroups && (plan.limits.cpuCores || plan.limits.memoryBytes || this.#pidsLimit)) {
         try {
-          cgroup = this.#cgroups.create(uid, plan.limits);
+          cgroup = this.#cgroups.create(uid, plan.limits, this.#pidsLimit || undefined);
+          // The sandbox shows the pod its own cgroups, read-only (podscript/bwrap.ts).
+          if (cgroup.view?.length) {
+            mkdirSync(join(dir, SANDBOX_DIR), { recursive: true, mode: 0o700 });
+            writeFileSync(join(dir, CGROUP_VIEW), cgroup.view.map(([d, m]) => `${d}\n${m}\n`).join(''), { mode: 0o600 });
+          }
         } catch (err) {
           cgroupError = String((err as Error).message ?? err);
           log.warn('local executor: cgroup creation failed; limits not enforced', { executor: this.name, uid, error: cgroupError });
@@ -205,6 +222,13 @@ export class LocalExecutor implements Executor {
         : plan.limits[unenforced[0] === 'cpu' ? 'cpuCores' : 'memoryBytes'] === undefined ? 'another container of the pod has no limit'
           : 'the pod cgroup could not be created';
       notes.push(`${unenforced.join(' and ')} limit${unenforced.length > 1 ? 's' : ''} not enforced: ${why}`);
+    }
+    if (this.#pidsLimit && !cgroup?.pids) notes.push(`process limit (${this.#pidsLimit}) not enforced: ${this.#cgroups?.pids ? 'the pod cgroup could not be created' : 'no pids cgroup controller on this host'}`);
+    // An ephemeral-storage limit sizes the private tmpfs (/tmp, /var/tmp, /dev/shm); volumes on
+    // the host's disk have no quota here, which the status says when a limit was asked for.
+    const disk = c.mounts.filter((m) => !m.readOnly && (m.source.in === 'host' || plan.volumes.some((v) => v.name === m.volume && v.kind === 'emptyDir')));
+    if (c.ephemeralBytes !== undefined && (this.sandboxKind !== 'bwrap' || disk.length)) {
+      notes.push(`ephemeral-storage limit not enforced on ${this.sandboxKind === 'bwrap' ? disk.map((m) => m.target).join(', ') : 'the host\'s file system'} (no disk quotas here)`);
     }
     return { kind: c.kind, name: c.name, image: c.image ?? '', notes };
   }

@@ -12,6 +12,10 @@ export const POD_SCRIPT = 'pod.sh';
 export const POD_EXIT = 'pod.exit';
 export const VOLUMES_DIR = 'volumes';
 export const SANDBOX_DIR = 'sandbox';
+/** The seccomp program bwrap loads (seccomp.ts). */
+export const SECCOMP_FILE = `${SANDBOX_DIR}/seccomp.bpf`;
+/** Written by the executor: pairs of lines, a cgroup directory of the pod and where the sandbox shows it. */
+export const CGROUP_VIEW = `${SANDBOX_DIR}/cgroup-view`;
 
 export function startedFile(kind: ContainerKind, name: string): string {
   return `${kind}-${name}.started`;

@@ -5,7 +5,8 @@ import { expandReferences, resolveEnv } from './env.js';
 import { podLimits } from './limits.js';
 import { indexObjects } from './objects.js';
 import { planPod } from './plan.js';
-import { bwrapSandbox, hostSandbox } from './sandbox.js';
+import { hostSandbox } from './sandbox.js';
+import { bwrapSandbox } from './bwrap.js';
 
 function pod(spec: Partial<Pod['spec']> & { containers: Container[] }, uid = 'uid-1'): Pod {
   return { metadata: { name: 'p', namespace: 'ns', uid, labels: { app: 'x' } }, spec };
@@ -142,7 +143,7 @@ describe('planPod', () => {
     const withBwrap = planPod(data(p, {
       configMaps: [{ metadata: { name: 'cm' }, data: { a: 'A' } }],
       secrets: [{ metadata: { name: 's' }, data: {} }],
-    }), { podDir: '/state/pods/uid-1', sandbox: bwrapSandbox({ bwrap: '/usr/bin/bwrap', hide: ['/state'] }) });
+    }), { podDir: '/state/pods/uid-1', sandbox: bwrapSandbox({ bwrap: '/usr/bin/bwrap', hide: ['/state'], seccomp: null }) });
     assert.deepEqual(withBwrap.containers[0]!.notes, []);
   });
 

@@ -1,7 +1,10 @@
 import { posix } from 'node:path';
 import { fail } from '../../errors/catalogue.js';
 import type { Container, RetrievedPodData } from '../types.js';
+import { effectiveSecurity, requireEnforceable } from '../security.js';
+import { parseMemory } from '../quantity.js';
 import { resolveArgv, resolveEnv } from './env.js';
+import { runIdentity, type RunIdentity } from './identity.js';
 import type { ContainerKind } from './layout.js';
 import { containerLimits, podLimits, type Limits } from './limits.js';
 import { checkAbsolutePath, checkLabel, checkRelativePath, checkUid } from './names.js';
@@ -13,6 +16,8 @@ import { planVolumes, type PlannedFile, type PlannedVolume, type VolumePlan } fr
 export interface PlannedContainer extends SandboxContainer {
   image?: string;
   limits: Limits;
+  /** Its ephemeral-storage limit in bytes, when it has one. */
+  ephemeralBytes?: number;
   /** The script's shell function for this container. */
   fn: string;
   /** What the sandbox does not honour for it (for status messages). */
@@ -30,6 +35,8 @@ export interface PodPlan {
   containers: PlannedContainer[];
   /** The pod's effective limits (see podLimits). */
   limits: Limits;
+  /** Who owns the pod's volume files and emptyDirs: the pod's user, group fsGroup (as a kubelet's fsGroup does). */
+  volumeOwner?: { uid: number; gid: number };
   /** The supervisor script (pod.sh). */
   script: string;
 }
@@ -86,6 +93,10 @@ export function planPod(data: RetrievedPodData, opts: PlanOptions): PodPlan {
     for (const [k, v] of env) {
       if (v.includes('\0')) throw fail('BAD_REQUEST', `Environment variable ${k} of container "${name}" contains NUL.`);
     }
+    const security = effectiveSecurity(pod, c);
+    requireEnforceable(name, security, opts.sandbox.support);
+    const identity = runIdentity(security, opts.sandbox.support);
+    const limits = containerLimits(c);
     const pc: PlannedContainer = {
       kind, name,
       image: typeof c.image === 'string' && c.image ? c.image : undefined,
@@ -93,7 +104,13 @@ export function planPod(data: RetrievedPodData, opts: PlanOptions): PodPlan {
       env,
       workingDir: c.workingDir ? checkAbsolutePath(`workingDir of container "${name}"`, c.workingDir) : undefined,
       mounts: planMounts(c, vp),
-      limits: containerLimits(c),
+      security,
+      identity,
+      podName: String(pod.metadata.name ?? ''),
+      owner: pod.metadata.labels?.['hub.jupyter.org/username'],
+      ephemeralBytes: ephemeralBytes(c),
+      scratchBytes: ephemeralBytes(c) ?? limits.memoryBytes,
+      limits,
       fn: `hr_${kind}_${i}`,
       notes: [],
     };
@@ -105,14 +122,29 @@ export function planPod(data: RetrievedPodData, opts: PlanOptions): PodPlan {
   const containers = pod.spec.containers.map((c, i) => plan(c, 'run', i));
   const name = String(pod.metadata.name ?? '');
   const namespace = String(pod.metadata.namespace ?? 'default');
+  const volumeOwner = ownerOf(pod.spec.securityContext?.fsGroup, containers[0]!.identity);
+  const files = [...opts.sandbox.files(), ...vp.files];
   const script = renderScript({
     uid, name, namespace, podDir: opts.podDir,
-    dirs: vp.dirs, hostDirs: vp.hostDirs, files: vp.files,
+    dirs: vp.dirs, hostDirs: vp.hostDirs, files, volumeOwner,
     initContainers, containers, sandbox: opts.sandbox,
   });
   return {
     uid, name, namespace, podDir: opts.podDir,
     volumes: [...vp.volumes.values()], files: vp.files,
-    initContainers, containers, limits: podLimits(pod), script,
+    initContainers, containers, limits: podLimits(pod), volumeOwner, script,
   };
+}
+
+/** Volume files and emptyDirs belong to the pod's (first container's) user, group fsGroup when set. */
+function ownerOf(fsGroup: number | undefined, who: RunIdentity | undefined): { uid: number; gid: number } | undefined {
+  return who ? { uid: who.uid, gid: fsGroup ?? who.gid } : undefined;
+}
+
+/** A container's ephemeral-storage limit (what its private tmpfs may hold; else its memory limit does). */
+function ephemeralBytes(c: Container): number | undefined {
+  const eph = c.resources?.limits?.['ephemeral-storage'];
+  if (eph === undefined) return undefined;
+  const v = parseMemory(eph, { field: `limits.ephemeral-storage of container "${c.name}"` });
+  return v > 0 ? v : undefined;
 }

@@ -1,13 +1,15 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Container, Pod, RetrievedPodData } from '../types.js';
 import { planPod } from './plan.js';
-import { bwrapSandbox, hostSandbox, type Sandbox } from './sandbox.js';
+import { hostSandbox, type Sandbox } from './sandbox.js';
+import { bwrapSandbox } from './bwrap.js';
+import { seccompProgram } from './seccomp.js';
 
 /**
  * The generated supervisor, run for real with /bin/sh (dash here) in temporary directories: what
@@ -15,6 +17,8 @@ import { bwrapSandbox, hostSandbox, type Sandbox } from './sandbox.js';
  */
 
 const root = mkdtempSync(join(tmpdir(), 'highrate-podscript-'));
+// Without a sandbox, containers (nobody here) reach their volumes through the pod directory.
+chmodSync(root, 0o711);
 after(() => rmSync(root, { recursive: true, force: true }));
 const BWRAP = '/usr/bin/bwrap';
 const noBwrap = existsSync(BWRAP) ? false : 'bubblewrap is not installed';
@@ -37,7 +41,7 @@ function run(spec: (dir: string) => Pod['spec'], objs: Objs = {}, sandbox: (dir:
   return { dir, plan, code: r.status, stderr: r.stderr, read };
 }
 const sh = (name: string, script: string, extra: Partial<Container> = {}): Container => ({ name, command: ['/bin/sh', '-c', script], ...extra });
-const bwrap = () => bwrapSandbox({ bwrap: BWRAP, hide: [root] });
+const bwrap = () => bwrapSandbox({ bwrap: BWRAP, hide: [root], seccomp: seccompProgram() });
 
 describe('pod.sh with host processes', () => {
   test('init containers in order, then all containers at once; the exit code is the highest', () => {
@@ -223,7 +227,7 @@ describe('pod.sh with bubblewrap', { skip: noBwrap }, () => {
       containers: [sh('app', `(echo x > /etc/${tag}) 2>/dev/null && echo root-writable || echo root-read-only; echo ok > /tmp/f && cat /tmp/f; echo v > /${tag}/data/f && cat /${tag}/data/f`, {
         volumeMounts: [{ name: 'data', mountPath: `/${tag}/data` }],
       })],
-    }), {}, () => bwrapSandbox({ bwrap: BWRAP, hide: [root], readOnlyRoot: true }));
+    }), {}, () => bwrapSandbox({ bwrap: BWRAP, hide: [root], seccomp: seccompProgram() }));
     assert.equal(r.read('run-app.log'), 'root-read-only\nok\nv\n');
     assert.equal(existsSync(`/${tag}`), false);
     assert.equal(existsSync(`/etc/${tag}`), false);

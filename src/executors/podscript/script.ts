@@ -1,4 +1,4 @@
-import { POD_EXIT, logFile, startedFile, statusFile } from './layout.js';
+import { POD_EXIT, VOLUMES_DIR, logFile, startedFile, statusFile } from './layout.js';
 import type { Sandbox, SandboxContainer } from './sandbox.js';
 import { base64File, commentSafe, shQuote } from './shell.js';
 import type { PlannedFile } from './volumes.js';
@@ -14,13 +14,15 @@ export interface ScriptInput {
   /** Host directories to create (hostPath DirectoryOrCreate). */
   hostDirs: string[];
   files: PlannedFile[];
+  /** Owner of volume files and emptyDirs (chown'ed when the script runs as root). */
+  volumeOwner?: { uid: number; gid: number };
   initContainers: (SandboxContainer & { fn: string })[];
   containers: (SandboxContainer & { fn: string })[];
   sandbox: Sandbox;
 }
 
 /** Variables the script uses; unset first so none arrives exported from the caller's environment. */
-const SCRIPT_VARS = 'hr_pod hr_rc hr_max hr_pids hr_p hr_args hr_shadows hr_nl hr_d hr_e hr_s hr_ifs hr_list hr_root hr_rest hr_r';
+const SCRIPT_VARS = 'hr_pod hr_uid hr_rc hr_max hr_pids hr_p hr_args hr_shadows hr_nl hr_d hr_e hr_s hr_ifs hr_list hr_root hr_rest hr_r';
 
 /**
  * The pod supervisor: one POSIX sh script that needs nothing but itself, sh and coreutils (base64),
@@ -46,6 +48,8 @@ export function renderScript(p: ScriptInput): string {
     'PATH=${PATH:-/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin}',
     'export PATH',
     'cd "$hr_pod" || exit 1',
+    // Who runs this script: root switches each container to its user; anyone else is that user.
+    'hr_uid=$(id -u)',
   ];
 
   const dirs = [...new Set([...p.sandbox.dirs, ...p.dirs])];
@@ -58,6 +62,15 @@ export function renderScript(p: ScriptInput): string {
     byMode.set(f.mode, [...(byMode.get(f.mode) ?? []), target]);
   }
   for (const [mode, targets] of byMode) out.push(`chmod ${mode.toString(8).padStart(4, '0')} ${targets.join(' ')} || exit 1`);
+  // Volumes belong to the pod's user (a kubelet gives them to fsGroup): a Secret of mode 0400 is
+  // readable by that user alone. A script that is not root already is that user.
+  const owned = [...p.dirs.filter((d) => d.startsWith(`${VOLUMES_DIR}/`)), ...p.files.filter((f) => f.path.startsWith(`${VOLUMES_DIR}/`)).map((f) => f.path)];
+  if (p.volumeOwner && owned.length) {
+    const who = `${p.volumeOwner.uid}:${p.volumeOwner.gid}`;
+    out.push(`[ "$hr_uid" != 0 ] || chown -h ${who} ${owned.map((d) => `"$hr_pod"/${shQuote(d)}`).join(' ')} || exit 1`);
+    // Host processes (no sandbox) reach their volumes through this directory: traversable, not listable.
+    out.push(`chmod 0711 "$hr_pod"/${VOLUMES_DIR} || exit 1`);
+  }
 
   out.push(...p.sandbox.prelude());
   for (const c of [...p.initContainers, ...p.containers]) {

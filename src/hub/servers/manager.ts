@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { newSecret } from '../../auth/tokens.js';
@@ -15,8 +14,9 @@ import { waitForHttp } from './readiness.js';
 import { notebookPod } from './workload.js';
 import { QUEUED_REASON } from '../../executors/batch/status.js';
 import { AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, type WorkloadAddress } from './remote-address.js';
-import type { NotebookClusterAccessProvider } from '../../clusters/notebook-env.js';
-import { isClusterRoutePath } from '../../clusters/routes.js';
+import type { NotebookClusterAccessProvider } from './cluster-access.js';
+import { upstreamTokenDigest } from '../../proxy/token-digest.js';
+import type { UnixUsers } from '../unix-users.js';
 import type { QuotaService } from '../quota/index.js';
 import { serverResources } from '../quota/index.js';
 
@@ -37,6 +37,10 @@ export interface ManagerDeps {
   quota?: QuotaService;
   /** Dask clusters from notebooks: a per-server token with cluster scopes and dask-gateway's variables. */
   clusterAccess?: NotebookClusterAccessProvider;
+  /** Who each user's pods run as, and their homes. */
+  users: Pick<UnixUsers, 'of' | 'ensureHome'>;
+  /** Proxy routes other parts own (cluster dashboards): the server reconciler leaves them alone. */
+  foreignRoute?: (path: string) => boolean;
 }
 
 interface InFlight {
@@ -106,15 +110,19 @@ export class ServerManager {
       }
       const executor = this.executorFor(profile.executor);
       const port = await freePort();
+      const identity = await this.deps.users.of(user.name);
       const homeDir = join(this.deps.dataDir, 'homes', user.name);
-      mkdirSync(homeDir, { recursive: true, mode: 0o700 });
+      this.deps.users.ensureHome(homeDir, identity);
       const upstreamToken = newSecret();
       const clusterAccess = await this.deps.clusterAccess?.issue(user.name, server);
       clusterTokenId = clusterAccess?.tokenId;
       // Where the executor decides the node, the workload reports its address with this token.
       const callback = executor.capabilities.remoteAddress ? newCallbackToken() : undefined;
       const remote = callback ? { hubApiUrl: `${this.deps.publicUrl}/hub/api`, token: callback.token } : undefined;
-      const podData = notebookPod({ user: user.name, server, options, profile, port, upstreamToken, homeDir, publicUrl: this.deps.publicUrl, clusterAccess, remote });
+      const podData = notebookPod({
+        user: user.name, server, options, profile, port, upstreamToken, homeDir, identity,
+        mountPaths: executor.capabilities.mountPaths, publicUrl: this.deps.publicUrl, clusterAccess, remote,
+      });
       const now = new Date().toISOString();
       const row: ServerRow = {
         user: user.name, name: server, state: 'starting', userOptions: { ...options },
@@ -387,7 +395,7 @@ export class ServerManager {
         log.warn('reconcile: executor status failed', { executor: name, error: String(err) });
       }
     }
-    let routes: Record<string, { user?: unknown; target: string }> = {};
+    let routes: Record<string, Record<string, unknown> & { target: string }> = {};
     try {
       routes = await proxy.getRoutes();
     } catch (err) {
@@ -412,7 +420,13 @@ export class ServerManager {
         }
         const path = routeKey(serverPath(row.user, row.name));
         wanted.add(path);
-        if (!routes[path]) await this.#route(row);
+        // Not only re-added: a route whose target or data differs from the store (re-pointed by
+        // whoever held the route API's token) is put back as the store says.
+        const drift = routeDrift(routes[path], row);
+        if (drift) {
+          if (routes[path]) log.warn('reconcile: correcting a route that differs from the store', { user: row.user, server: row.name, drift });
+          await this.#route(row);
+        }
       } else if (row.state === 'starting') {
         if (!alive) {
           await this.#runStop(row, 'The start was interrupted and the workload is gone.');
@@ -426,7 +440,7 @@ export class ServerManager {
     }
     for (const [path, data] of Object.entries(routes)) {
       // Cluster dashboard routes carry a user too; the cluster service owns them.
-      if (data.user && !isClusterRoutePath(path) && !wanted.has(path) && !this.#isInflightPath(path)) {
+      if (data.user && !this.deps.foreignRoute?.(path) && !wanted.has(path) && !this.#isInflightPath(path)) {
         await proxy.deleteRoute(path).catch(() => undefined);
       }
     }
@@ -491,6 +505,16 @@ export class ServerManager {
   async settle(): Promise<void> {
     await Promise.all([...this.#inflight.values()].map((f) => f.done));
   }
+}
+
+/** What differs between a proxy route and the running server it should lead to ('' when nothing). */
+function routeDrift(route: (Record<string, unknown> & { target: string }) | undefined, row: ServerRow): string {
+  if (!route) return 'missing';
+  if (route.target !== row.url) return 'target';
+  if (route.user !== row.user || route.server_name !== row.name) return 'owner';
+  // The proxy shows a digest of the upstream token, never the token (src/proxy/routes.ts).
+  if (route.upstream_token_sha256 !== upstreamTokenDigest(row.secret ?? '')) return 'upstream token';
+  return '';
 }
 
 function describe(user: string, server: string): string {

@@ -9,7 +9,7 @@ const cfg = validateConfig({
     { name: 'gpu', allowedGroups: ['/cms/gpu'], images: { choices: ['img:a', 'img:b'] } },
   ],
 });
-const caps = () => ({ images: false, cpuLimits: true, memoryLimits: true, remoteAddress: false });
+const caps = () => ({ images: false, cpuLimits: true, memoryLimits: true, remoteAddress: false, mountPaths: true });
 
 test('defaults come from the default profile', () => {
   const { options } = validateOptions({}, cfg.profiles, { groups: [], capabilities: caps });

@@ -6,7 +6,7 @@ import { ADDRESS_WRAPPER, AddressBoard, addressUrl, callbackTokenMatches, newCal
 import { notebookPod } from './workload.js';
 
 const cfg = validateConfig({ profiles: [{ name: 'p', default: true }] });
-const base = { user: 'alice', server: '', options: { profile: 'p', cores: 1, memory: '1G' }, profile: cfg.profiles[0]!, port: 4242, upstreamToken: 'up', homeDir: '/home/alice', publicUrl: 'http://hub.example:8000' };
+const base = { user: 'alice', server: '', options: { profile: 'p', cores: 1, memory: '1G' }, profile: cfg.profiles[0]!, port: 4242, upstreamToken: 'up', homeDir: '/data/homes/alice', identity: { uid: 200001, gid: 200001 }, mountPaths: true, publicUrl: 'http://hub.example:8000' };
 
 test('a remote notebook pod: wrapped command with {ip}/{port} left for the node, callback URL in env, token only in the Secret', () => {
   const d = notebookPod({ ...base, remote: { hubApiUrl: 'http://hub.example:8000/hub/api', token: 'cb-token' } });
