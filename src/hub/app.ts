@@ -134,7 +134,11 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit, endIdpSessions });
 
     const dask = config.clusters.enabled ? { port: config.clusters.daskPort, ip: config.clusters.daskIp ?? config.hub.ip } : null;
-    const proxy = await ensureProxy({ dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, token: proxyToken, dask });
+    const proxy = await ensureProxy({
+      dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, dask,
+      // The token travels in its file, not the proxy's environment; the public URL's origin may drive user servers.
+      token: proxyToken, tokenFile: join(dataDir, 'secrets', 'proxy-token'), publicUrl,
+    });
     undo.push(() => proxy.client.close());
     flushProxyAuth = () => proxy.client.flushAuthCache();
     // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.

@@ -13,27 +13,73 @@ export interface ProxyProcessOptions {
   apiPort: number;
   hubUrl: string;
   token: string;
+  /**
+   * The file holding `token` (the hub's `<data>/secrets/proxy-token`, mode 0600), passed as
+   * --auth-token-file so that the token is in no process environment. Without it the token
+   * travels in CONFIGPROXY_AUTH_TOKEN, as with CHP.
+   */
+  tokenFile?: string;
+  /**
+   * The URL users reach the platform at: its origin is passed as --allow-origin, so its pages may
+   * use the session cookie on user routes also when a reverse proxy in front rewrites Host.
+   */
+  publicUrl?: string;
   /** The Dask port the proxy also routes (clusters enabled), or null. */
   dask: { port: number; ip: string } | null;
 }
 
 /** What `<data>/run/proxy.json` records; the proxy is reused only when all of it still holds. */
-interface ProxyRecord { pid: number; apiUrl: string; publicPort: number; ip: string; hubUrl?: string; dask?: ProxyProcessOptions['dask'] }
+interface ProxyRecord {
+  pid: number;
+  apiUrl: string;
+  publicPort: number;
+  ip: string;
+  hubUrl?: string;
+  dask?: ProxyProcessOptions['dask'];
+  tokenFile?: string;
+  allowOrigins?: string[];
+}
+
+/**
+ * The variables the proxy inherits, when the hub has them; nothing else. The hub's environment
+ * may hold its secrets (HIGHRATE_ADMIN_PASSWORD, client secrets, cloud credentials), none of
+ * which the proxy needs, and /proc/<pid>/environ of a long-lived process is one more place to
+ * read them from.
+ */
+const PROXY_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL'] as const;
+
+/** The proxy's environment: `PROXY_ENV` from `parent`, HIGHRATE_COMPONENT, and the token only when given. */
+export function proxyEnvironment(parent: NodeJS.ProcessEnv, token?: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of PROXY_ENV) {
+    const value = parent[name];
+    if (value !== undefined) env[name] = value;
+  }
+  env.HIGHRATE_COMPONENT = 'proxy';
+  if (token !== undefined) env.CONFIGPROXY_AUTH_TOKEN = token;
+  return env;
+}
 
 /**
  * Finds the proxy a previous hub started (`<data>/run/proxy.json`) and reuses it when it still
  * answers with our token: the proxy outlives the hub, so users keep their connections. Otherwise
- * starts a new one, detached, logging to `<data>/logs/proxy.log`.
+ * starts a new one, detached, logging to `<data>/logs/proxy.log`, with a minimal environment
+ * (`proxyEnvironment`) and its token in `tokenFile` when one is given.
  */
 export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: ProxyClient; pid: number; reused: boolean }> {
   const runFile = join(opts.dataDir, 'run', 'proxy.json');
   const apiUrl = `http://127.0.0.1:${opts.apiPort}`;
+  const allowOrigins = opts.publicUrl === undefined ? [] : [new URL(opts.publicUrl).origin];
   try {
     const rec = JSON.parse(readFileSync(runFile, 'utf8')) as ProxyRecord;
     // The hub's URL is part of the proxy's command line (its authorize URL): a hub that moved
     // ports (hubPort: 0) needs a new proxy, or every edge check would fail.
+    // So are the allowed origins and how the token is passed: a proxy started before the hub
+    // passed them (token in its environment, no --allow-origin) is replaced, not reused.
     const sameDask = JSON.stringify(rec.dask ?? null) === JSON.stringify(opts.dask);
-    if (rec.apiUrl === apiUrl && rec.publicPort === opts.port && rec.ip === opts.ip && rec.hubUrl === opts.hubUrl && sameDask && isAlive(rec.pid)) {
+    const sameOrigins = JSON.stringify(rec.allowOrigins ?? []) === JSON.stringify(allowOrigins);
+    if (rec.apiUrl === apiUrl && rec.publicPort === opts.port && rec.ip === opts.ip && rec.hubUrl === opts.hubUrl && sameDask &&
+      rec.tokenFile === opts.tokenFile && sameOrigins && isAlive(rec.pid)) {
       const client = new ProxyClient(rec.apiUrl, opts.token);
       await client.getRoutes();
       log.info('re-attached to the running proxy', { pid: rec.pid });
@@ -56,7 +102,9 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
     main, '--ip', opts.ip, '--port', String(opts.port), '--api-ip', '127.0.0.1', '--api-port', String(opts.apiPort),
     '--default-target', opts.hubUrl, '--authorize-url', `${opts.hubUrl}/hub/api/proxy/authorize`,
     ...(opts.dask ? ['--dask-port', String(opts.dask.port), '--dask-ip', opts.dask.ip] : []),
-  ], { detached: true, stdio: ['ignore', logFd, logFd], env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: opts.token, HIGHRATE_COMPONENT: 'proxy' } });
+    ...(opts.tokenFile === undefined ? [] : ['--auth-token-file', opts.tokenFile]),
+    ...allowOrigins.flatMap((origin) => ['--allow-origin', origin]),
+  ], { detached: true, stdio: ['ignore', logFd, logFd], env: proxyEnvironment(process.env, opts.tokenFile === undefined ? opts.token : undefined) });
   closeSync(logFd);
   child.unref();
   const client = new ProxyClient(apiUrl, opts.token);
@@ -74,7 +122,9 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  writeFileSync(runFile, JSON.stringify({ pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip, hubUrl: opts.hubUrl, dask: opts.dask } satisfies ProxyRecord));
+  writeFileSync(runFile, JSON.stringify({
+    pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip, hubUrl: opts.hubUrl, dask: opts.dask, tokenFile: opts.tokenFile, allowOrigins,
+  } satisfies ProxyRecord));
   log.info('proxy started', { pid: child.pid, port: opts.port });
   return { client, pid: child.pid!, reused: false };
 }

@@ -16,6 +16,8 @@ const API_AUTH = /^\s*(?:token|bearer)\s+(\S+)\s*$/i;
  * - `POST /api/routes/<prefix>` `{target, …data}` → 201
  * - `DELETE /api/routes/<prefix>` → 204, 404
  * Every call needs `Authorization: token <CONFIGPROXY_AUTH_TOKEN>` (403 otherwise, as CHP).
+ * Unlike CHP, a route's `upstream_token` is never answered: GETs show `upstream_token_sha256`
+ * instead (see routes.ts), so holding the route API token does not give access to servers.
  * Unlike CHP, errors carry the catalogue's JSON body `{status, message, code}`, and the token is
  * checked before the body is looked at. An empty `authToken` leaves the API open, as CHP.
  */

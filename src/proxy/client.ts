@@ -5,7 +5,10 @@ import type { DaskPortJson } from './dask-api.js';
 import { Http1Parser, type ResponseSink } from './http1-parser.js';
 import { parseTarget, type Target } from './routes.js';
 
-/** A route as the route API shows it: the data it was added with, its target and `last_activity`. */
+/**
+ * A route as the route API shows it: the data it was added with, its target and `last_activity`.
+ * Our proxy shows `upstream_token_sha256` (hex) in place of an `upstream_token` it was given.
+ */
 export interface ProxyRoute {
   target: string;
   /** ISO 8601 time of the last traffic through the route. */

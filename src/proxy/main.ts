@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Process entry: `node dist/src/proxy/main.js --port 8000 --api-port 8001 --default-target … [--authorize-url …]`.
- * The route API token comes from CONFIGPROXY_AUTH_TOKEN, as configurable-http-proxy.
+ * The route API token comes from CONFIGPROXY_AUTH_TOKEN, as configurable-http-proxy, or from --auth-token-file.
  */
 import { runProxyProcess } from './process.js';
 

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
 import { HighrateError } from '../errors/catalogue.js';
-import { checkProxyOptions, parseProxyArgs } from './options.js';
+import { checkProxyOptions, parseProxyArgs, readAuthTokenFile } from './options.js';
+
+const configInvalid = (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID';
 
 describe('parseProxyArgs', () => {
   test('reads CHP-style flags and the token from CONFIGPROXY_AUTH_TOKEN', () => {
@@ -12,6 +17,7 @@ describe('parseProxyArgs', () => {
     );
     assert.deepEqual(cmd, {
       help: false,
+      authTokenFile: undefined,
       pidFile: '/tmp/p.pid',
       logLevel: 'warn',
       options: {
@@ -22,6 +28,7 @@ describe('parseProxyArgs', () => {
         defaultTarget: 'http://127.0.0.1:8081',
         authorizeUrl: 'http://127.0.0.1:8081/hub/api/proxy/authorize',
         loginUrl: undefined,
+        allowOrigins: undefined,
         authToken: 'sekret',
         daskPort: undefined,
         daskIp: undefined,
@@ -36,6 +43,23 @@ describe('parseProxyArgs', () => {
     assert.equal(checkProxyOptions(parseProxyArgs(['--dask-port', '0', '--dask-ip', '127.0.0.1'], {}).options).daskIp, '127.0.0.1');
     assert.throws(() => parseProxyArgs(['--dask-port', 'x'], {}), (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID');
     assert.throws(() => checkProxyOptions({ daskPort: 70000 }), (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID');
+  });
+
+  test('--allow-origin is repeatable and kept in order', () => {
+    const cmd = parseProxyArgs(['--allow-origin', 'https://hub.example.org', '--allow-origin', 'http://10.0.0.5:8000'], {});
+    assert.deepEqual(cmd.options.allowOrigins, ['https://hub.example.org', 'http://10.0.0.5:8000']);
+    assert.deepEqual(checkProxyOptions(cmd.options).allowOrigins, ['https://hub.example.org:443', 'http://10.0.0.5:8000']);
+    assert.throws(() => checkProxyOptions({ allowOrigins: ['hub.example.org'] }), {
+      code: 'CONFIG_INVALID',
+      message: '--allow-origin (allowOrigins): not a URL: hub.example.org; give an origin such as https://hub.example.org.',
+    });
+  });
+
+  test('--auth-token-file: the token is not taken from CONFIGPROXY_AUTH_TOKEN', () => {
+    const cmd = parseProxyArgs(['--auth-token-file', '/run/secrets/proxy-token'], { CONFIGPROXY_AUTH_TOKEN: 'from-env' });
+    assert.equal(cmd.authTokenFile, '/run/secrets/proxy-token');
+    assert.equal(cmd.options.authToken, undefined);
+    assert.throws(() => parseProxyArgs(['--auth-token-file', ''], {}), configInvalid);
   });
 
   test('--help, and --ip * meaning all interfaces (as CHP)', () => {
@@ -58,13 +82,33 @@ describe('checkProxyOptions', () => {
     assert.equal(o.apiIp, '127.0.0.1');
     assert.equal(o.loginUrl, '/hub/login');
     assert.equal(o.authToken, '');
+    assert.deepEqual(o.allowOrigins, []);
     assert.equal(checkProxyOptions({ port: 0 }).apiPort, 0);
     assert.ok(Object.isFrozen(o));
   });
 
   test('refuses ports, targets and login URLs that cannot work', () => {
-    for (const bad of [{ port: 70000 }, { apiPort: -1 }, { port: 1.5 }, { defaultTarget: 'nope' }, { authorizeUrl: 'ftp://x/' }, { loginUrl: 'http://evil/' }]) {
+    for (const bad of [{ port: 70000 }, { apiPort: -1 }, { port: 1.5 }, { defaultTarget: 'nope' }, { authorizeUrl: 'ftp://x/' }, { loginUrl: 'http://evil/' },
+      { allowOrigins: ['hub.example.org'] }, { allowOrigins: ['https://hub.example.org/hub/'] }, { allowOrigins: ['null'] }]) {
       assert.throws(() => checkProxyOptions(bad), (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID', JSON.stringify(bad));
+    }
+  });
+});
+
+describe('readAuthTokenFile', () => {
+  test('reads the token, trimmed; a missing or empty file is CONFIG_INVALID naming the file', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'highrate-token-'));
+    try {
+      const file = path.join(dir, 'proxy-token');
+      fs.writeFileSync(file, '  s3cret\n', { mode: 0o600 });
+      assert.equal(readAuthTokenFile(file), 's3cret');
+      const missing = path.join(dir, 'missing');
+      assert.throws(() => readAuthTokenFile(missing), { code: 'CONFIG_INVALID', message: `Cannot read the route API token from --auth-token-file ${missing}: no such file.` });
+      assert.throws(() => readAuthTokenFile(dir), { code: 'CONFIG_INVALID', message: `Cannot read the route API token from --auth-token-file ${dir}: it is a directory.` });
+      fs.writeFileSync(file, ' \n');
+      assert.throws(() => readAuthTokenFile(file), { code: 'CONFIG_INVALID', message: `The --auth-token-file ${file} is empty; it must hold the route API token.` });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fail } from '../errors/catalogue.js';
 import type { AuthCacheOptions } from './auth-cache.js';
+import { canonicalOrigin } from './origin.js';
 
 /** Everything the proxy can be told; validated once by `checkProxyOptions`. */
 export interface ProxyOptions {
@@ -16,8 +18,14 @@ export interface ProxyOptions {
   defaultTarget?: string;
   /** The hub's authorize endpoint, e.g. http://127.0.0.1:8081/hub/api/proxy/authorize. */
   authorizeUrl?: string;
-  /** Route API token (CONFIGPROXY_AUTH_TOKEN); also authenticates the proxy to the hub. */
+  /** Route API token (CONFIGPROXY_AUTH_TOKEN or --auth-token-file); also authenticates the proxy to the hub. */
   authToken?: string;
+  /**
+   * Origins (`https://hub.example.org`) whose pages may use the session cookie on user routes
+   * besides the request's own Host (see origin.ts), e.g. the platform's public URL when a
+   * reverse proxy in front rewrites Host. Default: none.
+   */
+  allowOrigins?: readonly string[];
   /** Where unauthenticated browsers are sent: `<loginUrl>?next=…`. Default `/hub/login`. */
   loginUrl?: string;
   /** Edge-auth decision cache (TTLs, size). */
@@ -57,6 +65,13 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
   }
   const loginUrl = opts.loginUrl ?? '/hub/login';
   if (!loginUrl.startsWith('/')) throw fail('CONFIG_INVALID', 'loginUrl must be an absolute path.');
+  const allowOrigins = (opts.allowOrigins ?? []).map(function checkOrigin(origin) {
+    try {
+      return canonicalOrigin(origin);
+    } catch (err) {
+      throw fail('CONFIG_INVALID', `--allow-origin (allowOrigins): ${(err as Error).message}; give an origin such as https://hub.example.org.`);
+    }
+  });
   return Object.freeze({
     port,
     ip: opts.ip,
@@ -65,6 +80,7 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
     defaultTarget: opts.defaultTarget,
     authorizeUrl: opts.authorizeUrl,
     authToken: opts.authToken ?? '',
+    allowOrigins: Object.freeze(allowOrigins),
     loginUrl,
     authCache: opts.authCache,
     authorizeTimeoutMs: opts.authorizeTimeoutMs ?? 10_000,
@@ -82,7 +98,8 @@ function checkPort(name: string, port: number): void {
 export const USAGE = `Usage: highrate-proxy [options]
 
 A reverse proxy with a configurable-http-proxy compatible route API and edge authentication.
-The route API token is read from the environment variable CONFIGPROXY_AUTH_TOKEN.
+The route API token is read from the environment variable CONFIGPROXY_AUTH_TOKEN, or from
+the file given with --auth-token-file.
 
 Options:
   --port <n>             public port (default 8000; 0 = any free port)
@@ -93,6 +110,14 @@ Options:
   --authorize-url <url>  the hub's edge-auth endpoint, e.g.
                          http://127.0.0.1:8081/hub/api/proxy/authorize
   --login-url <path>     where browsers without a session go (default /hub/login)
+  --allow-origin <url>   an origin (scheme://host[:port]) whose pages may use the session
+                         cookie on user routes besides the address the request was sent to;
+                         repeatable. Cookie-authenticated WebSocket handshakes and requests
+                         other than GET/HEAD/OPTIONS from any other origin are refused (403)
+  --auth-token-file <file>
+                         read the route API token from this file (trimmed) instead of
+                         CONFIGPROXY_AUTH_TOKEN, so it is in no process environment; the
+                         proxy does not start when the file is unreadable or empty
   --dask-port <n>        also listen for Dask's TLS connections here and route each by its
                          SNI name (daskgateway-<cluster>) to the cluster's scheduler, set at
                          /api/dask/routes/<cluster> (default: no Dask port; 0 = any free port)
@@ -106,6 +131,8 @@ Options:
 export interface ProxyCommandLine {
   help: boolean;
   options: ProxyOptions;
+  /** --auth-token-file: the token is read from it at start (`readAuthTokenFile`), not from the environment. */
+  authTokenFile?: string;
   pidFile?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -126,6 +153,8 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
         'default-target': { type: 'string' },
         'authorize-url': { type: 'string' },
         'login-url': { type: 'string' },
+        'allow-origin': { type: 'string', multiple: true },
+        'auth-token-file': { type: 'string' },
         'dask-port': { type: 'string' },
         'dask-ip': { type: 'string' },
         'pid-file': { type: 'string' },
@@ -140,8 +169,11 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (level !== undefined && !['debug', 'info', 'warn', 'error'].includes(level)) {
     throw fail('CONFIG_INVALID', '--log-level must be debug, info, warn or error.');
   }
+  const authTokenFile = values['auth-token-file'];
+  if (authTokenFile === '') throw fail('CONFIG_INVALID', '--auth-token-file needs a file name.');
   return {
     help: values.help === true,
+    authTokenFile,
     pidFile: values['pid-file'],
     logLevel: level as ProxyCommandLine['logLevel'],
     options: {
@@ -152,11 +184,38 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       defaultTarget: values['default-target'],
       authorizeUrl: values['authorize-url'],
       loginUrl: values['login-url'],
+      allowOrigins: values['allow-origin'],
       daskPort: values['dask-port'] === undefined ? undefined : toPort('--dask-port', values['dask-port']),
       daskIp: values['dask-ip'] === '*' ? undefined : values['dask-ip'],
-      authToken: env.CONFIGPROXY_AUTH_TOKEN ?? '',
+      // With --auth-token-file the token is read at start; the environment is not consulted.
+      authToken: authTokenFile === undefined ? env.CONFIGPROXY_AUTH_TOKEN ?? '' : undefined,
     },
   };
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/**
+ * The route API token from --auth-token-file: the file's content, trimmed (as the hub writes its
+ * secrets). CONFIG_INVALID, naming the file and the reason, when it cannot be read or is empty:
+ * a proxy that silently ran with an open route API would be worse than one that does not start.
+ */
+export function readAuthTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = (e.code !== undefined && READ_ERRORS[e.code]) || e.code || e.message;
+    throw fail('CONFIG_INVALID', `Cannot read the route API token from --auth-token-file ${file}: ${why}.`);
+  }
+  const token = text.trim();
+  if (token === '') throw fail('CONFIG_INVALID', `The --auth-token-file ${file} is empty; it must hold the route API token.`);
+  return token;
 }
 
 function toPort(flag: string, value: string): number {

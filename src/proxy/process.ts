@@ -2,12 +2,13 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import { HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
-import { parseProxyArgs, USAGE } from './options.js';
+import { parseProxyArgs, readAuthTokenFile, USAGE } from './options.js';
 import { startProxy } from './server.js';
 
 /**
  * Runs the proxy as this process (`highrate proxy …` and `node dist/src/proxy/main.js …`):
- * parses CHP-style flags, writes the pid file, and closes gracefully on SIGTERM/SIGINT.
+ * parses CHP-style flags, reads the token (CONFIGPROXY_AUTH_TOKEN or --auth-token-file), writes the
+ * pid file, and closes gracefully on SIGTERM/SIGINT.
  * Resolves with the exit code once the proxy has stopped (or could not start).
  */
 export async function runProxyProcess(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -29,6 +30,15 @@ export async function runProxyProcess(argv: string[], env: NodeJS.ProcessEnv = p
     return 0;
   }
   if (cmd.logLevel) log.setLevel(cmd.logLevel);
+  if (cmd.authTokenFile !== undefined) {
+    try {
+      cmd.options.authToken = readAuthTokenFile(cmd.authTokenFile);
+    } catch (err) {
+      // Logged as a failed start (not a usage error), so the hub that spawned us can show why.
+      log.error('proxy could not start', { error: (err as Error).message });
+      return 1;
+    }
+  }
   // The pid file exists before "proxy listening" is logged, so whoever waits for that line finds it.
   const pidFile = cmd.pidFile;
   if (pidFile !== undefined) fs.writeFileSync(pidFile, String(process.pid));

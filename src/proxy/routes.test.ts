@@ -29,9 +29,10 @@ describe('parseTarget', () => {
 });
 
 describe('RouteTable', () => {
-  test('stores data as given, normalised prefix, lifted edge-auth fields', () => {
+  test('stores data as given but the upstream token, shown as its SHA-256; normalised prefix, lifted edge-auth fields', () => {
     const table = new RouteTable();
-    const route = table.add('/user/alice/', { target: 'http://127.0.0.1:9', user: 'alice', server_name: 'gpu', upstream_token: 'T0k' }, 1_000);
+    const given = { target: 'http://127.0.0.1:9', user: 'alice', server_name: 'gpu', upstream_token: 'T0k', last_activity: 'x' };
+    const route = table.add('/user/alice/', given, 1_000);
     assert.equal(route.prefix, '/user/alice');
     assert.equal(route.user, 'alice');
     assert.equal(route.serverName, 'gpu');
@@ -41,9 +42,27 @@ describe('RouteTable', () => {
       target: 'http://127.0.0.1:9',
       user: 'alice',
       server_name: 'gpu',
-      upstream_token: 'T0k',
+      // `printf T0k | sha256sum`
+      upstream_token_sha256: '7a806086e27a2b7c480918bf38db5fa212743ccab9695f0429855a9f0cba47b2',
       last_activity: '1970-01-01T00:00:01.000Z',
     });
+    assert.ok(!JSON.stringify(routeJson(route)).includes('T0k'));
+    assert.equal(given.upstream_token, 'T0k', "the caller's object is not changed");
+  });
+
+  test('a route without a string upstream token is shown exactly as given', () => {
+    const table = new RouteTable();
+    const data = { target: 'http://127.0.0.1:9', user: 'bob', upstream_token: null, upstream_token_sha256: 'mine', n: [1] };
+    assert.equal(table.add('/user/bob', data).data, data);
+    assert.equal(table.get('/user/bob')!.upstreamToken, undefined);
+  });
+
+  test('an own __proto__ key in JSON data stays plain data', () => {
+    const table = new RouteTable();
+    const data = JSON.parse('{"target":"http://127.0.0.1:9","upstream_token":"t","__proto__":{"polluted":1}}') as Record<string, unknown>;
+    const shown = routeJson(table.add('/x', data, 0));
+    assert.equal((shown as { polluted?: unknown }).polluted, undefined);
+    assert.deepEqual(JSON.parse(JSON.stringify(shown)).__proto__, { polluted: 1 });
   });
 
   test('routes without user need no credential; a given last_activity is not kept', () => {

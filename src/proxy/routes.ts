@@ -1,4 +1,5 @@
 import { cleanPrefix } from './prefix.js';
+import { upstreamTokenDigest } from './token-digest.js';
 import { PrefixTrie } from './trie.js';
 
 /** Where a route forwards to, parsed once when the route is added (never per request). */
@@ -19,7 +20,11 @@ export interface Target {
 
 /**
  * One entry of the routing table. `data` is what the route API was given (including `target`),
- * exactly as CHP stores it; the edge-auth fields are lifted out of it once, here.
+ * as CHP stores it, with one exception: a credential is never part of it. `upstream_token` is
+ * kept only in `upstreamToken`, for forwarding; `data` holds `upstream_token_sha256` instead (its
+ * lower-case hex SHA-256, `upstreamTokenDigest`, which the hub compares with its own), so whoever
+ * reads the routes (anyone with the route API token) can check which token a route has without
+ * being able to use it. The edge-auth fields are lifted out of the data once, here.
  */
 export interface Route {
   readonly prefix: string;
@@ -30,10 +35,14 @@ export interface Route {
   /** Set when the route belongs to a user's server: requests need a credential (edge auth). */
   readonly user: string | undefined;
   readonly serverName: string;
+  /** Sent upstream as `Authorization: token …` on edge-authenticated requests; never shown. */
   readonly upstreamToken: string | undefined;
 }
 
-/** The JSON a route is shown as by the route API: its data plus `last_activity`, as CHP. */
+/**
+ * The JSON a route is shown as by the route API: its data plus `last_activity`, as CHP
+ * (`upstream_token_sha256` in place of `upstream_token`, see Route).
+ */
 export type RouteJson = Record<string, unknown> & { target: string; last_activity: string };
 
 /**
@@ -69,7 +78,9 @@ export class RouteTable {
 
   /**
    * Adds or replaces the route at `prefix` (normalised as CHP). `data` must hold a string
-   * `target`; throws a TypeError naming the problem otherwise. Returns the stored route.
+   * `target`; throws a TypeError naming the problem otherwise. A string `upstream_token` is
+   * kept apart and shown as `upstream_token_sha256` (see Route); `data` itself is not changed.
+   * Returns the stored route.
    */
   add(prefix: string, data: Record<string, unknown>, now = Date.now()): Route {
     const key = cleanPrefix(prefix);
@@ -88,11 +99,16 @@ export class RouteTable {
     if (token !== undefined && token !== null && (typeof token !== 'string' || !/^[\x21-\x7e]*$/.test(token))) {
       throw new TypeError("'upstream_token' must be a string of visible ASCII characters");
     }
-    // `delete` would turn the copy into a slow dictionary object; only pay for it when needed.
+    // Object rest copies without `delete` (which would turn the copy into a slow dictionary
+    // object), and only when something must go.
     let stored: Record<string, unknown> = data;
-    if ('last_activity' in data) {
-      stored = { ...data };
-      delete stored.last_activity;
+    if (typeof token === 'string') {
+      const { last_activity: _activity, upstream_token: _token, ...shown } = data;
+      shown.upstream_token_sha256 = upstreamTokenDigest(token);
+      stored = shown;
+    } else if ('last_activity' in data) {
+      const { last_activity: _activity, ...shown } = data;
+      stored = shown;
     }
     const user = typeof data.user === 'string' && data.user !== '' ? data.user : undefined;
     const route: Route = {
@@ -102,7 +118,7 @@ export class RouteTable {
       lastActivity: now,
       user,
       serverName: typeof data.server_name === 'string' ? data.server_name : '',
-      upstreamToken: typeof data.upstream_token === 'string' && data.upstream_token !== '' ? data.upstream_token : undefined,
+      upstreamToken: typeof token === 'string' && token !== '' ? token : undefined,
     };
     this.#byPrefix.set(key, route);
     this.#trie.set(key, route);
@@ -133,7 +149,7 @@ export class RouteTable {
   }
 }
 
-/** The API view of a route: `{...data, last_activity}` with an ISO 8601 timestamp. */
+/** The API view of a route: `{...data, last_activity}` with an ISO 8601 timestamp (no credential in it). */
 export function routeJson(route: Route): RouteJson {
   return { ...route.data, last_activity: new Date(route.lastActivity).toISOString() } as RouteJson;
 }

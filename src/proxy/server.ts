@@ -13,6 +13,7 @@ import { forwardHttp } from './forward-http.js';
 import { forwardUpgrade } from './forward-ws.js';
 import { upstreamHead } from './headers.js';
 import { checkProxyOptions, type ProxyOptions } from './options.js';
+import { isSafeMethod, originRefusal } from './origin.js';
 import { routingPath } from './prefix.js';
 import { refuseUpgrade, sendLoginRedirect, sendProblem, wantsHtml } from './responses.js';
 import { RouteTable, type Route } from './routes.js';
@@ -43,7 +44,8 @@ const CLOSE_GRACE_MS = 2_000;
 
 /**
  * Starts the proxy: a public listener that routes by longest prefix (with edge auth on user
- * routes) and a configurable-http-proxy compatible route API on its own listener.
+ * routes, and a cross-origin check where the session cookie is the credential: origin.ts) and a
+ * configurable-http-proxy compatible route API on its own listener.
  * Resolves once both listen; rejects (and frees both ports) if either cannot.
  */
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
@@ -56,6 +58,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     cache: opts.authCache,
     timeoutMs: opts.authorizeTimeoutMs,
   });
+  const allowOrigins: ReadonlySet<string> = new Set(opts.allowOrigins);
   const pool = new UpstreamPool();
   const tunnels = new Set<Duplex>();
   if (opts.authToken === '') log.warn('route API is not authenticated: CONFIGPROXY_AUTH_TOKEN is empty');
@@ -75,6 +78,15 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (route.user === undefined) return forward(req, res, route, false);
     const credential = findCredential(req.rawHeaders, url, false);
     if (credential === null) return refuse(req, res, null);
+    // Before the hub is asked: a refused origin costs no hub call, and its body goes nowhere.
+    if (credential.kind === 'cookie' && !isSafeMethod(req.method)) {
+      const refusal = originRefusal(req.rawHeaders, allowOrigins);
+      if (refusal !== null) {
+        logOriginRefusal(req, route, false);
+        req.resume();
+        return sendProblem(req, res, 'ORIGIN_REFUSED', refusal);
+      }
+    }
     let decision: AuthDecision | Promise<AuthDecision>;
     try {
       decision = authorizer.decide(credential, route.user, route.serverName);
@@ -136,6 +148,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (route.user === undefined) return tunnel(req, socket, head, route, false, url);
     const credential = findCredential(req.rawHeaders, url, true);
     if (credential === null) return refuseUpgrade(socket, 'FORBIDDEN', 'A valid credential for this server is required.');
+    if (credential.kind === 'cookie') {
+      const refusal = originRefusal(req.rawHeaders, allowOrigins);
+      if (refusal !== null) {
+        logOriginRefusal(req, route, true);
+        return refuseUpgrade(socket, 'ORIGIN_REFUSED', refusal);
+      }
+    }
     const user = route.user;
     Promise.resolve()
       .then(() => authorizer.decide(credential, user, route.serverName))
@@ -190,7 +209,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   }
   const publicPort = (publicServer.address() as AddressInfo).port;
   const apiPort = (apiServer.address() as AddressInfo).port;
-  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined });
+  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined, allowOrigins: opts.allowOrigins });
 
   let closing: Promise<void> | undefined;
   return {
@@ -219,6 +238,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       return closing;
     },
   };
+}
+
+/** Logged at info: a refused origin is either an attack or a misconfigured public address (--allow-origin). */
+function logOriginRefusal(req: IncomingMessage, route: Route, upgrade: boolean): void {
+  log.info('cross-origin request refused', {
+    route: route.prefix,
+    method: req.method,
+    origin: req.headers.origin ?? null,
+    host: req.headers.host ?? null,
+    secFetchSite: req.headers['sec-fetch-site'] ?? null,
+    upgrade,
+  });
 }
 
 function listen(server: net.Server, port: number, host: string | undefined): Promise<void> {

@@ -1,7 +1,7 @@
 /** Edge authentication on user routes, against a fake hub authorize endpoint (a real HTTP server). */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { startProxy, type RunningProxy } from '../../src/proxy/index.js';
+import { ProxyClient, startProxy, type RunningProxy } from '../../src/proxy/index.js';
 import { startBackend, startFakeHub, type Backend, type FakeHub } from './peers.js';
 import { call, openWs, roundTrip } from './tools.js';
 
@@ -123,6 +123,28 @@ describe('edge authentication', () => {
     // Denials are cached too.
     for (let i = 0; i < 3; i++) await call(`${base}/user/alice/x`, { headers: { cookie: 'highrate-session=bob-session' } });
     assert.equal(hub.calls.length - before, 3);
+  });
+
+  test('a route added through the route API shows only its token\'s SHA-256, and still forwards with the token', async () => {
+    const client = new ProxyClient(`http://127.0.0.1:${proxy.apiPort}`, PROXY_TOKEN);
+    try {
+      await client.addRoute('/user/alice/added/', alice.url, { user: 'alice', server_name: 'added', upstream_token: 'added-upstream-9f2' });
+      const shown = await client.getRoute('/user/alice/added');
+      assert.deepEqual(shown, {
+        target: alice.url,
+        user: 'alice',
+        server_name: 'added',
+        upstream_token_sha256: '5c254a359b3c9a02d2bbd26929e72d5496f995bae91b191d801afe4440b8de36', // printf added-upstream-9f2 | sha256sum
+        last_activity: shown!.last_activity,
+      });
+      assert.ok(!JSON.stringify(await client.getRoutes()).includes('added-upstream-9f2'));
+      const res = await call(`${base}/user/alice/added/echo`, { headers: { cookie: 'highrate-session=alice-session' } });
+      assert.equal(res.status, 200);
+      assert.equal(JSON.parse(res.body).headers.authorization, 'token added-upstream-9f2');
+    } finally {
+      await client.deleteRoute('/user/alice/added');
+      client.close();
+    }
   });
 
   test('routes without a user are forwarded as they are, with no hub call', async () => {

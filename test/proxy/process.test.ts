@@ -1,4 +1,4 @@
-/** The proxy as its own process: flags, pid file, graceful SIGTERM, no secret in its logs. */
+/** The proxy as its own process: flags, pid file, graceful SIGTERM, no secret in its logs, the token from a file. */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +35,8 @@ describe('proxy process (dist/src/proxy/main.js)', () => {
     assert.equal(help.status, 0);
     assert.match(help.stdout, /^Usage: highrate-proxy \[options\]/);
     assert.match(help.stdout, /--authorize-url <url>/);
+    assert.match(help.stdout, /--allow-origin <url>/);
+    assert.match(help.stdout, /--auth-token-file <file>/);
     const bad = spawnSync(process.execPath, [MAIN, '--nope'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /Unknown option '--nope'/);
@@ -91,6 +93,48 @@ describe('proxy process (dist/src/proxy/main.js)', () => {
     assert.match(stderr, /"msg":"proxy closed"/);
     for (const secret of ['UPSTREAM-SECRET-1234', 'alice-session', TOKEN]) {
       assert.ok(!stderr.includes(secret), `${secret} must not be logged`);
+    }
+  });
+
+  test('--auth-token-file: the token comes from the file, not from CONFIGPROXY_AUTH_TOKEN', async () => {
+    const tokenFile = path.join(dir, 'proxy-token');
+    fs.writeFileSync(tokenFile, 'file-token-77\n', { mode: 0o600 });
+    const fromFile = spawn(process.execPath, [MAIN, '--port', '0', '--ip', '127.0.0.1', '--api-port', '0', '--auth-token-file', tokenFile, '--log-level', 'info'],
+      { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'env-token' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    fromFile.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => fromFile.once('exit', (code) => resolve(code)));
+    try {
+      const listening = await waitFor(async () => {
+        const line = stderr.split('\n').find((l) => l.includes('"proxy listening"'));
+        return line ? (JSON.parse(line) as { apiPort: number }) : undefined;
+      });
+      const api = `http://127.0.0.1:${listening.apiPort}/api/routes`;
+      assert.equal((await call(api, { headers: { authorization: 'token file-token-77' } })).status, 200);
+      assert.equal((await call(api, { headers: { authorization: 'token env-token' } })).status, 403);
+    } finally {
+      fromFile.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+    assert.ok(!stderr.includes('file-token-77'), 'the token is not logged');
+  });
+
+  test('--auth-token-file unreadable or empty: exits 1 with the reason, listens nowhere, leaves no pid file', () => {
+    const pidFile = path.join(dir, 'token.pid');
+    const missing = path.join(dir, 'no-such-token');
+    const empty = path.join(dir, 'empty-token');
+    fs.writeFileSync(empty, '\n');
+    for (const [file, reason] of [
+      [missing, `Cannot read the route API token from --auth-token-file ${missing}: no such file.`],
+      [empty, `The --auth-token-file ${empty} is empty; it must hold the route API token.`],
+    ] as const) {
+      const r = spawnSync(process.execPath, [MAIN, '--port', '0', '--api-port', '0', '--auth-token-file', file, '--pid-file', pidFile],
+        { encoding: 'utf8', env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: 'env-token' }, timeout: 10_000 });
+      assert.equal(r.status, 1, r.stderr);
+      const line = JSON.parse(r.stderr.trim().split('\n').at(-1)!) as { msg: string; error: string };
+      assert.deepEqual({ msg: line.msg, error: line.error }, { msg: 'proxy could not start', error: reason });
+      assert.ok(!r.stderr.includes('"proxy listening"'));
+      assert.equal(fs.existsSync(pidFile), false);
     }
   });
 });

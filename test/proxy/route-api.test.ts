@@ -93,11 +93,21 @@ describe('route API (highrate specifics)', () => {
     assert.match(answer, /"code":"BAD_REQUEST"/);
   });
 
-  test('route data, upstream token included, is returned to the API token holder (as CHP)', async () => {
+  test('route data never shows the upstream token: GET one and GET all show its SHA-256 instead', async () => {
     const res = await call(`${api}/user/secret`, { method: 'POST', headers: auth, body: JSON.stringify({ target: 'http://127.0.0.1:9', user: 's', upstream_token: 'TOPSECRET' }) });
     assert.equal(res.status, 201);
-    const got = JSON.parse((await call(`${api}/user/secret`, { headers: auth })).body);
-    assert.equal(got.upstream_token, 'TOPSECRET');
+    const one = await call(`${api}/user/secret`, { headers: auth });
+    const all = await call(api, { headers: auth });
+    for (const body of [one.body, all.body]) assert.ok(!body.includes('TOPSECRET') && !body.includes('"upstream_token"'), body);
+    const got = JSON.parse(one.body);
+    // `printf TOPSECRET | sha256sum`
+    assert.deepEqual(got, {
+      target: 'http://127.0.0.1:9',
+      user: 's',
+      upstream_token_sha256: 'f97a346b8c7b97a0d1297ea4daadca775c6866d1b409f033b470e0d09099074e',
+      last_activity: got.last_activity,
+    });
+    assert.deepEqual(JSON.parse(all.body)['/user/secret'], got);
   });
 
   test('ProxyClient: many calls at once are pipelined, and it survives the proxy closing idle connections', async () => {
