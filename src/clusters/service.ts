@@ -19,6 +19,7 @@ import { SchedulerHttp, type SchedulerIdentity } from './scheduler-http.js';
 import { emptyState, isActive, stateOf, type ClusterState } from './state.js';
 import { generateCredentials } from './tls.js';
 import { dashboardPrefix, schedulerPod } from './workload.js';
+import { upstreamTokenDigest } from '../proxy/token-digest.js';
 import type { UnixIdentity } from '../executors/security.js';
 
 export interface ClusterServiceDeps {
@@ -273,7 +274,8 @@ export class ClusterService {
         this.#attach(row);
         log.info('cluster re-attached', { cluster: row.name, status: row.status });
       }
-      if (row.status === 'RUNNING' && (fresh || (routes && !(clusterRoutePath(row.name) in routes)))) {
+      // Verified, not only re-added: a route re-pointed or re-owned through the route API is put back.
+      if (row.status === 'RUNNING' && (fresh || (routes && dashboardRouteDrifts(routes[clusterRoutePath(row.name)], row)))) {
         await this.#addDashboardRoute(row).catch((err: unknown) => log.warn('cluster: dashboard route not restored', { cluster: row.name, error: String(err) }));
       }
       const sched = stateOf(row).scheduler;
@@ -416,13 +418,9 @@ export class ClusterService {
   }
 
   async #addDashboardRoute(row: ClusterRow): Promise<void> {
-    const s = stateOf(row).scheduler;
-    if (!s) return;
-    // `user` makes the proxy check credentials at the edge (owner or admin, access:clusters);
-    // the scheduler's guard then sees the cluster's HTTP token, which only the proxy adds.
-    await this.deps.proxy.addRoute(clusterRoutePath(row.name), `http://127.0.0.1:${s.ports.dashboard}`, {
-      user: row.user, server_name: clusterRouteServer(row.name), upstream_token: row.httpToken, cluster: row.name,
-    });
+    const data = dashboardRoute(row);
+    if (!data) return;
+    await this.deps.proxy.addRoute(clusterRoutePath(row.name), data.target, data.data);
   }
 
   /** The cluster has just become RUNNING: its dashboard route, progress and waiters. */
@@ -463,4 +461,27 @@ export class ClusterService {
       log.info('cluster stopped', { cluster: name, reason: failure });
     }
   }
+}
+
+/**
+ * The dashboard route of a running cluster: `user` makes the proxy check credentials at the edge
+ * (owner or admin, access:clusters); the scheduler's guard then sees the cluster's HTTP token,
+ * which only the proxy adds.
+ */
+function dashboardRoute(row: ClusterRow): { target: string; data: Record<string, unknown> } | null {
+  const s = stateOf(row).scheduler;
+  if (!s) return null;
+  return {
+    target: `http://127.0.0.1:${s.ports.dashboard}`,
+    data: { user: row.user, server_name: clusterRouteServer(row.name), upstream_token: row.httpToken, cluster: row.name },
+  };
+}
+
+/** Whether the proxy's route (as its API shows it: the token as its digest) differs from the cluster's. */
+function dashboardRouteDrifts(shown: unknown, row: ClusterRow): boolean {
+  const want = dashboardRoute(row);
+  if (!want) return false;
+  const r = shown as Record<string, unknown> | undefined;
+  return !r || r.target !== want.target || r.user !== row.user || r.server_name !== want.data.server_name
+    || r.upstream_token_sha256 !== upstreamTokenDigest(row.httpToken);
 }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,6 +39,11 @@ export interface PlatformOptions {
   /** Run the hub as its own `highrate up` process (for restart tests) instead of in-process. */
   process?: boolean;
   users?: Array<{ name: string; password?: string; groups?: string[] }>;
+  /**
+   * Where the data directory is made (default the OS temp dir). /tmp is a private tmpfs in every
+   * pod, which would hide a data directory there for free; tests of the hiding itself put it elsewhere.
+   */
+  dataParent?: string;
 }
 
 /**
@@ -55,7 +60,8 @@ export class Platform {
   get base(): string { return `http://127.0.0.1:${this.port}`; }
 
   static async start(opts: PlatformOptions = {}): Promise<Platform> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'highrate-test-'));
+    if (opts.dataParent) mkdirSync(opts.dataParent, { recursive: true });
+    const dataDir = mkdtempSync(join(opts.dataParent ?? tmpdir(), 'highrate-test-'));
     // A test that must know the port before the hub starts (an IdP's redirect URI) passes hub.port.
     const port: number = opts.config?.hub?.port ?? await freePortPair();
     // Every port from the OS, so platforms of parallel test files never collide (Dask's 8786 included).
