@@ -144,13 +144,19 @@ describe('target api (as the virtual kubelet calls interLink)', () => {
     await e.close();
   });
 
-  test('only 200 is success: 201 (the HTCondor plugin\'s create), 500 with text, unreachable', async () => {
+  test('only 200 is success: 201 (the HTCondor plugin\'s create), 500 with text, unreachable; highrate\'s 400/404 keep their code', async () => {
     const data = withObjects();
     const e = ex();
     fake.reply = json({ PodUID: data.pod.metadata.uid, PodJID: '1' }, 201);
     await assert.rejects(e.create(data), { code: 'EXECUTOR_FAILED', message: /answered \/create with 201/ });
     fake.reply = (_s, res) => { res.writeHead(500); res.end('Error: sbatch: error: Batch job submission failed: Invalid account'); };
     await assert.rejects(e.create(data), { code: 'EXECUTOR_FAILED', message: /answered \/create with 500: Error: sbatch: error: Batch job submission failed: Invalid account$/ });
+    // A highrate plugin's refusal of the pod keeps its code and message; the same code under another status does not.
+    const refusal = 'executor "local" (bubblewrap) cannot run container "main" as its securityContext asks: privileged containers are not allowed.';
+    fake.reply = json({ status: 400, message: refusal, code: 'POD_SECURITY_UNENFORCEABLE' }, 400);
+    await assert.rejects(e.create(data), { code: 'POD_SECURITY_UNENFORCEABLE', status: 400, message: refusal });
+    fake.reply = json({ status: 400, message: refusal, code: 'POD_SECURITY_UNENFORCEABLE' }, 502);
+    await assert.rejects(e.create(data), { code: 'EXECUTOR_FAILED', message: `interLink at http://127.0.0.1:${fake.port} answered /create with 502: ${refusal}` });
     fake.reply = json({ status: 404, message: 'No pod "x" on executor local.', code: 'WORKLOAD_NOT_FOUND' }, 404);
     await assert.rejects(async () => readAll(await e.logs({ Namespace: 'ns', PodUID: data.pod.metadata.uid, PodName: 'p', ContainerName: 'main', Opts: {} })), { code: 'WORKLOAD_NOT_FOUND', message: 'No pod "x" on executor local.' });
     await e.close();

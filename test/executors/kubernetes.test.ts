@@ -30,13 +30,13 @@ function validate(m: ReturnType<typeof buildManifests>): void {
 function notebook(user: string): RetrievedPodData {
   return notebookPod({
     user, server: '', options: { profile: 'default', cores: 2, memory: '4G' }, profile: DEFAULT_PROFILE,
-    port: 8888, upstreamToken: `upstream-token-of-${user}`, homeDir: `/home/${user}`, publicUrl: 'https://hub.example.org',
+    port: 8888, upstreamToken: `upstream-token-of-${user}`, homeDir: `/home/${user}`, identity: { uid: 200001, gid: 200001 }, mountPaths: true, publicUrl: 'https://hub.example.org',
     remote: { hubApiUrl: 'https://hub.example.org/hub/api', token: `callback-token-of-${user}` },
   });
 }
 
 describe('manifests', () => {
-  test('a user notebook pod: valid, hardened, resources, its Secret as a per-pod copy referenced, never inlined', () => {
+  test('a user notebook pod: valid, its restricted securityContext carried, a writable /tmp, resources, its Secrets as per-pod copies referenced, never inlined', () => {
     const data = notebook('alice');
     const m = buildManifests(data, OPTS);
     validate(m);
@@ -48,23 +48,117 @@ describe('manifests', () => {
     assert.equal(m.pod.metadata!.labels!['hub.jupyter.org/username'], 'alice');
     assert.equal(spec.automountServiceAccountToken, false);
     assert.equal(spec.enableServiceLinks, false);
-    assert.deepEqual(spec.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    // The hub's restricted context (security.ts restrictedSecurity) with alice's uid, exactly.
+    assert.deepEqual(spec.securityContext, { runAsUser: 200001, runAsGroup: 200001, runAsNonRoot: true, fsGroup: 200001, seccompProfile: { type: 'RuntimeDefault' } });
     const c = spec.containers[0]!;
     assert.equal(c.image, 'quay.io/jupyter/base-notebook:2024-12-02');
-    assert.deepEqual(c.securityContext, { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
+    assert.deepEqual(c.securityContext, {
+      allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true, seccompProfile: { type: 'RuntimeDefault' },
+    });
     assert.deepEqual(c.resources, { limits: { cpu: '2', memory: '4G' }, requests: { cpu: '2', memory: '4G' } });
-    // The home hostPath becomes an emptyDir under this policy, and the pod says so.
-    assert.deepEqual(spec.volumes, [{ name: 'home', emptyDir: {} }]);
+    // The home hostPath becomes an emptyDir under this policy, and the pod says so; the read-only
+    // root gets an emptyDir at /tmp, mounted first.
+    const files = m.secrets.find((x) => x.data?.['jupyter-token']);
+    const env = m.secrets.find((x) => x !== files);
+    assert.deepEqual(spec.volumes, [
+      { name: 'home', emptyDir: {} },
+      { name: 'credentials', secret: { secretName: files!.metadata!.name, defaultMode: 0o400 } },
+      { name: 'highrate-tmp-0', emptyDir: {} },
+    ]);
+    assert.deepEqual(c.volumeMounts, [
+      { name: 'highrate-tmp-0', mountPath: '/tmp' },
+      { name: 'home', mountPath: '/home/alice' },
+      { name: 'credentials', mountPath: '/run/highrate', readOnly: true },
+    ]);
     assert.deepEqual(m.notes, ['hostPath volume "home" (/home/alice) replaced by an emptyDir: its files are not kept']);
-    // The Secret: one copy, named after this pod, referenced by envFrom; its values appear nowhere else.
-    assert.equal(m.secrets.length, 1);
-    const secret = m.secrets[0]!;
-    assert.match(secret.metadata!.name!, new RegExp(`^${m.pod.metadata!.name}-secret-[0-9a-f]{10}$`));
-    assert.equal(secret.type, 'Opaque');
-    assert.equal(Buffer.from(secret.data!.JUPYTER_TOKEN!, 'base64').toString(), 'upstream-token-of-alice');
-    assert.deepEqual(c.envFrom, [{ secretRef: { name: secret.metadata!.name } }]);
+    // The Secrets: copies named after this pod, referenced by envFrom and the volume; their values appear nowhere else.
+    assert.equal(m.secrets.length, 2);
+    for (const s of m.secrets) {
+      assert.match(s.metadata!.name!, new RegExp(`^${m.pod.metadata!.name}-secret-[0-9a-f]{10}$`));
+      assert.equal(s.type, 'Opaque');
+    }
+    assert.equal(Buffer.from(files!.data!['jupyter-token']!, 'base64').toString(), 'upstream-token-of-alice');
+    assert.equal(Buffer.from(env!.data!.HIGHRATE_CALLBACK_TOKEN!, 'base64').toString(), 'callback-token-of-alice');
+    assert.deepEqual(c.envFrom, [{ secretRef: { name: env!.metadata!.name } }]);
     const podJson = JSON.stringify(m.pod);
-    for (const v of ['upstream-token-of-alice', 'callback-token-of-alice', secret.data!.JUPYTER_TOKEN!]) assert.ok(!podJson.includes(v), `the pod manifest does not carry ${v}`);
+    for (const v of ['upstream-token-of-alice', 'callback-token-of-alice', files!.data!['jupyter-token']!]) assert.ok(!podJson.includes(v), `the pod manifest does not carry ${v}`);
+  });
+
+  test('a pod without securityContext: the executor\'s floor (non-root, RuntimeDefault, no escalation, no capabilities), no /tmp volume', () => {
+    const m = buildManifests(conformancePod('bare', { containers: [shContainer('main', 'busybox:1.36', 'true')] }), OPTS);
+    validate(m);
+    assert.deepEqual(m.pod.spec!.securityContext, { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(m.pod.spec!.containers[0]!.securityContext, { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
+    assert.equal(m.pod.spec!.volumes, undefined);
+    assert.equal(m.pod.spec!.containers[0]!.volumeMounts, undefined);
+    assert.deepEqual(m.notes, []);
+  });
+
+  test('securityContext: the pod\'s fields carried, container over pod; options are defaults that only tighten', () => {
+    const data = conformancePod('sec', {
+      securityContext: { runAsUser: 5000, runAsGroup: 5001, runAsNonRoot: false, fsGroup: 5002, supplementalGroups: [7, 8], seccompProfile: { type: 'RuntimeDefault' } },
+      volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'highrate-tmp-0', emptyDir: {} }],
+      initContainers: [shContainer('init', 'busybox:1.36', 'true', { securityContext: { readOnlyRootFilesystem: true } })],
+      containers: [
+        shContainer('main', 'busybox:1.36', 'true', {
+          securityContext: {
+            runAsUser: 6000, runAsGroup: 6001, runAsNonRoot: false, allowPrivilegeEscalation: true, privileged: false,
+            capabilities: { add: ['CAP_NET_BIND_SERVICE'], drop: ['NET_RAW'] }, readOnlyRootFilesystem: true, seccompProfile: { type: 'RuntimeDefault' },
+          },
+        }),
+        // Its own /tmp volume: no second one.
+        shContainer('side', 'busybox:1.36', 'true', { securityContext: { readOnlyRootFilesystem: true }, volumeMounts: [{ name: 'scratch', mountPath: '/tmp/' }] }),
+        shContainer('plain', 'busybox:1.36', 'true', { securityContext: { readOnlyRootFilesystem: false } }),
+      ],
+    });
+    const m = buildManifests(data, { ...OPTS, runAsNonRoot: true, runAsUser: 1000, runAsGroup: 100, fsGroup: 100 });
+    validate(m);
+    const spec = m.pod.spec!;
+    assert.deepEqual(spec.securityContext, { runAsUser: 5000, runAsGroup: 5001, runAsNonRoot: true, fsGroup: 5002, supplementalGroups: [7, 8], seccompProfile: { type: 'RuntimeDefault' } });
+    const [main, side, plain] = spec.containers;
+    assert.deepEqual(main!.securityContext, {
+      runAsUser: 6000, runAsGroup: 6001, runAsNonRoot: true, allowPrivilegeEscalation: false, privileged: false,
+      capabilities: { drop: ['ALL'], add: ['NET_BIND_SERVICE'] }, readOnlyRootFilesystem: true, seccompProfile: { type: 'RuntimeDefault' },
+    });
+    assert.deepEqual(side!.securityContext, { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: true });
+    assert.deepEqual(plain!.securityContext, { allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] }, readOnlyRootFilesystem: false });
+    // /tmp: one emptyDir per read-only container without its own, named clear of the pod's volumes.
+    assert.deepEqual(spec.volumes!.map((v) => v.name), ['scratch', 'highrate-tmp-0', 'highrate-tmp-1', 'highrate-tmp-2']);
+    assert.deepEqual(spec.initContainers![0]!.volumeMounts, [{ name: 'highrate-tmp-1', mountPath: '/tmp' }]);
+    assert.deepEqual(main!.volumeMounts, [{ name: 'highrate-tmp-2', mountPath: '/tmp' }]);
+    assert.deepEqual(side!.volumeMounts, [{ name: 'scratch', mountPath: '/tmp/' }]);
+    assert.equal(plain!.volumeMounts, undefined);
+    assert.deepEqual(m.notes, [
+      'container "init": runAsNonRoot false not honoured (this executor runs no container as root)',
+      'container "main": allowPrivilegeEscalation true not honoured (containers never gain privileges here)',
+      'container "main": runAsNonRoot false not honoured (this executor runs no container as root)',
+      'container "side": runAsNonRoot false not honoured (this executor runs no container as root)',
+      'container "plain": runAsNonRoot false not honoured (this executor runs no container as root)',
+    ]);
+    // Options fill what the pod leaves unset.
+    const bare = buildManifests(conformancePod('opts', { containers: [shContainer('main', 'busybox:1.36', 'true')] }), { ...OPTS, runAsUser: 1000, runAsGroup: 100, fsGroup: 100 });
+    assert.deepEqual(bare.pod.spec!.securityContext, { runAsUser: 1000, runAsGroup: 100, runAsNonRoot: true, fsGroup: 100, seccompProfile: { type: 'RuntimeDefault' } });
+    // Without the runAsNonRoot option the pod's own choice stands.
+    const rootOk = buildManifests(data, { ...OPTS, runAsNonRoot: false });
+    assert.deepEqual(rootOk.pod.spec!.securityContext, { runAsUser: 5000, runAsGroup: 5001, fsGroup: 5002, supplementalGroups: [7, 8], seccompProfile: { type: 'RuntimeDefault' } });
+    assert.equal(rootOk.pod.spec!.containers[0]!.securityContext!.runAsNonRoot, false);
+  });
+
+  test('securityContext refused before anything is sent: privileged, added capabilities, Unconfined/Localhost seccomp, root under runAsNonRoot; junk is BAD_REQUEST', () => {
+    const pod = (container: object, podLevel: object = {}) => conformancePod('refused', { securityContext: podLevel as never, containers: [shContainer('main', 'busybox:1.36', 'true', { securityContext: container as never })] });
+    const refused = (data: ReturnType<typeof pod>, message: string, o: Partial<ManifestOptions> = {}) =>
+      assert.throws(() => buildManifests(data, { ...OPTS, ...o }), { code: 'POD_SECURITY_UNENFORCEABLE', message });
+    refused(pod({ privileged: true }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: privileged containers are not allowed.');
+    refused(pod({ capabilities: { add: ['SYS_ADMIN', 'NET_BIND_SERVICE'] } }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: capabilities.add SYS_ADMIN: only NET_BIND_SERVICE may be added.');
+    refused(pod({}, { seccompProfile: { type: 'Unconfined' } }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: seccompProfile Unconfined: every container runs with the RuntimeDefault filter here.');
+    refused(pod({ seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/audit.json' } }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: seccompProfile Localhost (profiles/audit.json): only RuntimeDefault is supported.');
+    refused(pod({ runAsUser: 0 }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: containers may not run as root (uid 0) here; runAsNonRoot is set but the container would run as uid 0.');
+    refused(pod({}), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: containers may not run as root (uid 0) here; runAsNonRoot is set but the container would run as uid 0.', { runAsUser: 0 });
+    // Root where the executor allows it (runAsNonRoot: false) and the pod does not forbid it.
+    assert.equal(buildManifests(pod({ runAsUser: 0 }), { ...OPTS, runAsNonRoot: false }).pod.spec!.containers[0]!.securityContext!.runAsUser, 0);
+    refused(pod({ runAsUser: 0, runAsNonRoot: true }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: runAsNonRoot is set but the container would run as uid 0.', { runAsNonRoot: false });
+    assert.throws(() => buildManifests(pod({ runAsUser: 'alice' }), OPTS), { code: 'BAD_REQUEST', message: /runAsUser of container "main"/ });
+    assert.throws(() => buildManifests(pod({ privileged: true, allowPrivilegeEscalation: false }), OPTS), { code: 'BAD_REQUEST', message: /privileged/ });
   });
 
   test('two users\' pods never refer to each other\'s Secrets', () => {
@@ -129,10 +223,10 @@ describe('manifests', () => {
     assert.equal(m.pod.spec!.restartPolicy, 'Never');
   });
 
-  test('configurable: runAs ids, fsGroup, service account, pull secrets, nodeSelector, runAsNonRoot off', () => {
+  test('configurable: service account, pull secrets, nodeSelector; the notebook pod\'s own ids win over the options', () => {
     const m = buildManifests(notebook('carol'), { ...OPTS, runAsNonRoot: false, runAsUser: 1000, runAsGroup: 100, fsGroup: 100, serviceAccountName: 'notebooks', imagePullSecrets: ['registry'], nodeSelector: { pool: 'cpu' } });
     validate(m);
-    assert.deepEqual(m.pod.spec!.securityContext, { runAsUser: 1000, runAsGroup: 100, fsGroup: 100, seccompProfile: { type: 'RuntimeDefault' } });
+    assert.deepEqual(m.pod.spec!.securityContext, { runAsUser: 200001, runAsGroup: 200001, runAsNonRoot: true, fsGroup: 200001, seccompProfile: { type: 'RuntimeDefault' } });
     assert.equal(m.pod.spec!.containers[0]!.securityContext!.runAsNonRoot, undefined);
     assert.equal(m.pod.spec!.serviceAccountName, 'notebooks');
     assert.equal(m.pod.spec!.automountServiceAccountToken, false);
@@ -406,6 +500,17 @@ describe('the executor against a fake API server', () => {
     } finally {
       api.rejectPods = undefined;
     }
+  });
+
+  test('a pod it cannot run as its securityContext asks is refused before any API call, and leaves nothing behind', async () => {
+    const data = conformancePod('privileged', { containers: [sh('main', 'true', { securityContext: { privileged: true } })] }, {
+      secrets: [{ metadata: { name: 's' }, data: { X: 'eQ==' } }],
+    });
+    await assert.rejects(ex.create(data), {
+      code: 'POD_SECURITY_UNENFORCEABLE', message: 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: privileged containers are not allowed.',
+    });
+    assert.deepEqual(api.requests, [], 'nothing was sent');
+    assert.deepEqual(await ex.status([data.pod]), []);
   });
 
   test('ping: allocatable of Ready, schedulable nodes; without permission to list nodes, capacity unknown', async () => {

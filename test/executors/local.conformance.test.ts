@@ -22,4 +22,6 @@ runExecutorConformance({
     return async () => procs.some((p) => isAlive(p.pid, p.start));
   },
   bulk: { pods: 100, total: 1000, budgetMs: 1000 },
+  // As root it switches to any uid (setpriv in the sandbox); otherwise it can only keep its own.
+  security: { runAsUser: process.getuid!() === 0 ? 200777 : process.getuid!(), seccomp: true, readOnlyRoot: true, ownPidNamespace: true },
 });

@@ -314,7 +314,7 @@ describe('local executor without a sandbox, at scale', () => {
     await ex.create(data);
     const st = await waitForStatus(ex, data.pod, 'main to end', terminated('main'), 10_000);
     assert.equal(st.containers[0]!.state.terminated!.message,
-      'image "python:3.12" not honoured: runs as a host process; no sandbox: volumes are not mounted at their mountPath (/data is at <pod dir>/volumes/data); cpu and memory limits not enforced: no usable cgroups on this host');
+      'image "python:3.12" not honoured: runs as a host process; no sandbox: volumes are not mounted at their mountPath (/data is at <pod dir>/volumes/data); cpu, memory and process limits not enforced: no usable cgroups on this host');
     await ex.delete(data.pod);
   });
 

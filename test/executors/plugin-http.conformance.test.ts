@@ -6,6 +6,7 @@ import { runExecutorConformance } from '../../src/executors/conformance/index.js
 import { InterlinkExecutor } from '../../src/executors/interlink/index.js';
 import { LocalExecutor } from '../../src/executors/local/index.js';
 import { isAlive, readProcStat } from '../../src/executors/local/procfs.js';
+import type { SecurityExpectations } from '../../src/executors/conformance/index.js';
 import type { Executor, ExecutorCapabilities, Pod } from '../../src/executors/types.js';
 import { startPluginProcess, type PluginProcess } from './plugin-http.helpers.js';
 
@@ -34,6 +35,13 @@ function localCapabilities(): ExecutorCapabilities {
   return probe.capabilities;
 }
 
+/** What of a pod's securityContext it enforces: bubblewrap all of the restricted context; the host sandbox not the root or seccomp. */
+function localSecurity(): SecurityExpectations {
+  const bwrap = new LocalExecutor({ name: 'local', stateDir: join(root, 'probe'), sandbox: 'auto', cgroups: 'off' }).sandboxKind === 'bwrap';
+  const runAsUser = process.getuid!() === 0 ? 200777 : process.getuid!();
+  return { runAsUser, seccomp: bwrap, readOnlyRoot: bwrap, ownPidNamespace: bwrap };
+}
+
 function variant(title: string, dataDir: string, start: () => Promise<PluginProcess>, target: 'api' | 'plugin') {
   // A fresh inspector per look: an executor reads the pods directory once, on first use.
   const inspect = (uid: string) => new LocalExecutor({ name: 'local', stateDir: join(dataDir, 'executors', 'local'), sandbox: 'none', cgroups: 'off' }).inspect(uid);
@@ -51,6 +59,7 @@ function variant(title: string, dataDir: string, start: () => Promise<PluginProc
       return async () => procs.some((p) => isAlive(p.pid, p.start));
     },
     bulk: { pods: 50, total: 1000, budgetMs: 1000 },
+    security: localSecurity(),
   });
 }
 

@@ -53,7 +53,7 @@ describe('Resources: executors, workloads and their logs', () => {
     assert.equal(rest.length, 0);
     assert.deepEqual(Object.keys(local).sort(), ['capabilities', 'capacity', 'health', 'kind', 'name', 'taints']);
     assert.deepEqual([local.name, local.kind, local.health.ok, local.health.message], ['local', 'local', true, null]);
-    assert.deepEqual(Object.keys(local.capabilities).sort(), ['cpuLimits', 'images', 'memoryLimits', 'remoteAddress']);
+    assert.deepEqual(Object.keys(local.capabilities).sort(), ['cpuLimits', 'images', 'memoryLimits', 'mountPaths', 'remoteAddress']);
     assert.equal(local.capabilities.images, false);
     assert.match(local.capacity.cpu, /^\d+$/);
     assert.equal(local.capacity.pods, '1000');

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { parseCpu, parseMemory } from '../quantity.js';
 import type { Executor, Pod, RetrievedPodData } from '../types.js';
 import { NAMESPACE, RFC3339, conformancePod, containerOf, readAll, running, shContainer, sleep, terminated, waitForStatus } from './pods.js';
+import { securityCase, type SecurityExpectations } from './security.js';
 
 /**
  * The one conformance suite every executor runs (modelled on hono's `runTest({ newRouter, skip })`):
@@ -21,11 +22,16 @@ import { NAMESPACE, RFC3339, conformancePod, containerOf, readAll, running, shCo
  * `bulk.pods` (default 10) are real and running and the rest unknown UIDs. Executors for which
  * creating a thousand real pods is cheap pass `bulk.pods: 1000`; the others still prove that one
  * call answers a thousand UIDs within `bulk.budgetMs` and returns exactly the real ones.
+ *
+ * Security (`security`, see security.ts here): the executor says what of a pod's securityContext
+ * it enforces; the case runs the hub's restricted context and checks from inside the container
+ * what is enforced, and that what is not makes the executor refuse the pod. Without `security`
+ * the case is skipped, saying so.
  */
 
 export const CASES = [
   'ping', 'hello', 'env', 'volumes', 'emptyDir', 'initContainers', 'initFailure', 'failure',
-  'limits', 'logs', 'follow', 'delete', 'bulkStatus',
+  'limits', 'logs', 'follow', 'delete', 'bulkStatus', 'security',
 ] as const;
 export type CaseName = (typeof CASES)[number];
 
@@ -45,6 +51,8 @@ export interface ConformanceOptions {
   observeLimits?: (executor: Executor, pod: Pod) => Promise<ObservedLimits>;
   watchRunning?: (executor: Executor, pod: Pod) => Promise<() => Promise<boolean>>;
   bulk?: { pods?: number; total?: number; budgetMs?: number };
+  /** What it enforces of a pod's securityContext; unset: the `security` case is skipped. */
+  security?: SecurityExpectations;
 }
 
 const TITLES: Record<CaseName, string> = {
@@ -61,7 +69,10 @@ const TITLES: Record<CaseName, string> = {
   follow: 'logs with Follow stream until the container ends; abort stops following',
   delete: 'delete stops a running pod; deleting again or an unknown pod is fine',
   bulkStatus: 'status of 1,000 pods in one call',
+  security: 'securityContext: the restricted context enforced as seen from inside (uid/gid, no capabilities, no_new_privs, seccomp, read-only root, own PID namespace, cgroups read-only), or the pod refused; privileged pods refused',
 };
+
+const NO_SECURITY = 'the conformance options do not say what of a pod\'s securityContext this executor enforces (security unset)';
 
 /** Registers the conformance tests (node:test) for one executor. */
 export function runExecutorConformance(opts: ConformanceOptions): void {
@@ -384,6 +395,13 @@ export function runExecutorConformance(opts: ConformanceOptions): void {
       assert.ok(ms <= budget, `status of ${total} pods (${real} real) took ${ms.toFixed(1)} ms; budget ${budget} ms`);
       for (let i = 0; i < realPods.length; i += 50) await Promise.all(realPods.slice(i, i + 50).map(remove));
     },
+
+    async security() {
+      await securityCase({
+        ex, expect: opts.security!, create, remove, sh, wait,
+        forget: (pod) => created.delete(pod.metadata.uid),
+      });
+    },
   };
 
   describe(`executor conformance: ${opts.name}`, () => {
@@ -396,7 +414,7 @@ export function runExecutorConformance(opts: ConformanceOptions): void {
       await ex.close?.();
     });
     for (const name of CASES) {
-      const reason = opts.skip?.[name];
+      const reason = opts.skip?.[name] ?? (name === 'security' && !opts.security ? NO_SECURITY : undefined);
       test(`${name}: ${TITLES[name]}`, { skip: reason ?? false, timeout: wait(name === 'bulkStatus' ? 240 : 60) }, () => bodies[name]());
     }
   });

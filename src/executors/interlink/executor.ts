@@ -46,7 +46,7 @@ export class InterlinkExecutor implements Executor {
     this.name = opts.name;
     this.target = opts.target ?? 'api';
     this.#http = new InterlinkTransport(opts);
-    this.capabilities = { images: true, cpuLimits: true, memoryLimits: true, remoteAddress: true, ...opts.capabilities };
+    this.capabilities = { images: true, cpuLimits: true, memoryLimits: true, remoteAddress: true, mountPaths: true, ...opts.capabilities };
   }
 
   async create(req: RetrievedPodData): Promise<CreateStruct> {

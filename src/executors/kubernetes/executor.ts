@@ -67,7 +67,7 @@ function messageOf(err: unknown): string {
 export class KubernetesExecutor implements Executor {
   readonly name: string;
   readonly kind = 'kubernetes';
-  readonly capabilities: ExecutorCapabilities = { images: true, cpuLimits: true, memoryLimits: true, remoteAddress: true };
+  readonly capabilities: ExecutorCapabilities = { images: true, cpuLimits: true, memoryLimits: true, remoteAddress: true, mountPaths: true };
   readonly namespace: string;
   readonly #kc: KubeConfig;
   readonly #core: CoreV1Api;

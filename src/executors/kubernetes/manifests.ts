@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { V1ConfigMap, V1Container, V1EnvFromSource, V1EnvVar, V1Pod, V1Secret, V1Volume } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Container, V1EnvFromSource, V1EnvVar, V1Pod, V1Secret, V1Volume, V1VolumeMount } from '@kubernetes/client-node';
 import { fail } from '../../errors/catalogue.js';
 import { indexObjects } from '../podscript/objects.js';
 import { checkLabel, checkUid } from '../podscript/names.js';
 import type { ConfigMap, Container, RetrievedPodData, Secret } from '../types.js';
+import { containerSecurityContext, podSecurityContext, scratchTmp } from './security.js';
 
 /**
  * What the Kubernetes executor sends the API server for one pod, built without I/O:
@@ -12,8 +13,13 @@ import type { ConfigMap, Container, RetrievedPodData, Secret } from '../types.js
  * - one Secret and one ConfigMap object per object the pod uses, named after the pod: pods never
  *   share (or see) each other's Secrets, and Secret values stay in Secrets (env refers to them
  *   with secretKeyRef/secretRef, never as literal values);
- * - hardened: no privilege escalation, all capabilities dropped, runAsNonRoot (configurable),
- *   RuntimeDefault seccomp, no service-account token, no service links;
+ * - the pod's and its containers' securityContext carried (security.ts in this folder): the
+ *   executor's runAsNonRoot/runAsUser/runAsGroup/fsGroup options are defaults that only make a
+ *   pod stricter; never privileged, never privilege escalation, all capabilities dropped,
+ *   RuntimeDefault seccomp; what cannot be run so is refused (POD_SECURITY_UNENFORCEABLE);
+ * - a container with readOnlyRootFilesystem and no volume at /tmp gets an emptyDir at /tmp (the
+ *   kubelet adds none; Jupyter and Dask write there);
+ * - no service-account token, no service links;
  * - resources copied (requests default to limits on the API server, as for any pod).
  */
 export interface ManifestOptions {
@@ -21,7 +27,9 @@ export interface ManifestOptions {
   /** The executor's name (label `highrate.io/executor`). */
   executor: string;
   defaultImage?: string;
+  /** Every container runs as non-root, whatever the pod says (default true). */
   runAsNonRoot?: boolean;
+  /** runAsUser/runAsGroup/fsGroup of pods that set none (a pod's own value wins). */
   runAsUser?: number;
   runAsGroup?: number;
   fsGroup?: number;
@@ -144,6 +152,7 @@ export function buildManifests(data: RetrievedPodData, o: ManifestOptions): Mani
   }
 
   const seen = new Set<string>();
+  const volumeNames = new Set(volumes.map((v) => v.name));
   function container(c: Container): V1Container {
     const cname = checkLabel('container', c?.name);
     if (seen.has(cname)) throw fail('BAD_REQUEST', `Two containers are named "${cname}".`);
@@ -162,10 +171,16 @@ export function buildManifests(data: RetrievedPodData, o: ManifestOptions): Mani
       }
       return [];
     });
-    const mounts = (c.volumeMounts ?? []).map((m) => {
+    const mounts: V1VolumeMount[] = (c.volumeMounts ?? []).map((m) => {
       if (!volumes.some((v) => v.name === m.name)) throw fail('BAD_REQUEST', `Container "${cname}" mounts volume ${JSON.stringify(m.name)}, which the pod does not declare.`);
       return { name: m.name, mountPath: m.mountPath, ...(m.readOnly ? { readOnly: true } : {}), ...(m.subPath ? { subPath: m.subPath } : {}) };
     });
+    const securityContext = containerSecurityContext(src!, c, o.executor, o, notes);
+    const tmp = scratchTmp(securityContext, mounts, volumeNames);
+    if (tmp) {
+      volumes.push(tmp.volume);
+      mounts.unshift(tmp.mount);
+    }
     const out: V1Container = {
       name: cname,
       image,
@@ -180,12 +195,7 @@ export function buildManifests(data: RetrievedPodData, o: ManifestOptions): Mani
         ...(c.resources?.limits ? { limits: { ...c.resources.limits } } : {}),
         ...(c.resources?.requests ? { requests: { ...c.resources.requests } } : {}),
       },
-      securityContext: {
-        allowPrivilegeEscalation: false,
-        privileged: false,
-        capabilities: { drop: ['ALL'] },
-        ...(o.runAsNonRoot ?? true ? { runAsNonRoot: true } : {}),
-      },
+      securityContext,
     };
     return out;
   }
@@ -209,13 +219,7 @@ export function buildManifests(data: RetrievedPodData, o: ManifestOptions): Mani
       ...(o.serviceAccountName ? { serviceAccountName: o.serviceAccountName } : {}),
       ...(o.imagePullSecrets?.length ? { imagePullSecrets: o.imagePullSecrets.map((n) => ({ name: n })) } : {}),
       ...(o.nodeSelector && Object.keys(o.nodeSelector).length ? { nodeSelector: { ...o.nodeSelector } } : {}),
-      securityContext: {
-        ...(o.runAsNonRoot ?? true ? { runAsNonRoot: true } : {}),
-        ...(o.runAsUser !== undefined ? { runAsUser: o.runAsUser } : {}),
-        ...(o.runAsGroup !== undefined ? { runAsGroup: o.runAsGroup } : {}),
-        ...(o.fsGroup !== undefined ? { fsGroup: o.fsGroup } : {}),
-        seccompProfile: { type: 'RuntimeDefault' },
-      },
+      securityContext: podSecurityContext(src, o),
       ...(initContainers.length ? { initContainers } : {}),
       containers,
       ...(volumes.length ? { volumes } : {}),

@@ -217,13 +217,16 @@ export class LocalExecutor implements Executor {
     const unenforced: string[] = [];
     if (c.limits.cpuCores && !cgroup?.cpu) unenforced.push('cpu');
     if (c.limits.memoryBytes && !cgroup?.memory) unenforced.push('memory');
+    const pidsUnenforced = this.#pidsLimit > 0 && !cgroup?.pids;
+    if (pidsUnenforced && !this.#cgroups) unenforced.push('process');
     if (unenforced.length) {
       const why = !this.#cgroups ? 'no usable cgroups on this host'
         : plan.limits[unenforced[0] === 'cpu' ? 'cpuCores' : 'memoryBytes'] === undefined ? 'another container of the pod has no limit'
           : 'the pod cgroup could not be created';
-      notes.push(`${unenforced.join(' and ')} limit${unenforced.length > 1 ? 's' : ''} not enforced: ${why}`);
+      const list = unenforced.length > 1 ? `${unenforced.slice(0, -1).join(', ')} and ${unenforced.at(-1)}` : unenforced[0];
+      notes.push(`${list} limit${unenforced.length > 1 ? 's' : ''} not enforced: ${why}`);
     }
-    if (this.#pidsLimit && !cgroup?.pids) notes.push(`process limit (${this.#pidsLimit}) not enforced: ${this.#cgroups?.pids ? 'the pod cgroup could not be created' : 'no pids cgroup controller on this host'}`);
+    if (pidsUnenforced && this.#cgroups) notes.push(`process limit (${this.#pidsLimit}) not enforced: ${this.#cgroups.pids ? 'the pod cgroup could not be created' : 'no pids cgroup controller on this host'}`);
     // An ephemeral-storage limit sizes the private tmpfs (/tmp, /var/tmp, /dev/shm); volumes on
     // the host's disk have no quota here, which the status says when a limit was asked for.
     const disk = c.mounts.filter((m) => !m.readOnly && (m.source.in === 'host' || plan.volumes.some((v) => v.name === m.volume && v.kind === 'emptyDir')));

@@ -132,20 +132,22 @@ ${hides.map((h) => `  hr_sb_hide ${shQuote(h)}`).join('\n')}
 }
 # hr_sb_user UID GID PASSWD_LINE: who the container is. A supervisor that is not root (a batch
 # job of the user) cannot switch: it must already be that uid, and bwrap makes its own user
-# namespace (and forbids nested ones). A uid unknown to the host gets passwd and group entries.
+# namespace (and forbids nested ones). A uid /etc/passwd does not list gets an entry in an
+# overlay of it (and of /etc/group), so id, shells and git know a name. Shell builtins only.
 hr_sb_user() {
   if [ "$hr_uid" != 0 ]; then
     [ "$hr_uid" = "$1" ] || { echo "highrate: this container must run as uid $1, but its pod runs as uid $hr_uid" >&2; exit 126; }
     hr_arg --unshare-user --disable-userns
   fi
-  if ! getent passwd "$1" > /dev/null 2>&1; then
-    { cat /etc/passwd; printf '%s\\n' "$3"; } > "$hr_pod"/${SANDBOX_DIR}/passwd && chmod 644 "$hr_pod"/${SANDBOX_DIR}/passwd || exit 126
-    hr_arg --ro-bind "$hr_pod"/${SANDBOX_DIR}/passwd /etc/passwd
-  fi
-  if ! getent group "$2" > /dev/null 2>&1; then
-    { cat /etc/group; printf '%s:x:%s:\\n' "\${3%%:*}" "$2"; } > "$hr_pod"/${SANDBOX_DIR}/group && chmod 644 "$hr_pod"/${SANDBOX_DIR}/group || exit 126
-    hr_arg --ro-bind "$hr_pod"/${SANDBOX_DIR}/group /etc/group
-  fi
+  hr_sb_overlay /etc/passwd "$1" "$3"
+  hr_sb_overlay /etc/group "$2" "\${3%%:*}:x:$2:"
+}
+# hr_sb_overlay FILE ID LINE: FILE plus LINE, bound over FILE, unless FILE has an entry for ID.
+hr_sb_overlay() {
+  while IFS=: read -r hr_k hr_v hr_p hr_rest; do [ "$hr_p" != "$2" ] || return 0; done < "$1"
+  hr_d="$hr_pod"/${SANDBOX_DIR}/\${1##*/}
+  { while IFS= read -r hr_e || [ -n "$hr_e" ]; do printf '%s\n' "$hr_e"; done < "$1"; printf '%s\n' "$3"; } > "$hr_d" || exit 126
+  hr_arg --ro-bind "$hr_d" "$1"
 }`;
       return text.split('\n').slice(1);
     },
@@ -173,13 +175,13 @@ hr_sb_user() {
         `[ ! -d ${sourceWord(m.source)} ] || hr_arg --dir "$hr_m${i}"`,
         `hr_arg ${m.readOnly ? '--ro-bind' : '--bind'} ${sourceWord(m.source)} "$hr_m${i}"`,
       ));
-      body.push(`hr_sb_user ${who.uid} ${who.gid} ${passwdWord(c.owner ?? '', who, c.env.get('HOME') ?? '/')}`);
+      // The overlay files below are the container's to read: made under the container's umask.
+      body.push('umask 022', `hr_sb_user ${who.uid} ${who.gid} ${passwdWord(c.owner ?? '', who, c.env.get('HOME') ?? '/')}`);
       body.push(`hr_arg --chdir ${shQuote(c.workingDir ?? '/')}`);
       for (const [k, v] of odd) body.push(`hr_arg --setenv ${shQuote(k)} ${shQuote(v)}`);
-      // The supervisor's working directory (the pod directory) is not the container's; its umask
-      // (077, for its own files) is not either: bwrap creates mount points with it, and containers
-      // get the usual 022, as from a container runtime.
-      body.push('unset OLDPWD PWD', 'umask 022', ...lines);
+      // The supervisor's working directory (the pod directory) is not the container's; nor is its
+      // umask (077, for its own files): containers get the usual 022 (set above), as from a runtime.
+      body.push('unset OLDPWD PWD', ...lines);
       body.push('exec 3< "$hr_args" || exit 126');
       let filter = '';
       if (seccomp) {

@@ -8,6 +8,7 @@ function capabilityWords(c: ExecutorModel['capabilities']): string[] {
   if (c.cpuLimits) out.push('cpu limits');
   if (c.memoryLimits) out.push('memory limits');
   if (c.remoteAddress) out.push('remote');
+  if (c.mountPaths) out.push('volumes at mountPath');
   return out;
 }
 
