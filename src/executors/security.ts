@@ -1,5 +1,7 @@
 import { fail } from '../errors/catalogue.js';
-import type { Container, Pod } from './types.js';
+import type { Container, Pod, PodSecurityContext, SeccompProfile, SecurityContext } from './types.js';
+
+export type { PodSecurityContext, SeccompProfile, SecurityContext } from './types.js';
 
 /**
  * The pod's security model: Kubernetes' own `securityContext` (core/v1 PodSecurityContext and
@@ -7,38 +9,6 @@ import type { Container, Pod } from './types.js';
  * it for every workload (`restrictedSecurity`); each executor enforces it or refuses the pod with
  * POD_SECURITY_UNENFORCEABLE, never runs it weaker in silence (`checkEnforceable`).
  */
-
-export interface SeccompProfile {
-  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
-  localhostProfile?: string;
-}
-
-export interface CapabilitiesSpec {
-  add?: string[];
-  drop?: string[];
-}
-
-/** k8s PodSecurityContext (the subset that has a meaning off Kubernetes too). */
-export interface PodSecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  fsGroup?: number;
-  supplementalGroups?: number[];
-  seccompProfile?: SeccompProfile;
-}
-
-/** k8s SecurityContext of a container. */
-export interface SecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  allowPrivilegeEscalation?: boolean;
-  privileged?: boolean;
-  capabilities?: CapabilitiesSpec;
-  readOnlyRootFilesystem?: boolean;
-  seccompProfile?: SeccompProfile;
-}
 
 /** What one container runs with: the container's fields over the pod's, Kubernetes' defaults for the rest. */
 export interface EffectiveSecurity {
@@ -212,8 +182,8 @@ export function unenforceable(sec: EffectiveSecurity, can: SecuritySupport): str
       out.push(`runAsUser ${sec.runAsUser}: it runs as uid ${can.users} and cannot switch users (run highrate as root to run each user's pods as their own uid)`);
     }
     const have = new Set([can.defaultUser?.gid, ...(can.groups ?? [])]);
-    const missing = [sec.runAsGroup, sec.fsGroup, ...sec.supplementalGroups].filter((g): g is number => g !== undefined && !have.has(g));
-    if (missing.length) out.push(`group${missing.length > 1 ? 's' : ''} ${[...new Set(missing)].join(', ')}: it cannot switch groups`);
+    const missing = [...new Set([sec.runAsGroup, sec.fsGroup, ...sec.supplementalGroups].filter((g): g is number => g !== undefined && !have.has(g)))];
+    if (missing.length) out.push(`group${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: it cannot switch groups`);
   }
   if (uid === 0 && !can.allowRoot) out.push('containers may not run as root (uid 0) here');
   if (sec.runAsNonRoot && uid === 0) out.push('runAsNonRoot is set but the container would run as uid 0');
@@ -235,6 +205,7 @@ export function unenforceable(sec: EffectiveSecurity, can: SecuritySupport): str
 export function requireEnforceable(container: string, sec: EffectiveSecurity, can: SecuritySupport): void {
   const why = unenforceable(sec, can);
   if (why.length) {
-    throw fail('POD_SECURITY_UNENFORCEABLE', `${can.where} cannot run container "${container}" as its securityContext asks: ${why.join('; ')}.`);
+    const where = can.where.charAt(0).toUpperCase() + can.where.slice(1);
+    throw fail('POD_SECURITY_UNENFORCEABLE', `${where} cannot run container "${container}" as its securityContext asks: ${why.join('; ')}.`);
   }
 }

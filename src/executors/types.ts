@@ -12,8 +12,6 @@
  *   with the same options sees the pods of the old one (the hub restarts; workloads keep running).
  */
 
-import type { PodSecurityContext, SecurityContext } from './security.js';
-
 // ---- Kubernetes core/v1 subset (camelCase JSON as the API server sends it) ----
 
 export interface ObjectMeta {
@@ -46,6 +44,39 @@ export interface VolumeMount {
   mountPath: string;
   readOnly?: boolean;
   subPath?: string;
+}
+
+/** Kubernetes' security fields (core/v1); security.ts says what executors do with them. */
+export interface SeccompProfile {
+  type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+  localhostProfile?: string;
+}
+
+export interface CapabilitiesSpec {
+  add?: string[];
+  drop?: string[];
+}
+
+/** k8s PodSecurityContext (the subset that has a meaning off Kubernetes too). */
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  fsGroup?: number;
+  supplementalGroups?: number[];
+  seccompProfile?: SeccompProfile;
+}
+
+/** k8s SecurityContext of a container. */
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  privileged?: boolean;
+  capabilities?: CapabilitiesSpec;
+  readOnlyRootFilesystem?: boolean;
+  seccompProfile?: SeccompProfile;
 }
 
 export interface ResourceRequirements {

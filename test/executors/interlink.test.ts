@@ -152,7 +152,7 @@ describe('target api (as the virtual kubelet calls interLink)', () => {
     fake.reply = (_s, res) => { res.writeHead(500); res.end('Error: sbatch: error: Batch job submission failed: Invalid account'); };
     await assert.rejects(e.create(data), { code: 'EXECUTOR_FAILED', message: /answered \/create with 500: Error: sbatch: error: Batch job submission failed: Invalid account$/ });
     // A highrate plugin's refusal of the pod keeps its code and message; the same code under another status does not.
-    const refusal = 'executor "local" (bubblewrap) cannot run container "main" as its securityContext asks: privileged containers are not allowed.';
+    const refusal = 'Executor "local" (bubblewrap) cannot run container "main" as its securityContext asks: privileged containers are not allowed.';
     fake.reply = json({ status: 400, message: refusal, code: 'POD_SECURITY_UNENFORCEABLE' }, 400);
     await assert.rejects(e.create(data), { code: 'POD_SECURITY_UNENFORCEABLE', status: 400, message: refusal });
     fake.reply = json({ status: 400, message: refusal, code: 'POD_SECURITY_UNENFORCEABLE' }, 502);

@@ -148,15 +148,15 @@ describe('manifests', () => {
     const pod = (container: object, podLevel: object = {}) => conformancePod('refused', { securityContext: podLevel as never, containers: [shContainer('main', 'busybox:1.36', 'true', { securityContext: container as never })] });
     const refused = (data: ReturnType<typeof pod>, message: string, o: Partial<ManifestOptions> = {}) =>
       assert.throws(() => buildManifests(data, { ...OPTS, ...o }), { code: 'POD_SECURITY_UNENFORCEABLE', message });
-    refused(pod({ privileged: true }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: privileged containers are not allowed.');
-    refused(pod({ capabilities: { add: ['SYS_ADMIN', 'NET_BIND_SERVICE'] } }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: capabilities.add SYS_ADMIN: only NET_BIND_SERVICE may be added.');
-    refused(pod({}, { seccompProfile: { type: 'Unconfined' } }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: seccompProfile Unconfined: every container runs with the RuntimeDefault filter here.');
-    refused(pod({ seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/audit.json' } }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: seccompProfile Localhost (profiles/audit.json): only RuntimeDefault is supported.');
-    refused(pod({ runAsUser: 0 }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: containers may not run as root (uid 0) here; runAsNonRoot is set but the container would run as uid 0.');
-    refused(pod({}), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: containers may not run as root (uid 0) here; runAsNonRoot is set but the container would run as uid 0.', { runAsUser: 0 });
+    refused(pod({ privileged: true }), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: privileged containers are not allowed.');
+    refused(pod({ capabilities: { add: ['SYS_ADMIN', 'NET_BIND_SERVICE'] } }), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: capabilities.add SYS_ADMIN: only NET_BIND_SERVICE may be added.');
+    refused(pod({}, { seccompProfile: { type: 'Unconfined' } }), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: seccompProfile Unconfined: every container runs with the RuntimeDefault filter here.');
+    refused(pod({ seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/audit.json' } }), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: seccompProfile Localhost (profiles/audit.json): only RuntimeDefault is supported.');
+    refused(pod({ runAsUser: 0 }), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: containers may not run as root (uid 0) here; runAsNonRoot is set but the container would run as uid 0.');
+    refused(pod({}), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: containers may not run as root (uid 0) here; runAsNonRoot is set but the container would run as uid 0.', { runAsUser: 0 });
     // Root where the executor allows it (runAsNonRoot: false) and the pod does not forbid it.
     assert.equal(buildManifests(pod({ runAsUser: 0 }), { ...OPTS, runAsNonRoot: false }).pod.spec!.containers[0]!.securityContext!.runAsUser, 0);
-    refused(pod({ runAsUser: 0, runAsNonRoot: true }), 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: runAsNonRoot is set but the container would run as uid 0.', { runAsNonRoot: false });
+    refused(pod({ runAsUser: 0, runAsNonRoot: true }), 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: runAsNonRoot is set but the container would run as uid 0.', { runAsNonRoot: false });
     assert.throws(() => buildManifests(pod({ runAsUser: 'alice' }), OPTS), { code: 'BAD_REQUEST', message: /runAsUser of container "main"/ });
     assert.throws(() => buildManifests(pod({ privileged: true, allowPrivilegeEscalation: false }), OPTS), { code: 'BAD_REQUEST', message: /privileged/ });
   });
@@ -507,7 +507,7 @@ describe('the executor against a fake API server', () => {
       secrets: [{ metadata: { name: 's' }, data: { X: 'eQ==' } }],
     });
     await assert.rejects(ex.create(data), {
-      code: 'POD_SECURITY_UNENFORCEABLE', message: 'executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: privileged containers are not allowed.',
+      code: 'POD_SECURITY_UNENFORCEABLE', message: 'Executor "k8s" (Kubernetes) cannot run container "main" as its securityContext asks: privileged containers are not allowed.',
     });
     assert.deepEqual(api.requests, [], 'nothing was sent');
     assert.deepEqual(await ex.status([data.pod]), []);

@@ -61,7 +61,7 @@ function unenforceable(): RetrievedPodData {
     })],
   });
 }
-const REFUSAL = 'executor "local" (bubblewrap) cannot run container "main" as its securityContext asks: privileged containers are not allowed; '
+const REFUSAL = 'Executor "local" (bubblewrap) cannot run container "main" as its securityContext asks: privileged containers are not allowed; '
   + 'seccompProfile Unconfined: every container runs with the RuntimeDefault filter here; capabilities.add NET_ADMIN: no capability may be added.';
 
 describe('securityContext over the wire: interlink executor → plugin serve --api → local (bubblewrap)', { skip: why }, () => {

@@ -100,11 +100,28 @@ hr_sb_hide() {
   hr_real "$1"
   if [ -d "$hr_r" ]; then hr_arg --tmpfs "$hr_r"; else hr_arg --ro-bind /dev/null "$hr_r"; fi
 }
+# Orders $hr_shadows so that an ancestor comes before its descendants (fewer slashes first) and
+# drops repeats; shell builtins only (a sort(1) would cost a fork per container).
+hr_sb_order() {
+  hr_ifs=$IFS; IFS=$hr_nl; set -f
+  hr_list=$hr_shadows; hr_shadows=; hr_n=0; hr_left=1
+  while [ "$hr_left" = 1 ]; do
+    hr_n=$((hr_n + 1)); hr_left=0
+    for hr_s in $hr_list; do
+      hr_p=$hr_s; hr_k=0
+      while [ -n "$hr_p" ]; do hr_k=$((hr_k + 1)); case $hr_p in */*) hr_p=\${hr_p#*/} ;; *) hr_p= ;; esac; done
+      [ "$hr_k" -le "$hr_n" ] || { hr_left=1; continue; }
+      [ "$hr_k" = "$hr_n" ] || continue
+      case "$hr_nl$hr_shadows$hr_nl" in *"$hr_nl$hr_s$hr_nl"*) ;; *) hr_shadows=$hr_shadows$hr_nl$hr_s ;; esac
+    done
+  done
+  IFS=$hr_ifs; set +f
+}
 # hr_sb_base HOSTNAME SCRATCH_BYTES: namespaces, the read-only root, the shadows (sorted: an
 # ancestor before its descendants), private scratch, what is hidden, the pod's cgroups.
 hr_sb_base() {
   hr_arg --unshare-pid --unshare-ipc --unshare-uts --unshare-cgroup-try --hostname "$1"
-  [ -z "$hr_shadows" ] || hr_shadows=$(printf '%s\\n' "$hr_shadows" | LC_ALL=C sort -u)
+  [ -z "$hr_shadows" ] || hr_sb_order
   hr_ifs=$IFS; IFS=$hr_nl; set -f
   hr_list=$hr_shadows
   hr_root=bind
