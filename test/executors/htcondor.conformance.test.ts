@@ -10,9 +10,10 @@ import { installFakeCondor } from './htcondor.fake.js';
 
 /**
  * The HTCondor executor (batch base + HTCondor module) through the shared suite, against the fake
- * condor_* commands of htcondor.fake.ts: the job really runs the pod supervisor (as a host
- * process, no sandbox), states come from condor_q/condor_history JSON, delete is condor_rm.
- * This proves the module and the base's flow; it proves nothing about a real schedd.
+ * condor_* commands of htcondor.fake.ts: the job really runs the pod supervisor (each container in
+ * bubblewrap, so volumes are at their mountPath), states come from condor_q/condor_history JSON,
+ * delete is condor_rm. This proves the module and the base's flow; it proves nothing about a real
+ * schedd.
  */
 
 const dir = mkdtempSync(join(tmpdir(), 'highrate-htcondor-conformance-'));
@@ -25,13 +26,10 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const NO_MOUNTS = 'containers run as host processes here (no sandbox): volumes are not mounted at their mountPath';
-
 runExecutorConformance({
   name: 'htcondor (fake condor_* commands)',
-  newExecutor: async () => createHtcondorExecutor({ name: 'condor', stateDir: join(dir, 'state'), pollIntervalMs: 100, deleteWaitMs: 5000 }),
+  newExecutor: async () => createHtcondorExecutor({ name: 'condor', stateDir: join(dir, 'state'), pollIntervalMs: 100, deleteWaitMs: 5000, sandbox: 'bwrap' }),
   skip: {
-    volumes: NO_MOUNTS, emptyDir: NO_MOUNTS, initContainers: NO_MOUNTS,
     limits: 'HTCondor allocates whole cores (500m becomes request_cpus = 1); the exact requests are asserted in htcondor.test.ts',
   },
   watchRunning: async (ex: Executor, pod: Pod) => {

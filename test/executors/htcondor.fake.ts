@@ -7,7 +7,9 @@ import { join } from 'node:path';
  * tests. It records every invocation in `calls.log` and keeps a toy schedd in files:
  *
  * - condor_submit -terse FILE: copies the description, "transfers" the executable into a scratch
- *   directory and runs it detached in its own session (the job), prints "N.0 - N.0";
+ *   directory and runs it detached in its own session (the job), prints "N.0 - N.0"; with
+ *   `+Owner = "NAME"` (root only, never root) it reads the executable, writes the output and runs
+ *   the job as that account with its primary group, as a schedd and starter would;
  * - condor_q -json … IDS: the ads of the listed jobs still in the queue (Idle 1, Running 2,
  *   Held 5 when a test writes `held`, Removed 3 while a removed job's processes live); completed
  *   and removed jobs leave the queue, as in HTCondor; `schedd-down` makes it fail;
@@ -69,14 +71,29 @@ sed -n 's/^+highrate_pod_uid = "\\(.*\\)"$/\\1/p' "$f" > "$d/uid"
 exe=$(sed -n 's/^executable = //p' "$f")
 out=$(sed -n 's/^output = //p' "$f")
 err=$(sed -n 's/^error = //p' "$f")
-cp "$exe" "$d/scratch/condor_exec.exe" || exit 1
+# +Owner: only a queue super user (root) may set it, never to root; the job then runs as that
+# account with its primary group (the starter's initgroups). The executable is read as the owner.
+owner=$(sed -n 's/^+Owner = "\\(.*\\)"$/\\1/p' "$f")
+if [ -n "$owner" ]; then
+  [ "$(id -u)" = 0 ] || { echo "ERROR: Failed to set Owner=\\"$owner\\" for job $id (13)" >&2; exit 1; }
+  [ "$owner" != root ] && id -u "$owner" > /dev/null 2>&1 || { echo "ERROR: Failed to set Owner=\\"$owner\\" for job $id (13)" >&2; exit 1; }
+  echo "$owner" > "$d/owner"
+  setpriv --reuid="$owner" --regid="$(id -g "$owner")" --init-groups cat "$exe" > "$d/scratch/condor_exec.exe" || { echo "ERROR: failed to transfer executable $exe" >&2; exit 1; }
+  chown -R "$owner:$(id -g "$owner")" "$d/scratch"
+else
+  cp "$exe" "$d/scratch/condor_exec.exe" || exit 1
+fi
 date +%s > "$d/changed"
 # The "starter": the job in its own session, so condor_rm can signal its process group.
 # Files are replaced atomically (tmp + mv): condor_q may read them at any moment.
 setsid sh -c 'd=$1; put() { echo "$2" > "$d/$1.tmp" && mv "$d/$1.tmp" "$d/$1"; }
   cd "$d/scratch"; put pgid $$; now=$(date +%s); put changed $now; put started $now
-  sh ./condor_exec.exe > "$2" 2> "$3"; rc=$?
-  now=$(date +%s); put completed $now; put changed $now; put exit $rc' fake-starter "$d" "$out" "$err" < /dev/null > /dev/null 2>&1 &
+  if [ -n "$4" ]; then
+    setpriv --reuid="$4" --regid="$(id -g "$4")" --init-groups sh -c '"'"'sh ./condor_exec.exe > "$1" 2> "$2"'"'"' job "$2" "$3"; rc=$?
+  else
+    sh ./condor_exec.exe > "$2" 2> "$3"; rc=$?
+  fi
+  now=$(date +%s); put completed $now; put changed $now; put exit $rc' fake-starter "$d" "$out" "$err" "$owner" < /dev/null > /dev/null 2>&1 &
 echo "$id - $id"
 `,
   condor_q: `${PROLOGUE}${STATE_FN}
@@ -177,6 +194,15 @@ export class FakeCondor {
   /** The submit description condor_submit got for job `id`. */
   submitted(id: string): string {
     return readFileSync(join(this.stateDir, `submit.${id}`), 'utf8');
+  }
+
+  /** The Owner the job was submitted for, if any. */
+  owner(id: string): string | undefined {
+    try {
+      return readFileSync(join(this.stateDir, 'jobs', id, 'owner'), 'utf8').trim();
+    } catch {
+      return undefined;
+    }
   }
 
   /** The job's process group (its session leader's pid), once it started. */

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandRunner, type BatchJob } from '../../src/executors/batch/index.js';
@@ -28,6 +28,7 @@ const JOB: BatchJob = {
   jobRoot: '/shared/highrate/jobs',
   podScript: '#!/bin/sh\necho pod\n',
   scriptPath: `/var/lib/highrate/executors/condor/pods/${UID}/job.sh`,
+  stateDir: `/var/lib/highrate/executors/condor/pods/${UID}`,
   limits: { cpuCores: 1.5, memoryBytes: 4 * 1024 ** 3 },
 };
 
@@ -91,6 +92,29 @@ describe('buildSubmit: the submit description', () => {
     assert.match(text, new RegExp(`^# highrate pod highrate/_ uid ${UID} \\(generated\\)\n`));
     assert.ok(!/request_(cpus|memory)/.test(text));
     assert.equal(text.match(/^queue/gm)?.length, 1);
+  });
+
+  test('a job of a user: +Owner names the account; its executable and output are in the job directory', () => {
+    const text = buildSubmit({
+      ...JOB, runAs: { name: 'alice', uid: 200555, gid: 200555 },
+      scriptPath: `/shared/highrate/jobs/${UID}/job.sh`, outputFile: `/shared/highrate/jobs/${UID}/job.out`, limits: {},
+    });
+    assert.deepEqual(text.split('\n').slice(2, 13), [
+      `executable = /shared/highrate/jobs/${UID}/job.sh`,
+      'transfer_executable = true',
+      'should_transfer_files = YES',
+      'when_to_transfer_output = ON_EXIT',
+      `output = /shared/highrate/jobs/${UID}/job.out`,
+      `error = /shared/highrate/jobs/${UID}/condor.err`,
+      `log = /shared/highrate/jobs/${UID}/condor.log`,
+      'getenv = false',
+      `batch_name = ${UID}`,
+      `+highrate_pod_uid = "${UID}"`,
+      '+Owner = "alice"',
+    ]);
+    // The schedd never accepts root as Owner; names the submit language would misread are refused.
+    assert.throws(() => buildSubmit({ ...JOB, runAs: { name: 'root', uid: 0, gid: 0 } }), { code: 'CONFIG_INVALID' });
+    assert.throws(() => buildSubmit({ ...JOB, runAs: { name: 'a"b', uid: 5, gid: 5 } }), { code: 'CONFIG_INVALID' });
   });
 
   test('refused: paths the submit language would misread, a queue or a line break in extra lines, a container universe without image', () => {
@@ -438,6 +462,82 @@ describe('the executor against fake condor_* commands on PATH', () => {
     assert.ok(st?.containers[0]?.state.running);
     assert.ok((await again.ping()).resources, 'ping');
     assert.deepEqual((await again.ping()).resources, { cpu: '4', memory: '8192Mi', pods: '1000' });
+  });
+});
+
+describe('jobs of users (runJobsAs) against the fake commands', () => {
+  let dir: string;
+  let fake: FakeCondor;
+  let savedPath: string | undefined;
+  const pods: Pod[] = [];
+  const made: BatchExecutor[] = [];
+  const sh = (name: string, script: string, extra = {}) => shContainer(name, 'docker.io/library/busybox:1.36', script, extra);
+  const ended = (s: { containers: { state: { terminated?: unknown } }[] }) => !!s.containers[0]?.state.terminated;
+  const newExecutor = (runJobsAs: 'auto' | 'user' | 'executor') => {
+    const e = createHtcondorExecutor({ name: 'condor', stateDir: join(dir, 'state'), jobRoot: join(dir, 'jobs'), pollIntervalMs: 100, deleteWaitMs: 5000, runJobsAs });
+    made.push(e);
+    return e;
+  };
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'highrate-htcondor-users-'));
+    // Users reach their job directories through jobRoot; the state directory stays the hub's.
+    chmodSync(dir, 0o711);
+    mkdirSync(join(dir, 'jobs'), { mode: 0o711 });
+    fake = installFakeCondor(join(dir, 'fake'));
+    savedPath = process.env.PATH;
+    process.env.PATH = `${fake.binDir}:${process.env.PATH}`;
+  });
+  after(async () => {
+    for (const e of made) await Promise.all(pods.map((p) => e.delete(p).catch(() => undefined)));
+    fake.killAll();
+    process.env.PATH = savedPath;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('runJobsAs user: +Owner is the pod\'s account; the job runs as it; its directory is its own; delete is condor_rm', async () => {
+    const ex = newExecutor('user');
+    // No runAsUser: the sandbox's default user, nobody (an account on every Debian host).
+    const data = conformancePod('owner', { containers: [sh('main', 'id -u; id -g; sleep 600')] });
+    pods.push(data.pod);
+    const { PodJID } = await ex.create(data);
+    const uid = data.pod.metadata.uid;
+    const jobDir = join(dir, 'jobs', uid);
+    const desc = fake.submitted(PodJID);
+    assert.equal(desc, readFileSync(join(dir, 'state', 'pods', uid, 'job.sub'), 'utf8'), 'the description stays in the hub\'s state directory');
+    assert.match(desc, /^\+Owner = "nobody"$/m);
+    assert.match(desc, new RegExp(`^executable = ${jobDir}/job\\.sh$`, 'm'));
+    assert.match(desc, new RegExp(`^output = ${jobDir}/job\\.out$`, 'm'));
+    assert.ok(fake.calls().includes(`condor_submit -terse ${join(dir, 'state', 'pods', uid, 'job.sub')}`), fake.calls().join('\n'));
+    assert.equal(fake.owner(PodJID), 'nobody');
+    // The executable refuses to run as anyone else (a starter that runs jobs as nobody or slot users).
+    assert.equal(readFileSync(join(jobDir, 'job.sh'), 'utf8').split('\n')[1],
+      '[ "$(id -u)" = 65534 ] || { echo "highrate: this job must run as uid 65534, but runs as uid $(id -u)" >&2; exit 126; }');
+    const st = statSync(jobDir);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [65534, 65534, 0o700]);
+    const until = Date.now() + 20_000;
+    let out = '';
+    while (!/^\d+\n\d+\n$/.test(out)) {
+      assert.ok(Date.now() < until, `the container printed its ids: ${JSON.stringify(out)}`);
+      await new Promise((r) => setTimeout(r, 100));
+      out = await readAll(await ex.logs({ Namespace: 'x', PodUID: uid, PodName: data.pod.metadata.name, ContainerName: 'main', Opts: {} }));
+    }
+    assert.equal(out, '65534\n65534\n');
+    await ex.delete(data.pod);
+    assert.ok(fake.calls().some((l) => l === `condor_rm ${PodJID}`), fake.calls().join('\n'));
+    assert.equal(existsSync(jobDir), false);
+  });
+
+  test('a uid without an account: refused with runJobsAs user, highrate\'s own account with auto', async () => {
+    const data = conformancePod('noaccount', { securityContext: { runAsUser: 200777, runAsGroup: 200777 }, containers: [sh('main', 'id -u')] });
+    await assert.rejects(newExecutor('user').create(data), { code: 'POD_SECURITY_UNENFORCEABLE', message: /uid 200777 has no account on this host.*pods\.identity: accounts.*or set htcondor\.runJobsAs: executor/ });
+    const ex = newExecutor('auto');
+    pods.push(data.pod);
+    const { PodJID } = await ex.create(data);
+    assert.doesNotMatch(fake.submitted(PodJID), /Owner/);
+    const st = await waitForStatus(ex, data.pod, 'main to end', ended, 20_000);
+    assert.equal(st.containers[0]!.state.terminated!.exitCode, 0);
+    assert.equal(await readAll(await ex.logs({ Namespace: 'x', PodUID: data.pod.metadata.uid, PodName: data.pod.metadata.name, ContainerName: 'main', Opts: {} })), '200777\n');
   });
 });
 

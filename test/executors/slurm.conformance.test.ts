@@ -27,6 +27,8 @@ runExecutorConformance({
   skip: {
     limits: 'Slurm allocates whole CPUs (500m becomes --cpus-per-task=1); slurm.test.ts checks cpus and memory in scontrol show job',
   },
+  // A uid without an account: the job is highrate's (root) and bubblewrap switches to the uid.
+  security: { runAsUser: 200123, seccomp: true, readOnlyRoot: true, ownPidNamespace: true },
   timeoutScale: 1.5,
   watchRunning: async (ex: Executor, pod: Pod) => {
     const id = (ex as BatchExecutor).jobIdOf(pod.metadata.uid)!;

@@ -35,3 +35,35 @@ export function liveJobsNamed(names: Iterable<string>): string[] {
   const out = execFileSync('squeue', ['--noheader', '-a', '--states=PENDING,RUNNING,COMPLETING,CONFIGURING', '-o', '%i|%j'], { encoding: 'utf8' });
   return out.split('\n').filter(Boolean).map((l) => l.split('|')).filter(([, n]) => wanted.has(n!)).map(([id]) => id!);
 }
+
+/** The uid, primary gid and user name `squeue` shows for a job (%U, %G, %u), or null once it left the queue. */
+export function jobOwner(jobId: string): { uid: number; gid: number; user: string } | null {
+  const out = execFileSync('squeue', ['--noheader', '-a', '--states=all', '-j', jobId, '-o', '%U|%G|%u'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  if (!out) return null;
+  const [uid, gid, user] = out.split('|');
+  return { uid: Number(uid), gid: Number(gid), user: user! };
+}
+
+/**
+ * A Unix account (and its group, gid = uid) for a test, so that Slurm can run jobs for it: on this
+ * single machine the hub, slurmctld and slurmd share /etc/passwd. A leftover of an earlier run of
+ * the same name is replaced. Returns its removal.
+ */
+export function testAccount(name: string, uid: number): () => void {
+  removeAccount(name);
+  // stdio pipe: useradd warns about uids above UID_MAX; a failure still throws with its message.
+  execFileSync('groupadd', ['-g', String(uid), name], { stdio: 'pipe' });
+  execFileSync('useradd', ['-M', '-N', '-u', String(uid), '-g', String(uid), '-d', '/nonexistent', '-s', '/usr/sbin/nologin', name], { stdio: 'pipe' });
+  return () => removeAccount(name);
+}
+
+function removeAccount(name: string): void {
+  for (const [cmd, db] of [['userdel', 'passwd'], ['groupdel', 'group']] as const) {
+    try {
+      execFileSync('getent', [db, name], { stdio: 'ignore' });
+    } catch {
+      continue;
+    }
+    execFileSync(cmd, [name], { stdio: 'ignore' });
+  }
+}

@@ -2,13 +2,17 @@ import { accessSync, constants, existsSync, mkdirSync, rmSync, writeFileSync } f
 import { isAbsolute, join, resolve } from 'node:path';
 import { fail, HighrateError } from '../../errors/catalogue.js';
 import { log } from '../../log.js';
-import { readLog } from '../local/logs.js';
 import { hostSandbox, planPod, type PodPlan, type Sandbox } from '../podscript/index.js';
 import { logFile, statusFile } from '../podscript/layout.js';
 import type { Limits } from '../podscript/limits.js';
 import { checkUid } from '../podscript/names.js';
 import type { CreateStruct, Executor, ExecutorCapabilities, LogStruct, PingResponse, Pod, PodStatus, RetrievedPodData } from '../types.js';
+import { Accounts } from './accounts.js';
 import { CommandRunner, firstErrorLine } from './commands.js';
+import { JOB_OUTPUT, JOB_SCRIPT, prepareJobDir, withUserGuard } from './job-dir.js';
+import { chooseJobUser, type JobUser, type RunJobsAs } from './job-user.js';
+import { readJobLog } from './job-log.js';
+import type { JobRunner } from './node-sandbox.js';
 import { StatusPoller } from './poller.js';
 import { JobRecords, type ContainerRecord, type JobRecord } from './records.js';
 import { batchPodStatus, readJobFiles, type JobFiles } from './status.js';
@@ -21,9 +25,11 @@ export interface BatchExecutorOptions {
   stateDir: string;
   system: BatchSystem;
   /**
-   * Where jobs run: job `<uid>` works in `<jobRoot>/<uid>/` and writes its batch output to
-   * `<jobRoot>/<uid>.out`. Must exist on the nodes; default `<stateDir>/jobs` (this machine or a
-   * shared file system, where the hub also reads logs and exit codes from it).
+   * Where jobs run: job `<uid>` works in `<jobRoot>/<uid>/`, which the hub makes (0700, owned by the
+   * job's user) where it sees jobRoot, and writes its batch output to `job.out` in it (where the hub
+   * does not see jobRoot: `<jobRoot>/<uid>.out`). Must exist on the nodes; default
+   * `<stateDir>/jobs` (this machine or a shared file system, where the hub also reads logs and exit
+   * codes from it).
    */
   jobRoot?: string;
   /**
@@ -32,8 +38,18 @@ export interface BatchExecutorOptions {
    * system only and logs are empty.
    */
   jobFilesVisible?: boolean;
-  /** How each container is started inside the job (default: host processes). */
+  /** How each container is started inside a job of highrate's own account (default: host processes). */
   sandbox?: Sandbox;
+  /** The same for a job submitted for a user: it runs as that user and cannot switch (default: host processes). */
+  userSandbox?: (who: JobRunner) => Sandbox;
+  /** The configuration's fix for a POD_SECURITY_UNENFORCEABLE refusal, appended to it when there is one. */
+  securityHint?: (message: string) => string | undefined;
+  /** Who jobs run as (job-user.ts): default auto. */
+  runJobsAs?: RunJobsAs;
+  /** Whether highrate runs as root (default: its uid is 0); only root can submit for other users. */
+  runningAsRoot?: boolean;
+  /** Account lookups by uid (default: NSS through getent). */
+  accounts?: Accounts;
   /** True when the sandbox runs images (a container runtime). */
   runsImages?: boolean;
   /** How long one status poll's answer is reused, ms (default 2000). */
@@ -67,7 +83,10 @@ function requestedLimits(plan: PodPlan): Limits {
  * - a controller error never marks a pod dead: the last known state is reported and a warning
  *   logged; jobs the controller forgot are resolved once (`describe`), then from their files;
  * - delete: cancel, wait (bounded) for the job to end, remove its files; logs: the job's
- *   per-container log files.
+ *   per-container log files;
+ * - who a job runs as (`runJobsAs`, job-user.ts): as root, each pod's job may be submitted for
+ *   the pod's user; its directory is then the user's, and the hub reads it without following
+ *   what the user could have put there (job-log.ts).
  *
  * Files on a remote node without a shared file system: what is proven here is the single-machine
  * (and so shared-file-system) case. Without one, the hub cannot read the job directory: states
@@ -85,6 +104,12 @@ export class BatchExecutor implements Executor {
   readonly #jobRoot: string;
   readonly #filesVisible: boolean;
   readonly #sandbox: Sandbox;
+  readonly #userSandbox: (who: JobRunner) => Sandbox;
+  readonly #securityHint: (message: string) => string | undefined;
+  readonly #runJobsAs: RunJobsAs;
+  readonly #accounts: Accounts;
+  /** Why some jobs run as highrate's account, logged once each. */
+  readonly #told = new Set<string>();
   readonly #runsImages: boolean;
   readonly #deleteWaitMs: number;
   readonly #maxPods: number;
@@ -111,6 +136,10 @@ export class BatchExecutor implements Executor {
     if (!opts.jobRoot) mkdirSync(this.#jobRoot, { recursive: true, mode: 0o700 });
     this.#filesVisible = opts.jobFilesVisible ?? existsSync(this.#jobRoot);
     this.#sandbox = opts.sandbox ?? hostSandbox();
+    this.#userSandbox = opts.userSandbox ?? ((who) => hostSandbox({ runnerUid: who.uid, runnerGid: who.gid, runnerGroups: who.groups }));
+    this.#securityHint = opts.securityHint ?? (() => undefined);
+    this.#accounts = opts.accounts ?? new Accounts();
+    this.#runJobsAs = this.#jobsAs(opts);
     this.#runsImages = opts.runsImages ?? false;
     this.#deleteWaitMs = opts.deleteWaitMs ?? 15_000;
     this.#maxPods = opts.maxPods ?? 1000;
@@ -161,20 +190,70 @@ export class BatchExecutor implements Executor {
     return p;
   }
 
+  /**
+   * Who jobs may run as, settled once: per-user submission needs root, a batch system that can
+   * submit for users, and job directories the hub makes for them; `user` without these is a
+   * configuration error, `auto` becomes `executor`.
+   */
+  #jobsAs(opts: BatchExecutorOptions): RunJobsAs {
+    const wanted = opts.runJobsAs ?? 'auto';
+    if (wanted === 'executor') return wanted;
+    const root = opts.runningAsRoot ?? process.getuid?.() === 0;
+    const why = !root ? 'highrate does not run as root, and only root may submit jobs for other users'
+      : !this.#system.submitsAsUser ? `${this.kind} jobs cannot be submitted for other users`
+        : !this.#filesVisible ? `the hub does not see jobRoot ${this.#jobRoot}, so it cannot make the job directories for their users (jobFilesVisible false)`
+          : null;
+    if (!why) return wanted;
+    if (wanted === 'user') throw fail('CONFIG_INVALID', `Executor "${this.name}": runJobsAs user runs each job as its pod's user, but ${why}. Set ${this.kind}.runJobsAs: executor.`);
+    if (root) log.info(`${this.kind} executor: jobs run as highrate's own account`, { executor: this.name, reason: why });
+    return 'executor';
+  }
+
+  /** The user this pod's job is submitted for, or null for highrate's own account. */
+  async #jobUser(req: RetrievedPodData): Promise<JobUser | null> {
+    if (this.#runJobsAs === 'executor') return null;
+    const choice = await chooseJobUser({
+      mode: this.#runJobsAs, option: `${this.kind}.runJobsAs`, executor: `Executor "${this.name}"`,
+      pod: req.pod, accounts: this.#accounts, jobRoot: this.#jobRoot, primaryGroupOnly: this.#system.submitsAsUser === 'primary-group',
+    });
+    if ('user' in choice) return choice.user;
+    if (choice.executor && !this.#told.has(choice.executor) && this.#told.size < 1000) {
+      this.#told.add(choice.executor);
+      log.warn(`${this.kind} executor: a job runs as highrate's own account, not as its pod's user (the sandbox still runs its containers as that user)`, { executor: this.name, reason: choice.executor });
+    }
+    return null;
+  }
+
+  /** planPod, with the configuration's fix added to a refusal of the pod's securityContext. */
+  #plan(req: RetrievedPodData, podDir: string, sandbox: Sandbox): PodPlan {
+    try {
+      return planPod(req, { podDir, sandbox });
+    } catch (err) {
+      const hint = err instanceof HighrateError && err.code === 'POD_SECURITY_UNENFORCEABLE' ? this.#securityHint(err.message) : undefined;
+      if (hint) throw fail('POD_SECURITY_UNENFORCEABLE', `${(err as HighrateError).message} ${hint}`, { cause: err });
+      throw err;
+    }
+  }
+
   async #create(uid: string, req: RetrievedPodData): Promise<CreateStruct> {
     const jobDir = `${this.#jobRoot}/${uid}`;
-    const plan = planPod(req, { podDir: jobDir, sandbox: this.#sandbox });
+    const user = await this.#jobUser(req);
+    const runner = user ? { uid: user.uid, gid: user.gid, groups: user.groups } : null;
+    const plan = this.#plan(req, jobDir, runner ? this.#userSandbox(runner) : this.#sandbox);
     const dir = this.#records.prepare(uid);
-    const scriptPath = join(dir, 'job.sh');
-    const outputFile = `${this.#jobRoot}/${uid}.out`;
+    const outputFile = this.#filesVisible ? `${jobDir}/${JOB_OUTPUT}` : `${this.#jobRoot}/${uid}.out`;
+    const runAs = user ? { name: user.name, uid: user.uid, gid: user.gid } : undefined;
     try {
-      const podScript = plan.script;
+      const podScript = user ? withUserGuard(plan.script, user.uid) : plan.script;
       // The supervisor as a file first, for modules that submit a file (an HTCondor executable);
-      // what goes to the submit command's stdin is kept beside it, for debugging.
-      writeFileSync(scriptPath, podScript, { mode: 0o700 });
+      // what goes to the submit command's stdin is kept beside it, for debugging. A job of a user
+      // reads its executable from its own directory: the state directory is the hub's alone.
+      writeFileSync(join(dir, 'job.sh'), podScript, { mode: 0o700 });
+      if (this.#filesVisible) prepareJobDir(jobDir, user, user ? [{ name: JOB_SCRIPT, data: podScript }] : []);
+      const scriptPath = user ? join(jobDir, JOB_SCRIPT) : join(dir, 'job.sh');
       const cmd = this.#system.buildSubmit({
         uid, name: plan.name, namespace: plan.namespace, jobDir, outputFile, jobRoot: this.#jobRoot,
-        podScript, scriptPath, limits: requestedLimits(plan),
+        podScript, scriptPath, stateDir: dir, limits: requestedLimits(plan), ...(runAs ? { runAs } : {}),
       });
       if (cmd.stdin !== undefined) writeFileSync(join(dir, 'submit.stdin'), cmd.stdin, { mode: 0o600 });
       let r;
@@ -191,14 +270,15 @@ export class BatchExecutor implements Executor {
       }));
       const rec: JobRecord = {
         version: 1, uid, name: plan.name, namespace: plan.namespace, jobId, jobDir, outputFile,
-        submittedAt: new Date().toISOString(), containers,
+        ...(runAs ? { runAs } : {}), submittedAt: new Date().toISOString(), containers,
       };
       this.#records.save(rec);
       this.#jobs.set(uid, rec);
-      log.debug(`${this.kind} executor: job submitted`, { executor: this.name, uid, jobId });
+      log.debug(`${this.kind} executor: job submitted`, { executor: this.name, uid, jobId, runAs: runAs?.name ?? null });
       return { PodUID: uid, PodJID: jobId };
     } catch (err) {
       this.#records.remove(uid);
+      if (this.#filesVisible) rmSync(jobDir, { recursive: true, force: true });
       if (err instanceof HighrateError) throw err;
       throw fail('EXECUTOR_FAILED', `The ${this.kind} executor could not submit the pod.`, { detail: String(err), cause: err });
     }
@@ -289,7 +369,7 @@ export class BatchExecutor implements Executor {
       const s = this.#poller.known(rec.jobId);
       return !!s && TERMINAL.has(s.phase);
     };
-    return readLog(join(rec.jobDir, logFile(c.kind, c.name)), opts, done, signal);
+    return readJobLog(join(rec.jobDir, logFile(c.kind, c.name)), opts, done, signal);
   }
 
   async delete(pod: Pod): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ContainerKind } from '../podscript/layout.js';
+import type { JobAccount } from './types.js';
 
 /** What the job record keeps about one container. */
 export interface ContainerRecord {
@@ -24,6 +25,8 @@ export interface JobRecord {
   /** The job's directory where it runs (readable here on one machine or a shared file system). */
   jobDir: string;
   outputFile: string;
+  /** The user the job was submitted for; absent: highrate's own account. */
+  runAs?: JobAccount;
   submittedAt: string;
   containers: ContainerRecord[];
 }

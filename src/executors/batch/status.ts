@@ -1,8 +1,9 @@
-import { readFileSync, statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { POD_EXIT, parseExitFile, startedFile, statusFile } from '../podscript/layout.js';
 import type { ContainerStateTerminated, ContainerStatus, PodStatus } from '../types.js';
 import type { ContainerRecord, JobRecord } from './records.js';
+import { readJobFile } from './job-log.js';
 import { TERMINAL, type BatchJobState, type BatchPhase } from './types.js';
 
 /**
@@ -32,14 +33,11 @@ export function rfc3339(ms: number): string {
 
 const keyOf = (c: { kind: string; name: string }) => `${c.kind}-${c.name}`;
 
+/** A `.status`/`pod.exit` file: a job of a user writes these, so symlinks and FIFOs are refused (job-log.ts). */
 function readExit(path: string): { code: number; at: string } | undefined {
-  try {
-    const code = parseExitFile(readFileSync(path, 'utf8'));
-    if (code === null) return undefined;
-    return { code, at: rfc3339(statSync(path).mtimeMs) };
-  } catch {
-    return undefined;
-  }
+  const f = readJobFile(path);
+  const code = f ? parseExitFile(f.text) : null;
+  return f && code !== null ? { code, at: rfc3339(f.mtimeMs) } : undefined;
 }
 
 /**
@@ -51,7 +49,7 @@ export function readJobFiles(dir: string, containers: readonly ContainerRecord[]
   const out: JobFiles = { containers: new Map() };
   for (const c of containers) {
     const f: ContainerFiles = {};
-    const started = statSync(join(dir, startedFile(c.kind, c.name)), { throwIfNoEntry: false });
+    const started = lstatSync(join(dir, startedFile(c.kind, c.name)), { throwIfNoEntry: false });
     if (started) f.startedAt = rfc3339(started.mtimeMs);
     const ended = readExit(join(dir, statusFile(c.kind, c.name)));
     if (ended) {

@@ -13,6 +13,12 @@ import type { PingResponse } from '../types.js';
 export interface BatchSystem {
   /** "slurm", "htcondor": the executor's kind. */
   readonly kind: string;
+  /**
+   * How the system runs a job as the pod's user (`BatchJob.runAs`), when highrate runs as root:
+   * 'any-group' with any group of the user's account (Slurm: `--uid --gid`), 'primary-group' with
+   * the account's primary group only (HTCondor's Owner); absent: jobs run as highrate's account.
+   */
+  readonly submitsAsUser?: 'any-group' | 'primary-group';
   /** The submit command for one pod's job; the script is on stdin or in `job.scriptPath`. */
   buildSubmit(job: BatchJob): CommandLine;
   /** The job id from the submit command's stdout; throws if there is none. */
@@ -38,6 +44,9 @@ export interface BatchSystem {
   parsePing(stdout: string): PingResponse['resources'];
 }
 
+/** The account a job runs as: name, uid and the group it starts with. */
+export interface JobAccount { name: string; uid: number; gid: number }
+
 /** A command: argv[0] is the program; `stdin` is written to it when set. */
 export interface CommandLine { argv: string[]; stdin?: string }
 
@@ -46,19 +55,24 @@ export interface BatchJob {
   uid: string;
   name: string;
   namespace: string;
-  /** The job's directory where it runs (podscript layout). */
+  /** The job's directory where it runs (podscript layout); made by the hub, owned by `runAs`, where it can see it. */
   jobDir: string;
-  /** Absolute path of the job's batch output (the supervisor's own stdout/stderr). */
+  /** Absolute path of the job's batch output (the supervisor's own stdout/stderr), writable by the job. */
   outputFile: string;
+  /** The user the job is submitted for (`sbatch --uid/--gid`, HTCondor `+Owner`); absent: highrate's own account. */
+  runAs?: JobAccount;
   /** Where the job starts (exists on the nodes); job directories are created below it. */
   jobRoot: string;
   /** The pod supervisor (podscript pod.sh): a POSIX sh script, shebang first. */
   podScript: string;
   /**
-   * The same text as a file in the hub's state directory (0700), written before buildSubmit is
-   * called: for file-based submits on a file system the nodes share (an HTCondor executable).
+   * The same text as a file, written before buildSubmit is called, readable by the job's user: for
+   * file-based submits on a file system the nodes share (an HTCondor executable). In the hub's
+   * state directory (0700), or in the job directory for a job of `runAs`.
    */
   scriptPath: string;
+  /** The pod's directory in the hub's state (0700, the hub's alone): for files the module writes, such as a submit description. */
+  stateDir: string;
   /** The cpu and memory to request: the pod's effective limits, else its largest container limits. */
   limits: Limits;
 }

@@ -68,6 +68,12 @@ function checkLine(what: string, v: string): string {
   return v.trim();
 }
 
+/** An account name as HTCondor's Owner: a plain Unix user name, never root. */
+function checkOwner(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9._-]{0,63}$/.test(name) || name === 'root') throw fail('CONFIG_INVALID', `The account ${JSON.stringify(name)} cannot be an HTCondor job Owner.`);
+  return name;
+}
+
 /** A ClassAd string literal: `"…"` with `\` and `"` escaped. */
 function classAdString(v: string): string {
   return `"${checkLine('string', v).replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -112,6 +118,9 @@ export function buildSubmit(job: BatchJob, opts: HtcondorOptions = {}): string {
     `batch_name = ${job.uid}`,
     `+highrate_pod_uid = ${classAdString(job.uid)}`,
   );
+  // The pod's user: root, a queue super user, may set Owner where QUEUE_SUPER_USER_MAY_IMPERSONATE
+  // allows it (the schedd never accepts Owner "root"); the starter then runs the job as that account.
+  if (job.runAs) lines.push(`+Owner = ${classAdString(checkOwner(job.runAs.name))}`);
   if (opts.accountingGroup) lines.push(`+AccountingGroup = ${classAdString(opts.accountingGroup)}`);
   if (opts.requestDisk) lines.push(`request_disk = ${checkLine('requestDisk', opts.requestDisk)}`);
   for (const l of opts.extraSubmitLines ?? []) {

@@ -98,7 +98,7 @@ hr_sb_entries() {
 hr_sb_hide() {
   hr_exists "$1" || return 0
   hr_real "$1"
-  if [ -d "$hr_r" ]; then hr_arg --tmpfs "$hr_r"; else hr_arg --ro-bind /dev/null "$hr_r"; fi
+  if [ -d "$hr_r" ]; then hr_arg --tmpfs "$hr_r"; hr_ro=$hr_ro$hr_nl$hr_r; else hr_arg --ro-bind /dev/null "$hr_r"; fi
 }
 # Orders $hr_shadows so that an ancestor comes before its descendants (fewer slashes first) and
 # drops repeats; shell builtins only (a sort(1) would cost a fork per container).
@@ -131,7 +131,7 @@ hr_sb_base() {
   IFS=$hr_nl; set -f
   for hr_s in $hr_list; do
     IFS=$hr_ifs; set +f
-    [ "$hr_s" = / ] || { hr_arg --tmpfs "$hr_s"; hr_sb_entries "$hr_s"; }
+    [ "$hr_s" = / ] || { hr_arg --tmpfs "$hr_s"; hr_sb_entries "$hr_s"; hr_ro=$hr_ro$hr_nl$hr_s; }
   done
   IFS=$hr_ifs; set +f
   hr_arg --dev /dev --proc /proc
@@ -141,11 +141,19 @@ hr_sb_base() {
     hr_arg --tmpfs "$hr_s"
   done
 ${hides.map((h) => `  hr_sb_hide ${shQuote(h)}`).join('\n')}
-  case "$hr_pod" in /tmp|/tmp/*${hides.map((h) => `|${shQuote(h)}|${shQuote(h)}/*`).join('')}) ;; *) hr_arg --tmpfs "$hr_pod" ;; esac
+  case "$hr_pod" in /tmp|/tmp/*${hides.map((h) => `|${shQuote(h)}|${shQuote(h)}/*`).join('')}) ;; *) hr_arg --tmpfs "$hr_pod"; hr_ro=$hr_ro$hr_nl$hr_pod ;; esac
   hr_arg --tmpfs /sys/fs/cgroup
+  hr_ro=$hr_ro$hr_nl/sys/fs/cgroup
   if [ -r "$hr_pod"/${CGROUP_VIEW} ]; then
     while IFS= read -r hr_s && IFS= read -r hr_d; do hr_arg --ro-bind "$hr_s" "$hr_d"; done < "$hr_pod"/${CGROUP_VIEW}
   fi
+}
+# The tmpfs made to hide or shadow something, read-only once every mount point in them exists:
+# in a job that is not root they belong to its user (in its user namespace), who could write them.
+hr_sb_readonly() {
+  hr_ifs=$IFS; IFS=$hr_nl; set -f
+  for hr_s in $hr_ro; do hr_arg --remount-ro "$hr_s"; done
+  IFS=$hr_ifs; set +f
 }
 # hr_sb_user UID GID PASSWD_LINE: who the container is. A supervisor that is not root (a batch
 # job of the user) cannot switch: it must already be that uid, and bwrap makes its own user
@@ -177,6 +185,7 @@ hr_sb_overlay() {
         `hr_args="$hr_pod"/${shQuote(`${SANDBOX_DIR}/${c.kind}-${c.name}.args`)}`,
         ': > "$hr_args" || exit 126',
         'hr_shadows=',
+        'hr_ro=',
       ];
       c.mounts.forEach((m, i) => {
         body.push(`hr_real ${shQuote(m.target)}; hr_m${i}=$hr_r`);
@@ -193,7 +202,7 @@ hr_sb_overlay() {
         `hr_arg ${m.readOnly ? '--ro-bind' : '--bind'} ${sourceWord(m.source)} "$hr_m${i}"`,
       ));
       // The overlay files below are the container's to read: made under the container's umask.
-      body.push('umask 022', `hr_sb_user ${who.uid} ${who.gid} ${passwdWord(c.owner ?? '', who, c.env.get('HOME') ?? '/')}`);
+      body.push('umask 022', `hr_sb_user ${who.uid} ${who.gid} ${passwdWord(c.owner ?? '', who, c.env.get('HOME') ?? '/')}`, 'hr_sb_readonly');
       body.push(`hr_arg --chdir ${shQuote(c.workingDir ?? '/')}`);
       for (const [k, v] of odd) body.push(`hr_arg --setenv ${shQuote(k)} ${shQuote(v)}`);
       // The supervisor's working directory (the pod directory) is not the container's; nor is its

@@ -22,7 +22,7 @@ export interface ScriptInput {
 }
 
 /** Variables the script uses; unset first so none arrives exported from the caller's environment. */
-const SCRIPT_VARS = 'hr_pod hr_uid hr_k hr_v hr_rest hr_rc hr_max hr_pids hr_p hr_args hr_shadows hr_nl hr_d hr_e hr_s hr_ifs hr_list hr_root hr_rest hr_r hr_n hr_left';
+const SCRIPT_VARS = 'hr_pod hr_uid hr_k hr_v hr_rest hr_rc hr_max hr_pids hr_p hr_args hr_shadows hr_nl hr_d hr_e hr_s hr_ifs hr_list hr_root hr_rest hr_r hr_n hr_left hr_ro';
 
 /**
  * The pod supervisor: one POSIX sh script that needs nothing but itself, sh and coreutils (base64),

@@ -7,7 +7,7 @@ const UID = '0f0e0d0c-aaaa-bbbb-cccc-111122223333';
 const job = (over: Partial<BatchJob> = {}): BatchJob => ({
   uid: UID, name: 'hello', namespace: 'ns',
   jobRoot: '/var/lib/highrate/jobs', jobDir: `/var/lib/highrate/jobs/${UID}`, outputFile: `/var/lib/highrate/jobs/${UID}.out`,
-  podScript: '#!/bin/sh\n# highrate pod supervisor\necho body\n', scriptPath: '/state/job.sh', limits: {}, ...over,
+  podScript: '#!/bin/sh\n# highrate pod supervisor\necho body\n', scriptPath: '/state/job.sh', stateDir: '/state', limits: {}, ...over,
 });
 
 describe('buildSubmit', () => {
@@ -46,6 +46,15 @@ describe('buildSubmit', () => {
     assert.match(buildSubmit(job({ limits: { cpuCores: 2 } })), /^#SBATCH --cpus-per-task=2$/m);
     assert.match(buildSubmit(job({ limits: { cpuCores: 0.1 } })), /^#SBATCH --cpus-per-task=1$/m);
     assert.match(buildSubmit(job({ limits: { memoryBytes: 128 * 1024 * 1024 } })), /^#SBATCH --mem=128M$/m);
+  });
+
+  test('a job of a user: sbatch --uid/--gid on the command line (only root may), the same script', () => {
+    const s = slurmSystem();
+    assert.equal(s.submitsAsUser, 'any-group');
+    const mine = s.buildSubmit(job({ runAs: { name: 'alice', uid: 200555, gid: 5000 } }));
+    assert.deepEqual(mine.argv, ['sbatch', '--parsable', '--uid=200555', '--gid=5000']);
+    assert.equal(mine.stdin, buildSubmit(job()));
+    assert.deepEqual(s.buildSubmit(job()).argv, ['sbatch', '--parsable']);
   });
 
   test('paths and flags that #SBATCH cannot carry are refused', () => {

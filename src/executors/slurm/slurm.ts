@@ -73,7 +73,9 @@ export function slurmSystem(opts: SlurmOptions = {}): BatchSystem {
   const bin = (p: 'sbatch' | 'squeue' | 'scontrol' | 'scancel' | 'sinfo') => opts.commands?.[p] ?? p;
   return {
     kind: 'slurm',
-    buildSubmit: (job) => ({ argv: [bin('sbatch'), '--parsable'], stdin: buildSubmit(job, opts) }),
+    // Root may submit for any user Slurm can resolve, with any group of that user.
+    submitsAsUser: 'any-group',
+    buildSubmit: (job) => ({ argv: [bin('sbatch'), '--parsable', ...submitAs(job)], stdin: buildSubmit(job, opts) }),
     parseSubmit,
     statusCommand: (ids) => ({ argv: [bin('squeue'), '--noheader', '-a', '--states=all', '-j', ids.join(','), '-O', SQUEUE_FORMAT] }),
     parseStates,
@@ -84,6 +86,15 @@ export function slurmSystem(opts: SlurmOptions = {}): BatchSystem {
     pingCommand: (): CommandLine => ({ argv: [bin('sinfo'), '--noheader', '-N', '-o', '%N|%c|%m|%t', ...(opts.partition ? ['-p', opts.partition] : [])] }),
     parsePing,
   };
+}
+
+/**
+ * `--uid/--gid` for a job of a user (only root may pass them). On the command line, not as
+ * `#SBATCH` lines, so that what the job runs as shows in the command and never in a script a
+ * module could take from elsewhere.
+ */
+export function submitAs(job: Pick<BatchJob, 'runAs'>): string[] {
+  return job.runAs ? [`--uid=${job.runAs.uid}`, `--gid=${job.runAs.gid}`] : [];
 }
 
 /**
