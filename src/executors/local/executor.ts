@@ -5,7 +5,8 @@ import { join, resolve } from 'node:path';
 import { fail } from '../../errors/catalogue.js';
 import { log } from '../../log.js';
 import { bwrapSandbox, hostSandbox, planPod, type PlannedContainer, type PodPlan, type Sandbox } from '../podscript/index.js';
-import { CGROUP_VIEW, logFile, POD_SCRIPT, SANDBOX_DIR } from '../podscript/layout.js';
+import { writePodFiles } from '../podscript/files.js';
+import { CGROUP_VIEW, logFile, POD_SCRIPT } from '../podscript/layout.js';
 import { seccompProgram } from '../podscript/seccomp.js';
 import { checkUid } from '../podscript/names.js';
 import { formatCpu, formatMemory } from '../quantity.js';
@@ -167,7 +168,7 @@ export class LocalExecutor implements Executor {
 
   #create(uid: string, req: RetrievedPodData): CreateStruct {
     const dir = join(this.#podsDir, uid);
-    const plan = planPod(req, { podDir: dir, sandbox: this.#sandbox });
+    const plan = planPod(req, { podDir: dir, sandbox: this.#sandbox, filesWritten: true });
     // A leftover directory (a create that died half-way) is replaced.
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { mode: 0o700 });
@@ -175,13 +176,13 @@ export class LocalExecutor implements Executor {
     let cgroupError: string | undefined;
     try {
       writeFileSync(join(dir, 'pod.json'), JSON.stringify(req.pod, null, 2), { mode: 0o600 });
+      writePodFiles(plan, process.getuid?.() === 0);
       writeFileSync(join(dir, POD_SCRIPT), plan.script, { mode: 0o700 });
       if (this.#cgroups && (plan.limits.cpuCores || plan.limits.memoryBytes || this.#pidsLimit)) {
         try {
           cgroup = this.#cgroups.create(uid, plan.limits, this.#pidsLimit || undefined);
           // The sandbox shows the pod its own cgroups, read-only (podscript/bwrap.ts).
           if (cgroup.view?.length) {
-            mkdirSync(join(dir, SANDBOX_DIR), { recursive: true, mode: 0o700 });
             writeFileSync(join(dir, CGROUP_VIEW), cgroup.view.map(([d, m]) => `${d}\n${m}\n`).join(''), { mode: 0o600 });
           }
         } catch (err) {

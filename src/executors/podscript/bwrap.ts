@@ -169,9 +169,14 @@ hr_sb_user() {
 }
 # hr_sb_overlay FILE ID LINE: FILE plus LINE, bound over FILE, unless FILE has an entry for ID.
 hr_sb_overlay() {
-  while IFS=: read -r hr_k hr_v hr_p hr_rest; do [ "$hr_p" != "$2" ] || return 0; done < "$1"
   hr_d="$hr_pod"/${SANDBOX_DIR}/\${1##*/}
-  { while IFS= read -r hr_e || [ -n "$hr_e" ]; do printf '%s\n' "$hr_e"; done < "$1"; printf '%s\n' "$3"; } > "$hr_d" || exit 126
+  # One pass: copy while looking for the id (the shell's read takes a byte per system call).
+  while IFS= read -r hr_e || [ -n "$hr_e" ]; do
+    hr_p=\${hr_e#*:}; hr_p=\${hr_p#*:}
+    [ "\${hr_p%%:*}" != "$2" ] || return 0
+    printf '%s\\n' "$hr_e"
+  done < "$1" > "$hr_d" || exit 126
+  printf '%s\\n' "$3" >> "$hr_d" || exit 126
   hr_arg --ro-bind "$hr_d" "$1"
 }`;
       return text.split('\n').slice(1);

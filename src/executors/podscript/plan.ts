@@ -30,7 +30,11 @@ export interface PodPlan {
   namespace: string;
   podDir: string;
   volumes: PlannedVolume[];
+  /** Volume files (ConfigMaps, Secrets, projected); `dirs`/`hostDirs`/`allFiles`: what the script (or writePodFiles) makes. */
   files: PlannedFile[];
+  dirs: string[];
+  hostDirs: string[];
+  allFiles: PlannedFile[];
   initContainers: PlannedContainer[];
   containers: PlannedContainer[];
   /** The pod's effective limits (see podLimits). */
@@ -47,6 +51,8 @@ export interface PlanOptions {
   sandbox: Sandbox;
   /** status.podIP for fieldRef; default 127.0.0.1. */
   podIP?: string;
+  /** The executor writes the pod's directories and files itself (writePodFiles) before the script runs. */
+  filesWritten?: boolean;
 }
 
 function planMounts(c: Container, vp: VolumePlan): PlannedMount[] {
@@ -126,12 +132,13 @@ export function planPod(data: RetrievedPodData, opts: PlanOptions): PodPlan {
   const files = [...opts.sandbox.files(), ...vp.files];
   const script = renderScript({
     uid, name, namespace, podDir: opts.podDir,
-    dirs: vp.dirs, hostDirs: vp.hostDirs, files, volumeOwner,
+    dirs: vp.dirs, hostDirs: vp.hostDirs, files, volumeOwner, filesWritten: opts.filesWritten,
     initContainers, containers, sandbox: opts.sandbox,
   });
   return {
     uid, name, namespace, podDir: opts.podDir,
     volumes: [...vp.volumes.values()], files: vp.files,
+    dirs: [...new Set([...opts.sandbox.dirs, ...vp.dirs])], hostDirs: vp.hostDirs, allFiles: files,
     initContainers, containers, limits: podLimits(pod), volumeOwner, script,
   };
 }

@@ -16,6 +16,8 @@ export interface ScriptInput {
   files: PlannedFile[];
   /** Owner of volume files and emptyDirs (chown'ed when the script runs as root). */
   volumeOwner?: { uid: number; gid: number };
+  /** The directories and files are written before the script runs (writePodFiles): leave them out. */
+  filesWritten?: boolean;
   initContainers: (SandboxContainer & { fn: string })[];
   containers: (SandboxContainer & { fn: string })[];
   sandbox: Sandbox;
@@ -34,8 +36,9 @@ const SCRIPT_VARS = 'hr_pod hr_uid hr_k hr_v hr_rest hr_rc hr_max hr_pids hr_p h
  * 4. writes `pod.exit` and exits with the highest exit code.
  *
  * Per container it records `<kind>-<c>.started`, `.log` (stdout+stderr) and `.status`. The only
- * forks besides the containers themselves are mkdir, base64 and chmod for volume files: status
- * files are written by the shell's printf, timestamps are the files' mtimes.
+ * forks besides the containers themselves are mkdir, base64, chmod and chown for volume files
+ * (none when the executor wrote them: `filesWritten`): status files are written by the shell's
+ * printf, timestamps are the files' mtimes.
  */
 export function renderScript(p: ScriptInput): string {
   const out: string[] = [
@@ -54,26 +57,8 @@ export function renderScript(p: ScriptInput): string {
     'while read -r hr_k hr_v hr_rest; do [ "$hr_k" != Uid: ] || { hr_uid=$hr_v; break; }; done < /proc/self/status',
   ];
 
-  const dirs = [...new Set([...p.sandbox.dirs, ...p.dirs])];
-  if (dirs.length) out.push(`mkdir -p ${dirs.map((d) => `"$hr_pod"/${shQuote(d)}`).join(' ')} || exit 1`);
-  if (p.hostDirs.length) out.push(`mkdir -p ${p.hostDirs.map(shQuote).join(' ')} || exit 1`);
-  const byMode = new Map<number, string[]>();
-  for (const f of p.files) {
-    const target = `"$hr_pod"/${shQuote(f.path)}`;
-    out.push(...base64File(target, f.data));
-    byMode.set(f.mode, [...(byMode.get(f.mode) ?? []), target]);
-  }
-  for (const [mode, targets] of byMode) out.push(`chmod ${mode.toString(8).padStart(4, '0')} ${targets.join(' ')} || exit 1`);
-  // Volumes belong to the pod's user (a kubelet gives them to fsGroup): a Secret of mode 0400 is
-  // readable by that user alone. A script that is not root already is that user.
-  const owned = [...p.dirs.filter((d) => d.startsWith(`${VOLUMES_DIR}/`)), ...p.files.filter((f) => f.path.startsWith(`${VOLUMES_DIR}/`)).map((f) => f.path)];
-  if (p.volumeOwner && owned.length) {
-    const who = `${p.volumeOwner.uid}:${p.volumeOwner.gid}`;
-    out.push(`[ "$hr_uid" != 0 ] || chown -h ${who} ${owned.map((d) => `"$hr_pod"/${shQuote(d)}`).join(' ')} || exit 1`);
-    // Host processes (no sandbox) reach their volumes through this directory: traversable, not listable.
-    out.push(`chmod 0711 "$hr_pod"/${VOLUMES_DIR} || exit 1`);
-  }
-
+  // The local executor writes these itself (files.ts): each mkdir, base64 or chmod is a fork.
+  if (!p.filesWritten) out.push(...fileLines(p));
   out.push(...p.sandbox.prelude());
   for (const c of [...p.initContainers, ...p.containers]) {
     out.push(`# ${c.kind} container ${c.name}`, `${c.fn}() (`, ...p.sandbox.containerBody(c).map((l) => '  ' + l), ')');
@@ -111,4 +96,34 @@ function assertLayout(): void {
   if (startedFile('run', 'c') !== 'run-c.started' || logFile('init', 'c') !== 'init-c.log' || statusFile('run', 'c') !== 'run-c.status') {
     throw new Error('pod directory layout changed: update hr_start in script.ts');
   }
+}
+
+/** The lines that make the pod's directories and files, for a script that must need nothing but itself (a batch job). */
+function fileLines(p: ScriptInput): string[] {
+  const out: string[] = [];
+  const dirs = [...new Set([...p.sandbox.dirs, ...p.dirs])];
+  if (dirs.length) out.push(`mkdir -p ${dirs.map((d) => `"$hr_pod"/${shQuote(d)}`).join(' ')} || exit 1`);
+  if (p.hostDirs.length) out.push(`mkdir -p ${p.hostDirs.map(shQuote).join(' ')} || exit 1`);
+  const byMode = new Map<number, string[]>();
+  for (const f of p.files) {
+    const target = `"$hr_pod"/${shQuote(f.path)}`;
+    out.push(...base64File(target, f.data));
+    byMode.set(f.mode, [...(byMode.get(f.mode) ?? []), target]);
+  }
+  for (const [mode, targets] of byMode) out.push(`chmod ${mode.toString(8).padStart(4, '0')} ${targets.join(' ')} || exit 1`);
+  // Volumes belong to the pod's user (a kubelet gives them to fsGroup): a Secret of mode 0400 is
+  // readable by that user alone. A script that is not root already is that user.
+  const owned = ownedPaths(p);
+  if (p.volumeOwner && owned.length) {
+    const who = `${p.volumeOwner.uid}:${p.volumeOwner.gid}`;
+    out.push(`[ "$hr_uid" != 0 ] || chown -h ${who} ${owned.map((d) => `"$hr_pod"/${shQuote(d)}`).join(' ')} || exit 1`);
+    // Host processes (no sandbox) reach their volumes through this directory: traversable, not listable.
+    out.push(`chmod 0711 "$hr_pod"/${VOLUMES_DIR} || exit 1`);
+  }
+  return out;
+}
+
+/** The volume directories and files (relative to the pod directory) that belong to the pod's user. */
+export function ownedPaths(p: Pick<ScriptInput, 'dirs' | 'files'>): string[] {
+  return [...p.dirs.filter((d) => d.startsWith(`${VOLUMES_DIR}/`)), ...p.files.filter((f) => f.path.startsWith(`${VOLUMES_DIR}/`)).map((f) => f.path)];
 }
