@@ -44,9 +44,10 @@ interface ProxyRecord {
  * The variables the proxy inherits, when the hub has them; nothing else. The hub's environment
  * may hold its secrets (HIGHRATE_ADMIN_PASSWORD, client secrets, cloud credentials), none of
  * which the proxy needs, and /proc/<pid>/environ of a long-lived process is one more place to
- * read them from.
+ * read them from. NODE_EXTRA_CA_CERTS is kept: a hub behind https with a site CA (the authorize
+ * URL) must still be trusted.
  */
-const PROXY_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL'] as const;
+const PROXY_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL', 'NODE_EXTRA_CA_CERTS'] as const;
 
 /** The proxy's environment: `PROXY_ENV` from `parent`, HIGHRATE_COMPONENT, and the token only when given. */
 export function proxyEnvironment(parent: NodeJS.ProcessEnv, token?: string): NodeJS.ProcessEnv {
