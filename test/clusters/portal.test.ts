@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Platform } from '../helpers/platform.js';
 import { daskProcesses, stopAllClusters, waitFor } from './helpers.js';
+import { portalLogin } from '../helpers/chromium.js';
 
 /**
  * The Clusters page in real Chromium: create a cluster with the form, watch it come up, scale it
@@ -36,12 +37,7 @@ describe('Clusters page in Chromium', () => {
   test('create, watch, scale, adapt and shut down a cluster', async () => {
     const cspViolations: string[] = [];
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-    await page.goto(`${p.base}/hub/home`);
-    await page.click('[data-testid="login"]');
-    await page.waitForURL(/\/oidc\//);
-    await page.fill('#username', 'alice');
-    await page.fill('#password', 'alice-secret-pw');
-    await Promise.all([page.waitForURL(`${p.base}/hub/home`), page.click('button[type="submit"]')]);
+    await portalLogin(page, p.base, 'alice', 'alice-secret-pw');
 
     await page.click('[data-testid="nav-clusters"]');
     await page.waitForURL(`${p.base}/hub/clusters`);

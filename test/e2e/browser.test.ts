@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Platform } from '../helpers/platform.js';
+import { portalLogin } from '../helpers/chromium.js';
 
 /**
  * The whole user path in real Chromium: log in through the embedded IdP's page, start a server
@@ -31,12 +32,7 @@ describe('end to end in Chromium', () => {
     const cspViolations: string[] = [];
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
 
-    await page.goto(`${p.base}/hub/home`);
-    await page.click('[data-testid="login"]');
-    await page.waitForURL(/\/oidc\//);
-    await page.fill('#username', 'alice');
-    await page.fill('#password', 'alice-secret-pw');
-    await Promise.all([page.waitForURL(`${p.base}/hub/home`), page.click('button[type="submit"]')]);
+    await portalLogin(page, p.base, 'alice', 'alice-secret-pw');
 
     await page.click('[data-testid="start-default"]');
     await page.waitForURL(/\/hub\/spawn/);

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import { tinyServerCommand } from '../fixtures/tiny-server.js';
 import { CLI, Platform } from '../helpers/platform.js';
+import { portalLogin } from '../helpers/chromium.js';
 
 /**
  * The Resources API and CLI against the real hub with real servers on the local executor:
@@ -122,12 +123,7 @@ describe('Resources: executors, workloads and their logs', () => {
       page.setDefaultTimeout(30_000);
       const csp: string[] = [];
       page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) csp.push(m.text()); });
-      await page.goto(`${p.base}/hub/home`);
-      await page.click('[data-testid="login"]');
-      await page.waitForURL(/\/oidc\//);
-      await page.fill('#username', 'alice');
-      await page.fill('#password', 'alice-password');
-      await Promise.all([page.waitForURL(`${p.base}/hub/home`), page.click('button[type="submit"]')]);
+      await portalLogin(page, p.base, 'alice', 'alice-password');
       await page.click('[data-testid="nav-resources"]');
       await page.waitForURL(`${p.base}/hub/resources`);
       const exRow = page.locator('[data-testid="executor-row-local"]');

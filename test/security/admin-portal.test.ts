@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Platform } from '../helpers/platform.js';
+import { portalLogin } from '../helpers/chromium.js';
 
 const TINY = tinyServerCommand();
 
@@ -31,12 +32,7 @@ describe('admin portal in Chromium', () => {
     page = await browser.newPage();
     page.setDefaultTimeout(30_000);
     page.on('console', (m) => console.push(m.text()));
-    await page.goto(`${p.base}/hub/home`);
-    await page.click('[data-testid="login"]');
-    await page.waitForURL(/\/oidc\//);
-    await page.fill('#username', 'admin');
-    await page.fill('#password', 'admin-password');
-    await Promise.all([page.waitForURL(`${p.base}/hub/home`), page.click('button[type="submit"]')]);
+    await portalLogin(page, p.base, 'admin', 'admin-password');
   });
   after(async () => {
     await browser?.close();
@@ -52,6 +48,8 @@ describe('admin portal in Chromium', () => {
     await page.click('[data-testid="admin-user-search-submit"]');
     const row = page.locator('[data-testid="admin-user-bob"]');
     await row.waitFor();
+    // Bob is in the unfiltered list too: wait for the filtered one to replace it.
+    await page.locator('[data-testid="admin-user-alice"]').waitFor({ state: 'detached' });
     assert.equal(await page.locator('[data-testid="admin-user-alice"]').count(), 0, 'filtered by name');
     await row.locator('[data-testid="admin-block"]').click();
     await row.locator('text=blocked').waitFor();

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { http } from '../helpers/http.js';
 import { readProgress, startKernel } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
+import { launchChromium, portalLogin } from '../helpers/chromium.js';
 
 /**
  * Cross-site WebSocket hijacking and CSRF against a logged-in user's notebook, from a page on
@@ -42,18 +43,10 @@ describe('cross-origin pages cannot drive a logged-in user\'s kernels (Chromium)
     await new Promise<void>((ok) => evil.listen(0, '127.0.0.1', ok));
     evilBase = `http://127.0.0.1:${(evil.address() as AddressInfo).port}`;
 
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
     page = await browser.newPage();
     page.setDefaultTimeout(60_000);
-    await page.goto(`${p.base}/hub/home`);
-    await page.click('[data-testid="login"]');
-    await page.waitForURL(/\/oidc\//);
-    await page.fill('#username', 'alice');
-    await page.fill('#password', 'alice-secret-pw');
-    await Promise.all([page.waitForURL(`${p.base}/hub/home`), page.click('button[type="submit"]')]);
+    await portalLogin(page, p.base, 'alice', 'alice-secret-pw');
   });
 
   after(async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type WebSocket from 'ws';
@@ -17,7 +17,7 @@ import { Platform, ROOT } from '../helpers/platform.js';
  * The red team: every attack of issue 9's review, run from inside a real notebook kernel (code
  * sent over the kernel's WebSocket through the proxy, as a user would), each asserting the exact
  * refusal. Alice attacks; Bob is the victim with a running server and a Dask cluster. The data
- * directory is outside /tmp, so that its hiding (not /tmp's tmpfs) is what is tested.
+ * directory is below /var/lib, so that its hiding (not /tmp's tmpfs) is what is tested.
  * Cross-origin attacks from a browser page are in cross-origin.test.ts.
  */
 
@@ -47,9 +47,15 @@ describe('red team: a hostile user in their own notebook', { skip: process.getui
     assert.equal(events.at(-1).ready, true, JSON.stringify(events));
   }
 
+  let dataParent: string;
+
   before(async () => {
+    // Not below /tmp or /var/tmp (private tmpfs in every pod, which would hide the data directory
+    // for free, and where a checkout may live): the data directory's own hiding is what is tested.
+    dataParent = mkdtempSync('/var/lib/highrate-red-team-');
+    chmodSync(dataParent, 0o755);
     p = await Platform.start({
-      dataParent: join(ROOT, '.tmp'),
+      dataParent,
       config: { executors: [{ name: 'local', kind: 'local', options: { pidsLimit: PIDS_LIMIT } }], clusters: { daskPort: 0, idleTimeout: 0 } },
       users: [{ name: 'alice' }, { name: 'bob' }],
     });
@@ -86,6 +92,7 @@ describe('red team: a hostile user in their own notebook', { skip: process.getui
         await p.close();
       }
     }
+    if (dataParent) rmSync(dataParent, { recursive: true, force: true });
   });
 
   test('the kernel is Alice\'s own unprivileged uid: no capabilities, no_new_privs, seccomp filter', async () => {
