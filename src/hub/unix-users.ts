@@ -94,9 +94,19 @@ function hostUses(): (id: number) => boolean {
       if (Number.isInteger(start) && Number.isInteger(count)) ranges.push([start!, start! + count!]);
     }
   }
+  const directory = usesDirectoryService();
   return (id) => ids.has(id) || ranges.some(([a, b]) => id >= a && id < b)
-    // Ids only a directory service knows (LDAP, SSSD) are asked for one by one: allocation is rare.
-    || spawnSync('getent', ['passwd', String(id)], { timeout: 10_000 }).status === 0;
+    // Ids only a directory service knows (LDAP, SSSD) are asked for one by one, where passwd has
+    // one in nsswitch.conf: a blocking spawn per candidate cost 50 concurrent first starts seconds.
+    || (directory && spawnSync('getent', ['passwd', String(id)], { timeout: 10_000 }).status === 0);
+}
+
+/** Whether nsswitch.conf's passwd line names a source beyond the local files (and systemd's dynamic users, outside any range here). */
+function usesDirectoryService(): boolean {
+  const line = readText('/etc/nsswitch.conf').split('\n').find((l) => /^\s*passwd\s*:/.test(l));
+  if (line === undefined) return false;
+  const sources = line.replace(/^\s*passwd\s*:/, '').replace(/\[[^\]]*\]/g, ' ').trim().split(/\s+/).filter(Boolean);
+  return sources.some((s) => !['files', 'compat', 'systemd'].includes(s));
 }
 
 function readText(file: string): string {
