@@ -14,7 +14,7 @@ import { startBackend, startFakeHub, type Backend, type FakeHub } from './peers.
 import { call, freePort, waitFor } from './tools.js';
 
 const ADMIN_PASSWORD = 'hub-admin-password-5e1b';
-const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL'];
+const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL', 'NODE_EXTRA_CA_CERTS'];
 
 /** `/proc/<pid>/environ` as a map. */
 function environ(pid: number): Record<string, string> {
