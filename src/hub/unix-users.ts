@@ -27,6 +27,9 @@ export class UnixUsers {
     if (this.mode !== 'hub' && !root) {
       throw fail('CONFIG_INVALID', `pods.identity "${this.mode}" runs each user's pods as their own uid, which needs highrate to run as root; run it as root, or set pods.identity: hub on a single-user machine.`);
     }
+    if (this.mode === 'hub' && root) {
+      throw fail('CONFIG_INVALID', 'pods.identity "hub" would run every pod as root, which executors refuse; use range or accounts (or auto) when highrate runs as root.');
+    }
     if (this.mode === 'hub') log.warn('pods run as the hub\'s own user (pods.identity: hub): users are not isolated from each other; run highrate as root for per-user uids');
   }
 
