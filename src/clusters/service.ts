@@ -19,7 +19,7 @@ import { SchedulerHttp, type SchedulerIdentity } from './scheduler-http.js';
 import { emptyState, isActive, stateOf, type ClusterState } from './state.js';
 import { generateCredentials } from './tls.js';
 import { dashboardPrefix, schedulerPod } from './workload.js';
-import { upstreamTokenDigest } from '../proxy/token-digest.js';
+import { routeDrift } from '../proxy/token-digest.js';
 import type { UnixIdentity } from '../executors/security.js';
 
 export interface ClusterServiceDeps {
@@ -477,11 +477,8 @@ function dashboardRoute(row: ClusterRow): { target: string; data: Record<string,
   };
 }
 
-/** Whether the proxy's route (as its API shows it: the token as its digest) differs from the cluster's. */
+/** Whether the proxy's route differs from the cluster's dashboard route. */
 function dashboardRouteDrifts(shown: unknown, row: ClusterRow): boolean {
   const want = dashboardRoute(row);
-  if (!want) return false;
-  const r = shown as Record<string, unknown> | undefined;
-  return !r || r.target !== want.target || r.user !== row.user || r.server_name !== want.data.server_name
-    || r.upstream_token_sha256 !== upstreamTokenDigest(row.httpToken);
+  return want !== null && routeDrift(shown, { target: want.target, user: row.user, server_name: clusterRouteServer(row.name), upstream_token: row.httpToken }) !== '';
 }

@@ -7,3 +7,25 @@ import { createHash } from 'node:crypto';
 export function upstreamTokenDigest(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
+
+/** An edge-authenticated route as its owner added it (the data the proxy is given). */
+export interface WantedRoute {
+  target: string;
+  user: string;
+  server_name: string;
+  upstream_token: string;
+}
+
+/**
+ * What differs between a route as the route API shows it and the route its owner added: '' when
+ * nothing, else 'missing', 'target', 'owner' or 'upstream token' (for logs). Reconcilers put a
+ * route that differs back, so one re-pointed through the route API does not stay.
+ */
+export function routeDrift(shown: unknown, want: WantedRoute): string {
+  const r = shown as Record<string, unknown> | undefined;
+  if (!r) return 'missing';
+  if (r.target !== want.target) return 'target';
+  if (r.user !== want.user || r.server_name !== want.server_name) return 'owner';
+  if (r.upstream_token_sha256 !== upstreamTokenDigest(want.upstream_token)) return 'upstream token';
+  return '';
+}

@@ -39,8 +39,8 @@ export function containerSandbox(runtime: ContainerRuntime, opts: { binary?: str
     // (below); apptainer runs images read-only with no capabilities and no_new_privs, but cannot
     // load a seccomp filter unless run as root, and cannot switch users.
     support: runtime === 'podman'
-      ? { where: `the ${runtime} container runtime`, ...runner, readOnlyRoot: 'always', seccomp: 'always', dropsAllCapabilities: true }
-      : { where: `the ${runtime} container runtime`, ...runner, ...(runner.users === 'any' ? { users: 0, allowRoot: false } : {}), readOnlyRoot: 'always', seccomp: 'never', dropsAllCapabilities: true },
+      ? { where: opts.runner?.where ?? `the ${runtime} container runtime`, ...runner, readOnlyRoot: 'always', seccomp: 'always', dropsAllCapabilities: true }
+      : { where: opts.runner?.where ?? `the ${runtime} container runtime`, ...runner, ...(runner.users === 'any' ? { users: 0, allowRoot: false } : {}), readOnlyRoot: 'always', seccomp: 'never', dropsAllCapabilities: true },
     files: () => [],
     prelude: () => [],
     containerBody(sc) {

@@ -40,13 +40,14 @@ export function nodeSandbox(opts: BatchNodeOptions & { name: string; stateDir: s
   const kind = opts.kind ?? 'slurm';
   const runtime = opts.containerRuntime ?? 'none';
   const where = (what: string, who?: JobRunner) => `executor "${opts.name}" (${what}${who ? `, a job of uid ${who.uid}` : ''})`;
-  const named = (sb: Sandbox, what: string, who?: JobRunner): Sandbox => ({ ...sb, support: { ...sb.support, where: where(what, who) } });
-  const runnerOf = (who: JobRunner): HostSandboxOptions => ({ runnerUid: who.uid, runnerGid: who.gid, runnerGroups: who.groups });
+  const runnerOf = (what: string, who?: JobRunner): HostSandboxOptions => ({
+    where: where(what, who), ...(who ? { runnerUid: who.uid, runnerGid: who.gid, runnerGroups: who.groups } : {}),
+  });
   if (runtime !== 'none') {
     const what = `${runtime} on the node`;
     return {
-      sandbox: named(containerSandbox(runtime), what),
-      userSandbox: (who) => named(containerSandbox(runtime, { runner: runnerOf(who) }), what, who),
+      sandbox: containerSandbox(runtime, { runner: runnerOf(what) }),
+      userSandbox: (who) => containerSandbox(runtime, { runner: runnerOf(what, who) }),
       runsImages: true,
       securityHint: () => undefined,
     };
@@ -61,16 +62,16 @@ export function nodeSandbox(opts: BatchNodeOptions & { name: string; stateDir: s
     const base = { bwrap, hide: [resolve(opts.stateDir), ...(opts.hiddenPaths ?? []).map((p) => resolve(p))], seccomp: seccompProgram() };
     const what = 'bubblewrap on the node';
     return {
-      sandbox: named(bwrapSandbox(base), what),
-      userSandbox: (who) => named(bwrapSandbox({ ...base, ...runnerOf(who) }), what, who),
+      sandbox: bwrapSandbox({ ...base, ...runnerOf(what) }),
+      userSandbox: (who) => bwrapSandbox({ ...base, ...runnerOf(what, who) }),
       runsImages: false,
       securityHint: () => undefined,
     };
   }
   const what = 'host processes on the node, no sandbox';
   return {
-    sandbox: named(hostSandbox(), what),
-    userSandbox: (who) => named(hostSandbox(runnerOf(who)), what, who),
+    sandbox: hostSandbox(runnerOf(what)),
+    userSandbox: (who) => hostSandbox(runnerOf(what, who)),
     runsImages: false,
     securityHint: (message) => (/readOnlyRootFilesystem|seccompProfile/.test(message)
       ? `Set ${kind}.sandbox: bwrap (bubblewrap on the nodes: a read-only root and the seccomp filter for every container), or relax the profile's securityContext (readOnlyRootFilesystem: false, seccompProfile: {type: Unconfined}).`

@@ -117,11 +117,10 @@ export class LocalExecutor implements Executor {
       throw fail('CONFIG_INVALID', `Executor "${opts.name}": sandbox "bwrap" needs a working ${bwrap} (Debian package bubblewrap).`);
     }
     this.sandboxKind = useBwrap ? 'bwrap' : 'none';
-    const who = { allowRoot: opts.allowRoot, defaultUser: opts.defaultUser };
+    const who = { allowRoot: opts.allowRoot, defaultUser: opts.defaultUser, where: `executor "${opts.name}" (${useBwrap ? 'bubblewrap' : 'no sandbox'})` };
     this.#sandbox = useBwrap
       ? bwrapSandbox({ bwrap, hide: [this.#stateDir, ...(opts.hiddenPaths ?? []).map((p) => resolve(p))], seccomp: seccompProgram(), ...who })
       : hostSandbox(who);
-    this.#sandbox = { ...this.#sandbox, support: { ...this.#sandbox.support, where: `executor "${opts.name}" (${useBwrap ? 'bubblewrap' : 'no sandbox'})` } };
     this.#pidsLimit = opts.pidsLimit ?? DEFAULT_PIDS_LIMIT;
     this.#cgroups = (opts.cgroups ?? 'auto') === 'off' ? null : detectCgroups({ name: opts.name, parent: opts.cgroupParent });
     this.capabilities = {

@@ -54,7 +54,7 @@ export function bwrapSandbox(opts: BwrapOptions): Sandbox {
     kind: 'bwrap',
     dirs: [SANDBOX_DIR],
     support: {
-      where: 'the bubblewrap sandbox',
+      where: opts.where ?? 'the bubblewrap sandbox',
       ...runner,
       readOnlyRoot: 'always',
       seccomp: seccomp ? 'always' : 'never',

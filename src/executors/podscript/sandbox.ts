@@ -89,6 +89,8 @@ export interface HostSandboxOptions {
   defaultUser?: { uid: number; gid: number };
   /** Containers may run as uid 0. */
   allowRoot?: boolean;
+  /** Who enforces, in refusals (e.g. 'executor "local" (bubblewrap)'). */
+  where?: string;
 }
 
 /** Who runs the script, with what it means for `SecuritySupport.users`. */
@@ -109,7 +111,7 @@ export function runnerSupport(o: HostSandboxOptions): Pick<SecuritySupport, 'use
 export function hostSandbox(o: HostSandboxOptions = {}): Sandbox {
   const setpriv = o.setpriv ?? '/usr/bin/setpriv';
   const runner = runnerSupport(o);
-  const support: SecuritySupport = { where: 'the host sandbox (no bubblewrap)', ...runner, readOnlyRoot: 'never', seccomp: 'never', dropsAllCapabilities: true };
+  const support: SecuritySupport = { where: o.where ?? 'the host sandbox (no bubblewrap)', ...runner, readOnlyRoot: 'never', seccomp: 'never', dropsAllCapabilities: true };
   return {
     kind: 'host',
     dirs: [],

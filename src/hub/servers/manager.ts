@@ -15,7 +15,7 @@ import { notebookPod } from './workload.js';
 import { QUEUED_REASON } from '../../executors/batch/status.js';
 import { AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, type WorkloadAddress } from './remote-address.js';
 import type { NotebookClusterAccessProvider } from './cluster-access.js';
-import { upstreamTokenDigest } from '../../proxy/token-digest.js';
+import { routeDrift } from '../../proxy/token-digest.js';
 import type { UnixUsers } from '../unix-users.js';
 import type { QuotaService } from '../quota/index.js';
 import { serverResources } from '../quota/index.js';
@@ -422,7 +422,7 @@ export class ServerManager {
         wanted.add(path);
         // Not only re-added: a route whose target or data differs from the store (re-pointed by
         // whoever held the route API's token) is put back as the store says.
-        const drift = routeDrift(routes[path], row);
+        const drift = routeDrift(routes[path], { target: row.url!, user: row.user, server_name: row.name, upstream_token: row.secret ?? '' });
         if (drift) {
           if (routes[path]) log.warn('reconcile: correcting a route that differs from the store', { user: row.user, server: row.name, drift });
           await this.#route(row);
@@ -505,16 +505,6 @@ export class ServerManager {
   async settle(): Promise<void> {
     await Promise.all([...this.#inflight.values()].map((f) => f.done));
   }
-}
-
-/** What differs between a proxy route and the running server it should lead to ('' when nothing). */
-function routeDrift(route: (Record<string, unknown> & { target: string }) | undefined, row: ServerRow): string {
-  if (!route) return 'missing';
-  if (route.target !== row.url) return 'target';
-  if (route.user !== row.user || route.server_name !== row.name) return 'owner';
-  // The proxy shows a digest of the upstream token, never the token (src/proxy/routes.ts).
-  if (route.upstream_token_sha256 !== upstreamTokenDigest(row.secret ?? '')) return 'upstream token';
-  return '';
 }
 
 function describe(user: string, server: string): string {
