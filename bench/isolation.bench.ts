@@ -14,7 +14,7 @@ import { LocalExecutor } from '../src/executors/local/index.js';
 import type { RetrievedPodData } from '../src/executors/types.js';
 import { freePort } from '../src/hub/servers/ports.js';
 import { waitForHttp } from '../src/hub/servers/readiness.js';
-import { notebookPod } from '../src/hub/servers/workload.js';
+import { notebookPod, PLAIN_NOTEBOOK_COMMAND } from '../src/hub/servers/workload.js';
 import { ROOT } from '../test/helpers/platform.js';
 
 const ROUNDS = 9;
@@ -26,6 +26,7 @@ function pod(sandboxed: boolean, home: string, port: number, token: string): Ret
   const data = notebookPod({
     user: 'bench', server: '', options: { profile: profile.name, cores: 1, memory: '2G' }, profile, port, upstreamToken: token,
     homeDir: home, identity: { uid: UID, gid: UID }, mountPaths: sandboxed, publicUrl: 'http://127.0.0.1:1',
+    defaultCommand: PLAIN_NOTEBOOK_COMMAND, hubCredentials: { apiToken: 'bench-api-token', clientId: 'jupyterhub-user-bench' },
   });
   if (!sandboxed) {
     // The same command and user, asking for nothing a host process cannot have.

@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
   python3-notebook      # the default profile's notebook server
+  jupyterhub            # its jupyterhub-singleuser (OAuth login through the hub), and a JupyterHub to benchmark against
   python3-distributed   # Dask scheduler and workers
   bubblewrap            # per-pod mount and PID namespaces for the local executor
   chromium              # end-to-end browser tests

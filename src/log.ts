@@ -22,7 +22,13 @@ export const log = {
   setComponent(name: string) { component = name; },
 };
 
-/** Masks anything that looks like a credential in a URL's query string. */
+/**
+ * Masks anything that looks like a credential in a URL: in the query string, and the token or cookie
+ * JupyterHub's deprecated `/hub/api/authorizations/{token,cookie}/…` carry in the path.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&](?:token|access_token|code|state|_xsrf)=)[^&]*/gi, '$1[redacted]');
+  return url
+    .replace(/([?&](?:token|access_token|code|state|_xsrf)=)[^&]*/gi, '$1[redacted]')
+    .replace(/(\/authorizations\/token\/)[^/?#]+/i, '$1[redacted]')
+    .replace(/(\/authorizations\/cookie\/[^/?#]+\/)[^/?#]+/i, '$1[redacted]');
 }

@@ -10,7 +10,7 @@ export const SCOPE_TABLE: Record<string, { description: string; subscopes?: stri
   'inherit': { description: "Everything the token's owner can do (metascope)." },
   'admin:users': { description: 'Create, read, change and delete users.', subscopes: ['users', 'admin:server_state'] },
   'users': { description: 'Read and change users.', subscopes: ['read:users', 'list:users', 'users:activity'] },
-  'list:users': { description: 'List users (names only).' },
+  'list:users': { description: 'List users (names only).', subscopes: ['read:users:name'] },
   'read:users': { description: 'Read user models.', subscopes: ['read:users:name', 'read:users:groups', 'read:users:activity'] },
   'read:users:name': { description: 'Read user names.' },
   'read:users:groups': { description: "Read users' groups." },
@@ -23,6 +23,7 @@ export const SCOPE_TABLE: Record<string, { description: string; subscopes?: stri
   'start:servers': { description: 'Start servers.' },
   'delete:servers': { description: 'Stop and delete servers.' },
   'access:servers': { description: 'Use servers through the proxy.' },
+  'access:services': { description: 'Log in to services through the hub (OAuth).' },
   'tokens': { description: 'Create, read and revoke tokens.', subscopes: ['read:tokens'] },
   'read:tokens': { description: 'Read token models.' },
   'admin:groups': { description: 'Create and delete groups.', subscopes: ['groups'] },
@@ -31,6 +32,7 @@ export const SCOPE_TABLE: Record<string, { description: string; subscopes?: stri
   'list:groups': { description: 'List groups.' },
   'read:metrics': { description: 'Read Prometheus metrics.' },
   'proxy': { description: 'Read and sync the proxy routing table.' },
+  'read:hub': { description: 'Read detailed information about the hub (`GET /hub/api/info`).' },
   'admin-ui': { description: 'Use the admin pages.' },
   'shutdown': { description: 'Shut the hub down.' },
   // Dask clusters (dask-gateway's operations): create/scale/stop, read, connect and view dashboards.
@@ -49,12 +51,12 @@ export const SCOPE_TABLE: Record<string, { description: string; subscopes?: stri
 /** What the user role grants: JupyterHub's `self`, expanded with the owner filter. */
 const SELF_SCOPES = ['read:users!user', 'users:activity!user', 'servers!user', 'access:servers!user', 'tokens!user', 'read:users:groups!user', 'clusters!user', 'access:clusters!user', 'read:audit!user'];
 
-export type Filter = '*' | `user=${string}` | `server=${string}` | `group=${string}`;
+export type Filter = '*' | `user=${string}` | `server=${string}` | `group=${string}` | `service=${string}`;
 /** scope name → the filters under which it is held ('*' = all objects). */
 export type ScopeSet = Map<string, Set<Filter>>;
 
 /** The object a request acts on, for filter checks. */
-export interface Target { user?: string; server?: string; groups?: readonly string[] }
+export interface Target { user?: string; server?: string; groups?: readonly string[]; service?: string }
 
 export function isKnownScope(scope: string): boolean {
   const base = scope.split('!')[0]!;
@@ -67,7 +69,7 @@ export function validateScopes(scopes: unknown): string[] {
   for (const s of scopes as string[]) {
     const [base, filter, ...rest] = s.split('!');
     if (!base || !(base in SCOPE_TABLE) || rest.length) throw fail('INVALID_SCOPE', `Unknown scope: ${s}`);
-    if (filter !== undefined && !/^(user|server)(=[^!]+)?$/.test(filter) && !/^group=[^!]+$/.test(filter)) throw fail('INVALID_SCOPE', `Bad filter in scope: ${s}`);
+    if (filter !== undefined && !/^(user|server)(=[^!]+)?$/.test(filter) && !/^(group|service)=[^!]+$/.test(filter)) throw fail('INVALID_SCOPE', `Bad filter in scope: ${s}`);
   }
   return scopes as string[];
 }
@@ -121,6 +123,7 @@ export function allows(set: ScopeSet, scope: string, target: Target = {}): boole
     if (kind === 'user' && target.user === value) return true;
     if (kind === 'server' && target.user !== undefined && target.server !== undefined && value === `${target.user}/${target.server}`) return true;
     if (kind === 'group' && target.groups?.includes(value)) return true;
+    if (kind === 'service' && target.service === value) return true;
   }
   return false;
 }

@@ -39,7 +39,7 @@ export async function up(argv: string[]): Promise<number> {
     }
   });
   log.setComponent('hub');
-  const running = await startHub({ config, dataDir, configFile });
+  const running = await startHub({ config, dataDir, configFile, onShutdown: () => process.exit(0) });
   const shutdown = (signal: string) => {
     log.info('shutting down; servers and the proxy keep running', { signal });
     running.close().then(() => process.exit(0), () => process.exit(1));

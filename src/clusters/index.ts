@@ -60,7 +60,7 @@ export async function startClusters(deps: {
     service,
     daskPort,
     proxyAddress,
-    notebookAccess: notebookClusterAccess({ store: deps.store, publicUrl: deps.publicUrl, proxyAddress: () => proxyAddress }),
+    notebookAccess: notebookClusterAccess({ publicUrl: deps.publicUrl, proxyAddress: () => proxyAddress }),
     reconcile: () => service.reconcile(),
     close: () => service.close(),
   };

@@ -135,6 +135,13 @@ function securityProblems(cfg: Config, executors: Set<string>, profiles: Set<str
   }
   for (const [i, svc] of cfg.services.entries()) {
     for (const r of svc.roles) if (!roleNames.has(r)) problems.push(`  services.${i}.roles: no role named "${r}"`);
+    // The hub itself answers under /services/dask-gateway/ (the clusters' API).
+    if (svc.url && svc.name === 'dask-gateway' && cfg.clusters.enabled) problems.push(`  services.${i}.url: /services/dask-gateway/ is the clusters' API; name the service otherwise`);
+    try {
+      validateScopes(svc.oauthClientAllowedScopes);
+    } catch (err) {
+      problems.push(`  services.${i}.oauthClientAllowedScopes: ${(err as Error).message}`);
+    }
   }
   const quotaEntries = [['quotas.default', cfg.quotas.default] as const,
     ...Object.entries(cfg.quotas.groups).map(([g, q]) => [`quotas.groups.${g}`, q] as const),

@@ -43,7 +43,8 @@ export const ProfileSchema = z.strictObject({
     choices: z.array(z.string().min(1).max(500)).min(1).describe('Container images a user may choose.'),
     default: z.string().optional().describe('Preselected image; defaults to the first choice.'),
   }).optional().describe('Images, offered only where the executor honours images.'),
-  command: z.array(z.string()).min(1).optional().describe('The notebook server command; default: the system `jupyter notebook` (`/usr/bin/python3 -m notebook`). Placeholders: {ip} and {port} (where to listen: on batch executors filled on the node), {base_url}, {home}, {user}, {server}.'),
+  command: z.array(z.string()).min(1).optional().describe('The notebook server command; default: `jupyterhub-singleuser --ip={ip} --port={port}` (Debian\'s jupyterhub package, or the image\'s), or Debian\'s `jupyter notebook` where jupyterhub-singleuser is not installed. Placeholders: {ip} and {port} (where to listen: on batch executors filled on the node), {base_url}, {home}, {user}, {server}.'),
+  auth: z.enum(['jupyterhub', 'token']).optional().describe('How servers of this profile authenticate users. jupyterhub: the server is JupyterHub-aware (jupyterhub-singleuser, or an image that runs it) and checks each request with the hub (OAuth for browsers); the proxy passes users\' credentials through. token: the server knows one token (JUPYTER_TOKEN), which the proxy sends in place of the user\'s credential after checking it. Unset: jupyterhub when the command (or the default command) runs jupyterhub-singleuser, else token. With token and no command, servers run Debian\'s plain `jupyter notebook`.'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()).default({}).describe('Extra environment variables for servers of this profile.'),
   allowedGroups: z.array(z.string()).default([]).describe('Only members of these groups may use the profile; empty: everyone.'),
   startTimeout: z.number().int().min(1).optional().describe('Overrides hub.startTimeout for servers of this profile, seconds.'),
@@ -238,6 +239,9 @@ export const ServiceSchema = z.strictObject({
   name: z.string().regex(/^[a-z](?:[a-z0-9._-]{0,62}[a-z0-9])?$/, 'must be lowercase letters, digits, ".", "_" and "-", starting with a letter').describe('Service name.'),
   description: z.string().max(1000).default('').describe('What the service does.'),
   roles: z.array(z.string()).default([]).describe('Roles the service holds; its tokens never exceed them.'),
+  url: z.string().url().regex(/^https?:\/\//, 'must be an http or https URL').optional().describe('Where the service listens: the proxy routes /services/<name>/ there (no edge check: the service authenticates users itself, e.g. with JupyterHub\'s HubOAuth).'),
+  oauthRedirectUri: z.string().regex(/^(\/|https?:\/\/)/, 'must be a path or an http(s) URL').optional().describe('Makes the service an OAuth client of the hub (client id service-<name>, its secret any of its tokens), returning here; default with url: /services/<name>/oauth_callback.'),
+  oauthClientAllowedScopes: z.array(z.string()).default([]).describe('Scopes the service\'s OAuth tokens may hold besides access:services!service=<name> and the identify scopes (each only if the user holds it).'),
 });
 
 export const AuditSchema = z.strictObject({

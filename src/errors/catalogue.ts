@@ -15,8 +15,13 @@ export const ERRORS = {
   NAMED_SERVERS_DISABLED: { status: 400, message: 'Named servers are not enabled.' },
   CONFIG_INVALID: { status: 400, message: 'The configuration is invalid.' },
   POD_SECURITY_UNENFORCEABLE: { status: 400, message: 'The executor cannot enforce the pod\'s security context.' },
+  // OAuth 2 token endpoint (RFC 6749 §5.2): the body also carries `error` and `error_description`
+  OAUTH_INVALID_REQUEST: { status: 400, message: 'The OAuth request is malformed.' },
+  OAUTH_UNSUPPORTED_GRANT_TYPE: { status: 400, message: 'Only the authorization_code grant is supported.' },
+  OAUTH_INVALID_GRANT: { status: 400, message: 'The authorization code is invalid, expired or already used.' },
   // 401/403 — who you are, what you may do
   UNAUTHENTICATED: { status: 401, message: 'Authentication required.' },
+  OAUTH_INVALID_CLIENT: { status: 401, message: 'Unknown OAuth client or wrong client secret.' },
   FORBIDDEN: { status: 403, message: 'You are not allowed to do this.' },
   MISSING_SCOPE: { status: 403, message: 'The credential lacks a required scope.' },
   CSRF_FAILED: { status: 403, message: 'Cross-site request refused: missing or wrong XSRF token.' },
@@ -48,6 +53,7 @@ export const ERRORS = {
   SPAWN_FAILED: { status: 500, message: 'The server failed to start.' },
   EXECUTOR_FAILED: { status: 502, message: 'The executor failed.' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'The service is not reachable.' },
+  NOT_SUPPORTED: { status: 501, message: 'This hub does not support the request.' },
   INTERNAL: { status: 500, message: 'Internal error.' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

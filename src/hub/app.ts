@@ -15,6 +15,8 @@ import { LoginFlow } from './login.js';
 import { ensureProxy } from './proxy-process.js';
 import { revocationAwareStore } from './revocation.js';
 import { loadSecret } from './secrets.js';
+import { hostDefaultCommand } from './servers/default-command.js';
+import { registerServiceClients, routeServices } from './oauth/service-clients.js';
 import { ServerManager } from './servers/manager.js';
 import { isClusterRoutePath, startClusters } from '../clusters/index.js';
 import { UnixUsers } from './unix-users.js';
@@ -30,6 +32,11 @@ export interface HubOptions {
   configFile?: string;
   /** Called with lines meant for the person who ran `highrate up` (URL, first admin password). */
   announce?: (line: string) => void;
+  /**
+   * Called once the hub has closed after `POST /hub/api/shutdown` (`highrate up` exits). Without
+   * it the API answers 501: an embedded hub is not the API's to end.
+   */
+  onShutdown?: () => void;
 }
 
 export interface RunningHub {
@@ -143,15 +150,36 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     flushProxyAuth = () => proxy.client.flushAuthCache();
     // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
     await proxy.client.addRoute('/', hubUrl, { hub: true });
+    await routeServices(proxy.client, config.services);
+    await registerServiceClients(store, config.services);
 
     const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl, users });
     const servers = new ServerManager({
       config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users,
-      clusterAccess: clusters?.notebookAccess, foreignRoute: isClusterRoutePath,
+      clusterAccess: clusters?.notebookAccess, foreignRoute: isClusterRoutePath, defaultCommand: hostDefaultCommand(),
     });
     const hub: Hub = {
       config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
       uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
+      proxyApiUrl: `http://127.0.0.1:${config.hub.port + 1}`, // ensureProxy's apiPort
+      ...(opts.onShutdown ? { shutdown: (o: { proxy: boolean; servers: boolean }) => void shutdownThenExit(o) } : {}),
+    };
+    /** `POST /hub/api/shutdown`: servers first (when asked), the proxy (when asked), then the hub. */
+    const shutdownThenExit = async (o: { proxy: boolean; servers: boolean }): Promise<void> => {
+      log.info('shutting down through the API', o);
+      try {
+        if (o.servers) {
+          await Promise.all((await store.listActiveServers()).map((row) => servers.stopNow(row, 'The hub was shut down with its servers.').catch((err: unknown) => log.warn('stop at shutdown failed', { user: row.user, error: String(err) }))));
+        }
+        if (o.proxy) {
+          try {
+            process.kill(proxy.pid, 'SIGTERM');
+          } catch { /* already gone */ }
+        }
+        await running.close();
+      } finally {
+        opts.onShutdown!();
+      }
     };
     server.on('request', createHubHandler(hub));
 
@@ -168,7 +196,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     announce(`highrate is running at ${publicUrl}/`);
     if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
 
-    return {
+    const running: RunningHub = {
       hub,
       server,
       async close() {
@@ -185,6 +213,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         await store.close();
       },
     };
+    return running;
   } catch (err) {
     for (const step of undo.reverse()) await Promise.resolve().then(step).catch(() => undefined);
     throw err;

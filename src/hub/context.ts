@@ -35,6 +35,13 @@ export interface Hub {
   readonly uiDir: string;
   readonly dataDir: string;
   readonly version: string;
+  /** The proxy's route API, e.g. http://127.0.0.1:8001 (`PATCH /hub/api/proxy` compares against it). */
+  readonly proxyApiUrl?: string;
+  /**
+   * Shuts the hub down after `POST /hub/api/shutdown` has been answered: with `servers`, every
+   * server is stopped first; with `proxy`, the proxy too. Absent: the API answers 501.
+   */
+  readonly shutdown?: (opts: { proxy: boolean; servers: boolean }) => void;
   /** Handles requests under the embedded IdP's path, when the embedded IdP runs. */
   readonly idpHandler?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 }

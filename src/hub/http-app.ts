@@ -3,7 +3,10 @@ import { fail } from '../errors/catalogue.js';
 import { sendError } from '../http/respond.js';
 import { Router } from '../http/router.js';
 import { log, redactUrl } from '../log.js';
-import { registerMiscRoutes } from './api/misc.js';
+import { JUPYTERHUB_API_VERSION, registerMiscRoutes } from './api/misc.js';
+import { registerHubRoutes } from './api/hub.js';
+import { registerProxyRoutes } from './api/proxy.js';
+import { registerAuthorizationRoutes } from './api/authorizations.js';
 import { registerProgressRoutes } from './api/progress.js';
 import { registerServerRoutes } from './api/servers.js';
 import { registerTokenRoutes } from './api/tokens.js';
@@ -15,6 +18,7 @@ import { registerAuditRoutes } from './api/audit.js';
 import { registerGroupRoutes } from './api/groups.js';
 import { registerRoleRoutes } from './api/roles.js';
 import { registerServiceRoutes } from './api/services.js';
+import { registerOAuthRoutes } from './oauth/provider.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { clientIp } from './audit/index.js';
 import type { Hub } from './context.js';
@@ -27,6 +31,9 @@ import { serveFile } from './static.js';
 export function createApiRouter(): Router<RequestContext> {
   const api = new Router<RequestContext>();
   registerMiscRoutes(api);
+  registerHubRoutes(api);
+  registerProxyRoutes(api);
+  registerAuthorizationRoutes(api);
   registerUserRoutes(api);
   registerServerRoutes(api);
   registerProgressRoutes(api);
@@ -36,6 +43,7 @@ export function createApiRouter(): Router<RequestContext> {
   registerGroupRoutes(api);
   registerRoleRoutes(api);
   registerServiceRoutes(api);
+  registerOAuthRoutes(api);
   registerAuditRoutes(api);
   registerAdminRoutes(api);
   registerClusterRoutes(api);
@@ -54,7 +62,7 @@ async function auditDenial(ctx: RequestContext, err: unknown): Promise<void> {
   await ctx.hub.audit.denied({
     action: err.code === 'QUOTA_EXCEEDED' ? 'quota.exceeded' : 'request.denied',
     actor: who,
-    target: `${ctx.method} ${ctx.url.pathname.slice(0, 200)}`,
+    target: `${ctx.method} ${redactUrl(ctx.url.pathname).slice(0, 200)}`,
     targetUser: ctx.url.pathname.startsWith('/hub/api/users/') && name ? decodeURIComponentSafe(name).slice(0, 64) : null,
     code: err.code,
     ip: clientIp(ctx.req),
@@ -105,6 +113,8 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
 
   return function handleHubRequest(req, res) {
     const ctx = new RequestContext(hub, req, res);
+    // As JupyterHub, on every answer (errors included); jupyterhub-singleuser compares it with its own.
+    if ((req.url ?? '').startsWith('/hub/')) res.setHeader('X-JupyterHub-Version', JUPYTERHUB_API_VERSION);
     if (hasDotSegment(req.url ?? '/')) {
       // URL parsing would resolve "..": /hub/api/users/alice/.. is not a name to act on, but a
       // sign of path traversal. Browsers never send dot segments; refuse them rather than guess.

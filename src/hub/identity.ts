@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { createHash } from 'node:crypto';
 import { allows, expandScopes, ownerRoleScopes, type Filter, type ScopeSet, type Target } from '../auth/scopes.js';
 import { hashSecret, readCookie, tokenFromAuthorization } from '../auth/tokens.js';
 import type { SessionRow, Store, TokenRow, UserRow } from '../store/types.js';
@@ -71,6 +72,8 @@ export class Identity {
         if (owner.has('*')) kept.add(f);
         else if (f === '*') owner.forEach((o) => kept.add(o));
         else if (owner.has(f)) kept.add(f);
+        // a server filter is held where its user's filter is (JupyterHub's intersection keeps it)
+        else if (f.startsWith('server=') && owner.has(`user=${f.slice(7).split('/')[0]}` as Filter)) kept.add(f);
       }
       if (kept.size) out.set(scope, kept);
     }
@@ -129,4 +132,12 @@ export async function resolveCredential(store: Store, cred: Credential, now = ne
   const user = await store.getUser(session.user);
   if (!user || user.blocked) return null;
   return new Identity(user, 'cookie', null, session, { ownerScopes: ext?.ownerScopes(user) });
+}
+
+/**
+ * JupyterHub's `session_id` of a browser session: stable for the session's life, not a secret
+ * (a digest of the stored hash, never the cookie value), shared by the OAuth tokens issued in it.
+ */
+export function sessionIdOf(session: Pick<SessionRow, 'hash'>): string {
+  return createHash('sha256').update(`session-id:${session.hash}`).digest('hex').slice(0, 32);
 }

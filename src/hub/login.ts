@@ -5,7 +5,7 @@ import { HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import type { Store, UserRow } from '../store/types.js';
 import { safeNext, sendPage } from './html.js';
-import { SESSION_COOKIE, XSRF_COOKIE } from './identity.js';
+import { SESSION_COOKIE, sessionIdOf, XSRF_COOKIE } from './identity.js';
 import type { RequestContext } from './request.js';
 import { clientIp, type AuditLog } from './audit/index.js';
 import { decideLogin } from './rbac/login-policy.js';
@@ -92,6 +92,8 @@ export class LoginFlow {
     if (cookie) {
       const who = await ctx.identity();
       await this.deps.store.deleteSession(hashSecret(cookie));
+      // The OAuth tokens servers got through this session end with it (JupyterHub does the same).
+      if (who?.session) await this.deps.store.deleteTokensOfSession(who.name, sessionIdOf(who.session));
       if (who?.kind === 'user') this.deps.endIdpSessions?.(who.name);
       if (who) await this.deps.audit?.record({ action: 'logout', actor: who, targetUser: who.name, ip: clientIp(ctx.req) });
     }

@@ -1,5 +1,5 @@
 import type { ServerRow, TokenRow, UserRow } from '../store/types.js';
-import type { Identity } from './identity.js';
+import type { Target } from '../auth/scopes.js';
 
 /** `/user/alice/` or `/user/alice/gpu/`, as JupyterHub builds server URLs. */
 export function serverPath(user: string, server: string): string {
@@ -16,9 +16,14 @@ export function progressPath(user: string, server: string): string {
   return server ? `/hub/api/users/${u}/servers/${encodeURIComponent(server)}/progress` : `/hub/api/users/${u}/server/progress`;
 }
 
+/** JupyterHub's `pending`: the action a server is busy with. */
+function pendingOf(row: ServerRow): 'spawn' | 'stop' | null {
+  return row.state === 'starting' ? 'spawn' : row.state === 'stopping' ? 'stop' : null;
+}
+
 /** JupyterHub's server model. `state` is shown only with admin:server_state. */
 export function serverModel(row: ServerRow, opts: { withState?: boolean } = {}) {
-  const pending = row.state === 'starting' ? 'spawn' : row.state === 'stopping' ? 'stop' : null;
+  const pending = pendingOf(row);
   const model: Record<string, unknown> = {
     name: row.name,
     ready: row.state === 'running',
@@ -35,38 +40,70 @@ export function serverModel(row: ServerRow, opts: { withState?: boolean } = {}) 
   return model;
 }
 
+/** What a caller may see of a model: anything that answers `can(scope, target)`, as an Identity. */
+export interface ModelViewer {
+  can(scope: string, target?: Target): boolean;
+}
+
 /**
- * JupyterHub's user model. `servers` is included for callers holding read:servers on the user;
- * stopped servers only when asked (`include_stopped_servers`).
+ * The keys of the user model each scope reveals: JupyterHub 4.1's access map (`user_model` in its
+ * apihandlers/base.py), plus highrate's `blocked` with read:users. A caller sees the union over the
+ * scopes it holds on the user. `admin` comes with the name because jupyterhub-idle-culler reads it
+ * to spare admins; JupyterHub's read:roles:users is highrate's read:roles.
  */
-export function userModel(user: UserRow, servers: ServerRow[] | undefined, viewer: Identity | null, opts: { includeStopped?: boolean } = {}) {
+export const USER_MODEL_FIELDS: Readonly<Record<string, readonly string[]>> = {
+  'read:users': ['kind', 'name', 'admin', 'roles', 'groups', 'server', 'pending', 'created', 'last_activity', 'blocked'],
+  'read:users:name': ['kind', 'name', 'admin'],
+  'read:users:groups': ['kind', 'name', 'groups'],
+  'read:users:activity': ['kind', 'name', 'last_activity'],
+  'read:servers': ['kind', 'name', 'servers'],
+  'read:roles': ['kind', 'name', 'roles', 'admin'],
+};
+
+export interface UserModelOptions {
+  /** Stopped servers too (JupyterHub's `include_stopped_servers`). */
+  includeStopped?: boolean;
+  /** `admin` and `roles` as the role book has them; default: from the user row alone. */
+  roles?: { admin: boolean; roles: string[] };
+}
+
+/**
+ * JupyterHub's user model as `viewer` may see it (null: all of it, for answers to callers already
+ * checked to hold admin:users). Fields follow USER_MODEL_FIELDS; `servers` holds the active servers
+ * (with `includeStopped`, the stopped ones too) on which the viewer holds read:servers, and is
+ * present, maybe empty, whenever read:servers is held on the user. `{}` when nothing is visible.
+ */
+export function userModel(user: UserRow, servers: readonly ServerRow[], viewer: ModelViewer | null, opts: UserModelOptions = {}): Record<string, unknown> {
   const target = { user: user.name, groups: user.groups };
-  const model: Record<string, unknown> = {
+  const roles = opts.roles ?? { admin: user.admin, roles: user.admin ? ['admin', 'user'] : ['user'] };
+  const def = servers.find((s) => s.name === '' && s.state !== 'stopped');
+  const full: Record<string, unknown> = {
     kind: 'user',
     name: user.name,
-    admin: user.admin,
-    roles: user.admin ? ['admin', 'user'] : ['user'],
-    groups: !viewer || viewer.can('read:users:groups', target) ? user.groups : [],
+    admin: roles.admin,
+    roles: roles.roles,
+    groups: user.groups,
+    server: def?.state === 'running' ? serverPath(user.name, '') : null,
+    pending: def ? pendingOf(def) : null,
     created: user.created,
     last_activity: user.lastActivity,
     blocked: user.blocked,
-    pending: null,
-    server: null,
   };
-  if (servers && (!viewer || viewer.can('read:servers', target))) {
-    const withState = viewer?.can('admin:server_state', target) ?? false;
-    const out: Record<string, unknown> = {};
-    for (const s of servers) {
-      if (s.state === 'stopped' && !opts.includeStopped) continue;
-      out[s.name] = serverModel(s, { withState });
-    }
-    model.servers = out;
-    const def = servers.find((s) => s.name === '');
-    if (def && def.state !== 'stopped') {
-      model.pending = def.state === 'starting' ? 'spawn' : def.state === 'stopping' ? 'stop' : null;
-      if (def.state === 'running') model.server = serverPath(user.name, '');
-    }
+  const allowed = new Set<string>();
+  for (const [scope, keys] of Object.entries(USER_MODEL_FIELDS)) {
+    if (!viewer || viewer.can(scope, target)) for (const k of keys) allowed.add(k);
   }
+  const model: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(full)) if (allowed.has(k)) model[k] = v;
+  if (Object.keys(model).length === 0) return model;
+  const visible: Record<string, unknown> = {};
+  for (const s of servers) {
+    if (s.state === 'stopped' && !opts.includeStopped) continue;
+    const at = { ...target, server: s.name };
+    if (viewer && !viewer.can('read:servers', at)) continue;
+    visible[s.name] = serverModel(s, { withState: viewer?.can('admin:server_state', at) ?? false });
+  }
+  if (allowed.has('servers') || Object.keys(visible).length > 0) model.servers = visible;
   return model;
 }
 

@@ -48,9 +48,11 @@ describe('upstreamHead', () => {
     ]);
   });
 
-  test('edge routes without an upstream token forward no Authorization at all; a lone session cookie leaves no Cookie', () => {
+  test('edge routes without an upstream token (servers that check with the hub) get the client\'s Authorization unchanged; a lone session cookie leaves no Cookie', () => {
     const head = upstreamHead(['Host', 'h', 'Authorization', 'Bearer t', 'Cookie', 'highrate-session=s'], { ...base, edge: true });
-    assert.deepEqual(parse(head.lines).filter(([n]) => /^(authorization|cookie)$/i.test(n)), []);
+    assert.deepEqual(parse(head.lines).filter(([n]) => /^(authorization|cookie)$/i.test(n)), [['Authorization', 'Bearer t']]);
+    const server = upstreamHead(['Host', 'h', 'Cookie', 'highrate-session=s; jupyterhub-user-alice=c'], { ...base, edge: true });
+    assert.deepEqual(parse(server.lines).filter(([n]) => /^cookie$/i.test(n)), [['Cookie', 'jupyterhub-user-alice=c']]);
   });
 
   test('routes without a user forward Authorization and cookies unchanged', () => {

@@ -8,9 +8,13 @@ export interface UpstreamHeaderOptions {
   proto: string;
   /** WebSocket upgrades keep `Connection`/`Upgrade`; plain requests drop hop-by-hop headers. */
   upgrade: boolean;
-  /** Edge-authenticated route: the client's Authorization and session cookie never reach the target. */
+  /** Edge-authenticated route: the client's session cookie never reaches the target. */
   edge: boolean;
-  /** With `edge`: sent as `Authorization: token …` instead of the client's header. */
+  /**
+   * With `edge`: sent as `Authorization: token …` instead of the client's header. Without one the
+   * target checks credentials itself (a jupyterhub-singleuser server): the client's Authorization
+   * passes unchanged.
+   */
   upstreamToken?: string | undefined;
   /** Host header to send when the client sent none (HTTP/1.0): the target's host:port. */
   fallbackHost: string;
@@ -33,7 +37,8 @@ export interface UpstreamHead {
  *   http-proxy), X-Forwarded-Host is set unless present (plain requests only, as CHP);
  * - hop-by-hop headers (Connection, Keep-Alive, Proxy-Connection, Trailer, Upgrade) are dropped for
  *   plain requests: the upstream pool manages its connections itself (HTTP/1.1 keep-alive default);
- * - on edge-authenticated routes, Authorization is replaced and the session cookie removed.
+ * - on edge-authenticated routes the session cookie is removed, and Authorization replaced where
+ *   the route has an upstream token.
  */
 export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamHead {
   let out = '';
@@ -70,7 +75,7 @@ export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamH
         break;
       }
       case 13:
-        if (o.edge && name.toLowerCase() === 'authorization') continue;
+        if (o.edge && o.upstreamToken !== undefined && name.toLowerCase() === 'authorization') continue;
         break;
       case 14:
         if (!hasBody && name.toLowerCase() === 'content-length' && value !== '0') hasBody = true;

@@ -13,7 +13,8 @@ export interface WantedRoute {
   target: string;
   user: string;
   server_name: string;
-  upstream_token: string;
+  /** Absent for servers that check the user's credentials themselves (passed through unchanged). */
+  upstream_token?: string | undefined;
 }
 
 /**
@@ -26,6 +27,7 @@ export function routeDrift(shown: unknown, want: WantedRoute): string {
   if (!r) return 'missing';
   if (r.target !== want.target) return 'target';
   if (r.user !== want.user || r.server_name !== want.server_name) return 'owner';
-  if (r.upstream_token_sha256 !== upstreamTokenDigest(want.upstream_token)) return 'upstream token';
+  const digest = want.upstream_token === undefined ? undefined : upstreamTokenDigest(want.upstream_token);
+  if (r.upstream_token_sha256 !== digest) return 'upstream token';
   return '';
 }

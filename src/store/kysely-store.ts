@@ -18,12 +18,13 @@ import { Credentials } from './credentials.js';
 import { ExternalIdentities } from './external-identities.js';
 import { Groups } from './groups.js';
 import { applyMigrations, SCHEMA_VERSION } from './migrations.js';
+import { OAuth } from './oauth.js';
 import { Roles } from './roles.js';
 import type { Backend, Database } from './schema.js';
 import { Servers } from './servers.js';
 import { ServiceTokens } from './service-tokens.js';
 import type {
-  AuditQuery, AuditRow, ClusterRow, ClusterStatus, GroupRow, ListClustersQuery, ListUsersQuery, LoginStateRow, NewAuditRow,
+  AuditQuery, AuditRow, ClusterRow, ClusterStatus, GroupRow, ListClustersQuery, ListUsersQuery, LoginStateRow, NewAuditRow, OAuthClientRow, OAuthCodeRow,
   PrincipalKind, RoleAssignmentRow, RoleRow, ServerRow, ServerState, ServiceTokenRow, SessionRow, Store, TokenRow, UidRange, UnixIdentityRow, UserRow,
 } from './types.js';
 import { UnixIdentities } from './unix-identities.js';
@@ -53,6 +54,7 @@ export class KyselyStore implements Store {
   private readonly audit: AuditLog;
   private readonly unixIdentities: UnixIdentities;
   private readonly bulkLoad: BulkLoad;
+  private readonly oauth: OAuth;
 
   constructor(backend: Backend, dialect: Dialect, opts: KyselyStoreOptions = {}) {
     this.backend = backend;
@@ -70,6 +72,7 @@ export class KyselyStore implements Store {
     this.audit = new AuditLog(context);
     this.unixIdentities = new UnixIdentities(context);
     this.bulkLoad = new BulkLoad(context);
+    this.oauth = new OAuth(context);
   }
 
   async migrate(): Promise<void> {
@@ -123,6 +126,12 @@ export class KyselyStore implements Store {
   listTokens(user: string): Promise<TokenRow[]> { return this.credentials.listTokens(user); }
   deleteToken(user: string, id: string): Promise<boolean> { return this.credentials.deleteToken(user, id); }
   touchToken(id: string, when: string): Promise<void> { return this.credentials.touchToken(id, when); }
+  deleteTokensOfSession(user: string, sessionId: string): Promise<number> { return this.oauth.deleteTokensOfSession(user, sessionId); }
+  putOAuthClient(row: OAuthClientRow): Promise<void> { return this.oauth.putOAuthClient(row); }
+  getOAuthClient(id: string): Promise<OAuthClientRow | null> { return this.oauth.getOAuthClient(id); }
+  deleteOAuthClient(id: string): Promise<number> { return this.oauth.deleteOAuthClient(id); }
+  insertOAuthCode(row: OAuthCodeRow): Promise<void> { return this.oauth.insertOAuthCode(row); }
+  takeOAuthCode(codeHash: string): Promise<OAuthCodeRow | null> { return this.oauth.takeOAuthCode(codeHash); }
   deleteExpiredTokens(now: string): Promise<number> { return this.credentials.deleteExpiredTokens(now); }
   insertSession(row: SessionRow): Promise<void> { return this.credentials.insertSession(row); }
   getSession(hash: string): Promise<SessionRow | null> { return this.credentials.getSession(hash); }

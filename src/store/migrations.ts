@@ -218,6 +218,41 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 5,
+    description: 'OAuth clients, authorization codes, and OAuth tokens (the hub as JupyterHub\'s OAuth provider)',
+    async up(db, backend) {
+      const name = nameType(backend);
+      // The client a token was issued to, and the browser session it was issued in: a server's
+      // stop revokes its client's tokens, a logout the session's.
+      await db.schema.alterTable('tokens').addColumn('oauth_client', 'text').execute();
+      await db.schema.alterTable('tokens').addColumn('session_id', 'text').execute();
+      await db.schema.createIndex('tokens_oauth_client').on('tokens').column('oauth_client').execute();
+      await db.schema.createIndex('tokens_session_id').on('tokens').column('session_id').execute();
+      await db.schema.createTable('oauth_clients')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('secret_hash', 'text', (c) => c.notNull())
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('allowed_scopes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('user_name', name, (c) => c.references('users.name').onDelete('cascade'))
+        .addColumn('server_name', name)
+        .addColumn('service_name', 'text')
+        .addColumn('created', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('oauth_codes')
+        .addColumn('code_hash', 'text', (c) => c.primaryKey())
+        .addColumn('client_id', 'text', (c) => c.notNull().references('oauth_clients.id').onDelete('cascade'))
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('session_id', 'text')
+        .addColumn('scopes', 'text', (c) => c.notNull().defaultTo('[]'))
+        .addColumn('redirect_uri', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .addColumn('token_expires_at', 'text', (c) => c.notNull())
+        .addColumn('created', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 /** The schema version this code writes and expects. */

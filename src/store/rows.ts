@@ -101,6 +101,8 @@ export function toTokenRow(r: TokensTable): TokenRow {
     created: r.created,
     expiresAt: r.expires_at ?? null,
     lastActivity: r.last_activity ?? null,
+    oauthClient: r.oauth_client ?? null,
+    sessionId: r.session_id ?? null,
   };
 }
 
@@ -116,6 +118,8 @@ export function fromTokenRow(t: TokenRow): TokensTable {
     created: t.created,
     expires_at: t.expiresAt ?? null,
     last_activity: t.lastActivity ?? null,
+    oauth_client: t.oauthClient ?? null,
+    session_id: t.sessionId ?? null,
   };
 }
 

@@ -61,6 +61,34 @@ export interface TokensTable {
   created: string;
   expires_at: string | null;
   last_activity: string | null;
+  oauth_client: string | null;
+  session_id: string | null;
+}
+
+/** OAuth clients of the hub as OAuth provider (migration 5): one per notebook server. */
+export interface OAuthClientsTable {
+  id: string;
+  secret_hash: string;
+  redirect_uri: string;
+  allowed_scopes: string;
+  description: string;
+  user_name: string | null;
+  server_name: string | null;
+  service_name: string | null;
+  created: string;
+}
+
+/** Authorization codes in flight (migration 5): used once, within minutes. */
+export interface OAuthCodesTable {
+  code_hash: string;
+  client_id: string;
+  user_name: string;
+  session_id: string | null;
+  scopes: string;
+  redirect_uri: string;
+  expires_at: string;
+  token_expires_at: string;
+  created: string;
 }
 
 export interface SessionsTable {
@@ -176,4 +204,6 @@ export interface Database {
   audit_log: AuditLogTable;
   clusters: ClustersTable;
   unix_identities: UnixIdentitiesTable;
+  oauth_clients: OAuthClientsTable;
+  oauth_codes: OAuthCodesTable;
 }

@@ -52,6 +52,42 @@ export interface TokenRow {
   created: string;
   expiresAt: string | null;
   lastActivity: string | null;
+  /** The OAuth client it was issued to (JupyterHub's `oauth_client`); null for API tokens. */
+  oauthClient?: string | null;
+  /** The browser session it was issued in (`session_id`); a logout revokes it. */
+  sessionId?: string | null;
+}
+
+/** An OAuth client of the hub: a notebook server (`jupyterhub-user-<name>[-<server>]`) or a service. */
+export interface OAuthClientRow {
+  id: string;
+  /** sha256 of the client secret (a server's: its API token, as JupyterHub). */
+  secretHash: string;
+  /** The one redirect URI accepted, e.g. `/user/alice/oauth_callback`. */
+  redirectUri: string;
+  /** Scopes its tokens may hold (JupyterHub's client allowed scopes, access scopes included). */
+  allowedScopes: string[];
+  description: string;
+  /** The server's owner and name, for server clients. */
+  user: string | null;
+  server: string | null;
+  /** The service, for service clients (`service-<name>`); their secret is any token of the service. */
+  service: string | null;
+  created: string;
+}
+
+/** An authorization code, used once at the token endpoint. */
+export interface OAuthCodeRow {
+  codeHash: string;
+  clientId: string;
+  user: string;
+  sessionId: string | null;
+  scopes: string[];
+  redirectUri: string;
+  expiresAt: string;
+  /** When the token it is exchanged for must end: its browser session's end. */
+  tokenExpiresAt: string;
+  created: string;
 }
 
 export interface SessionRow {
@@ -246,6 +282,16 @@ export interface Store {
   getToken(user: string, id: string): Promise<TokenRow | null>;
   listTokens(user: string): Promise<TokenRow[]>;
   deleteToken(user: string, id: string): Promise<boolean>;
+  /** Deletes the user's tokens issued in a browser session (at logout); returns how many. */
+  deleteTokensOfSession(user: string, sessionId: string): Promise<number>;
+  /** Creates or replaces an OAuth client. */
+  putOAuthClient(row: OAuthClientRow): Promise<void>;
+  getOAuthClient(id: string): Promise<OAuthClientRow | null>;
+  /** Deletes a client with its codes and the tokens issued to it; returns the tokens revoked. */
+  deleteOAuthClient(id: string): Promise<number>;
+  insertOAuthCode(row: OAuthCodeRow): Promise<void>;
+  /** Removes and returns a code (once: of two concurrent exchanges only one gets it). */
+  takeOAuthCode(codeHash: string): Promise<OAuthCodeRow | null>;
   touchToken(id: string, when: string): Promise<void>;
   deleteExpiredTokens(now: string): Promise<number>;
 

@@ -36,9 +36,10 @@ describe('Dask from a notebook server', () => {
     assert.equal(events.at(-1).ready, true, JSON.stringify(events));
 
     const tokens = (await http('GET', `${p.base}/hub/api/users/alice/tokens`, { headers: auth })).json().api_tokens;
-    const serverToken = tokens.find((t: any) => t.note === 'Dask clusters from the default server (revoked when it stops)');
+    // The server's own token (JupyterHub's server role) carries the cluster scopes too.
+    const serverToken = tokens.find((t: any) => t.note === 'Server at /user/alice/ (revoked when it stops)');
     assert.ok(serverToken, JSON.stringify(tokens));
-    assert.deepEqual([...serverToken.scopes].sort(), ['access:clusters!user', 'clusters!user', 'read:users:name!user']);
+    assert.deepEqual([...serverToken.scopes].sort(), ['access:clusters!user', 'access:servers!server=alice/', 'clusters!user', 'read:users:name!user', 'users:activity!user=alice']);
 
     const kernel = await startKernel(p.base, '/user/alice/', auth);
     const ws = await openChannels(p.base, '/user/alice/', kernel, auth);

@@ -40,9 +40,11 @@ describe('end to end in Chromium', () => {
     await page.click('[data-testid="spawn-submit"]');
     await page.waitForURL(`${p.base}/user/alice/**`, { timeout: 90_000 });
 
-    // A notebook to type into, made through Jupyter's contents API from the page (same origin, same session).
+    // A notebook to type into, made through Jupyter's contents API from the page (same origin, the
+    // server's own login cookie from the OAuth flow, and its XSRF cookie as Jupyter's pages send it).
     const path = await page.evaluate(async () => {
-      const r = await fetch('/user/alice/api/contents', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'notebook' }) });
+      const xsrf = /(?:^|; )_xsrf=([^;]*)/.exec(document.cookie)?.[1] ?? '';
+      const r = await fetch('/user/alice/api/contents', { method: 'POST', headers: { 'content-type': 'application/json', 'x-xsrftoken': decodeURIComponent(xsrf) }, body: JSON.stringify({ type: 'notebook' }) });
       return (await r.json()).path as string;
     });
     await page.goto(`${p.base}/user/alice/notebooks/${path}`);

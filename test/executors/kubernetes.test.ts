@@ -8,7 +8,8 @@ import { DEFAULT_PROFILE } from '../../src/config/load.js';
 import { conformancePod, readAll, shContainer } from '../../src/executors/conformance/index.js';
 import { buildManifests, KubernetesExecutor, LABEL_UID, podName, type ManifestOptions } from '../../src/executors/kubernetes/index.js';
 import type { Pod, RetrievedPodData } from '../../src/executors/types.js';
-import { notebookPod } from '../../src/hub/servers/workload.js';
+import { notebookPod, SINGLEUSER_COMMAND } from '../../src/hub/servers/workload.js';
+import { wrapperPython } from '../../src/hub/servers/remote-address.js';
 
 /**
  * The Kubernetes executor without a cluster: the manifests it builds are validated against the
@@ -31,11 +32,37 @@ function notebook(user: string): RetrievedPodData {
   return notebookPod({
     user, server: '', options: { profile: 'default', cores: 2, memory: '4G' }, profile: DEFAULT_PROFILE,
     port: 8888, upstreamToken: `upstream-token-of-${user}`, homeDir: `/home/${user}`, identity: { uid: 200001, gid: 200001 }, mountPaths: true, publicUrl: 'https://hub.example.org',
+    defaultCommand: SINGLEUSER_COMMAND, hubCredentials: { apiToken: `api-token-of-${user}`, clientId: `jupyterhub-user-${user}` },
     remote: { hubApiUrl: 'https://hub.example.org/hub/api', token: `callback-token-of-${user}` },
   });
 }
 
 describe('manifests', () => {
+  test('a jupyterhub-singleuser server (the default on Kubernetes): the image\'s python3 runs the address wrapper, the command is found on its PATH, JupyterHub\'s variables, its API token only in the Secret', () => {
+    const data = notebookPod({
+      user: 'alice', server: 'gpu', options: { profile: 'default', cores: 1, memory: '1G' }, profile: DEFAULT_PROFILE,
+      port: 8888, upstreamToken: null, homeDir: '/home/alice', identity: { uid: 200001, gid: 200001 }, mountPaths: true, publicUrl: 'https://hub.example.org',
+      defaultCommand: SINGLEUSER_COMMAND, hubCredentials: { apiToken: 'server-api-token', clientId: 'jupyterhub-user-alice-gpu' },
+      remote: { hubApiUrl: 'https://hub.example.org/hub/api', token: 'callback-token', python: wrapperPython(true) },
+    });
+    const m = buildManifests(data, OPTS);
+    validate(m);
+    const c = m.pod.spec!.containers[0]!;
+    assert.deepEqual(c.command!.slice(0, 2), ['python3', '-c']);
+    assert.deepEqual(c.command!.slice(3), ['jupyterhub-singleuser', '--ip={ip}', '--port={port}']);
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value]));
+    assert.equal(env.JUPYTERHUB_CLIENT_ID, 'jupyterhub-user-alice-gpu');
+    assert.equal(env.JUPYTERHUB_OAUTH_CALLBACK_URL, '/user/alice/gpu/oauth_callback');
+    assert.equal(env.JUPYTERHUB_SERVICE_PREFIX, '/user/alice/gpu/');
+    assert.equal(env.JUPYTERHUB_ACTIVITY_URL, 'https://hub.example.org/hub/api/users/alice/activity');
+    assert.equal(env.JUPYTERHUB_ROOT_DIR, '/home/alice');
+    assert.deepEqual(c.volumeMounts!.map((v) => v.mountPath), ['/tmp', '/home/alice'], 'no token file to mount');
+    assert.equal(m.secrets.length, 1);
+    assert.deepEqual(Object.keys(m.secrets[0]!.data!).sort(), ['HIGHRATE_CALLBACK_TOKEN', 'JPY_API_TOKEN', 'JUPYTERHUB_API_TOKEN']);
+    assert.equal(Buffer.from(m.secrets[0]!.data!.JUPYTERHUB_API_TOKEN!, 'base64').toString(), 'server-api-token');
+    assert.ok(!JSON.stringify(m.pod).includes('server-api-token'), 'the token is not in the pod spec');
+  });
+
   test('a user notebook pod: valid, its restricted securityContext carried, a writable /tmp, resources, its Secrets as per-pod copies referenced, never inlined', () => {
     const data = notebook('alice');
     const m = buildManifests(data, OPTS);

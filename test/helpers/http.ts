@@ -92,3 +92,22 @@ export async function browserLogin(base: string, username: string, password: str
   if (!jar.get('highrate-session')) throw new Error(`login of ${username} failed: status ${r.status} ${r.text.slice(0, 300)}`);
   return jar;
 }
+
+/**
+ * Logs a browser session (from browserLogin) in to a jupyterhub-singleuser server as a browser
+ * does: the server sends it to the hub's OAuth authorize endpoint, the hub back to the server's
+ * oauth_callback, which sets the server's own login cookie in the jar. Returns the final answer.
+ */
+export async function serverLogin(base: string, jar: CookieJar, serverPath: string, page = 'tree'): Promise<Reply> {
+  let url = new URL(`${serverPath}${page}`, base).toString();
+  for (let hops = 0; hops < 10; hops++) {
+    const r = await http('GET', url, { headers: { cookie: jar.header(), accept: 'text/html' } });
+    // The jar ignores paths: of the server's cookies keep only its login ones (its `_xsrf`, for
+    // /user/<name>/, would shadow the hub's, for /hub/).
+    const lines = [r.headers['set-cookie'] ?? []].flat().filter((l) => l.startsWith('jupyterhub-') || l.startsWith('service-'));
+    jar.take(lines);
+    if (r.status < 300 || r.status >= 400) return r;
+    url = new URL(String(r.headers.location), url).toString();
+  }
+  throw new Error(`too many redirects logging in to ${serverPath}`);
+}

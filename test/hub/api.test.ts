@@ -30,7 +30,7 @@ describe('JupyterHub REST API', () => {
   test('GET /hub/api/ answers the version without credentials', async () => {
     const r = await p.api('GET', '/hub/api/', {});
     assert.equal(r.status, 200);
-    assert.equal(r.json().version, '5.3.0');
+    assert.equal(r.json().version, '4.1.6');
   });
 
   test('GET /hub/api/user names the token owner and its scopes', async () => {
@@ -230,7 +230,8 @@ describe('JupyterHub REST API', () => {
   });
 
   test('activity only moves forward; timestamps far in the future are refused', async () => {
-    const recent = new Date(Date.now() - 60_000).toISOString();
+    // Half an hour ahead (within the hour allowed): newer than anything alice's server reports itself.
+    const recent = new Date(Date.now() + 30 * 60_000).toISOString();
     assert.equal((await p.api('POST', '/hub/api/users/alice/activity', auth(), { last_activity: recent })).status, 200);
     assert.equal((await p.api('POST', '/hub/api/users/alice/activity', auth(), { last_activity: '2020-01-01T00:00:00Z' })).status, 200);
     const model = (await p.api('GET', '/hub/api/users/alice', auth())).json();

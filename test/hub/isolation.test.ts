@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { CookieJar } from '../helpers/http.js';
-import { http } from '../helpers/http.js';
+import { http, serverLogin } from '../helpers/http.js';
 import { execute, openChannels, readProgress, startKernel } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
 
-/** User B never reaches user A's server (HTTP or WebSocket) or A's API resources. */
-describe('isolation between users', () => {
+/**
+ * User B never reaches user A's server (HTTP or WebSocket) or A's API resources, whichever way the
+ * server authenticates: jupyterhub-singleuser checking with the hub itself (the browser first goes
+ * through the server's OAuth login), or the plain notebook behind the proxy's token swap.
+ */
+for (const auth of ['jupyterhub', 'token'] as const) describe(`isolation between users (auth: ${auth})`, () => {
   let p: Platform;
   let alice: CookieJar;
   let bob: CookieJar;
@@ -14,7 +18,7 @@ describe('isolation between users', () => {
   let bobToken: string;
 
   before(async () => {
-    p = await Platform.start({ users: [{ name: 'alice' }, { name: 'bob' }] });
+    p = await Platform.start({ users: [{ name: 'alice' }, { name: 'bob' }], config: { profiles: [{ name: 'default', default: true, auth }] } });
     alice = await p.login('alice');
     bob = await p.login('bob');
     aliceToken = await p.token('alice');
@@ -23,6 +27,7 @@ describe('isolation between users', () => {
     assert.ok([201, 202].includes(start.status), start.text);
     const events = await readProgress(p.base, '/hub/api/users/alice/server/progress', { cookie: alice.header() });
     assert.equal(events.at(-1).ready, true, JSON.stringify(events));
+    if (auth === 'jupyterhub') assert.equal((await serverLogin(p.base, alice, '/user/alice/')).status, 200);
   });
   after(async () => { await p?.close(); });
 

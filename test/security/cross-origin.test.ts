@@ -27,7 +27,9 @@ describe('cross-origin pages cannot drive a logged-in user\'s kernels (Chromium)
   const kernels = async () => (await http('GET', `${p.base}/user/alice/api/kernels`, { headers: { authorization: `token ${token}` } })).json().length as number;
 
   before(async () => {
-    p = await Platform.start({ users: [{ name: 'alice', password: 'alice-secret-pw' }] });
+    // Token mode: the proxy swaps the session cookie for the server's token, the case the
+    // Origin check exists for (a jupyterhub-singleuser server also checks Origin itself).
+    p = await Platform.start({ users: [{ name: 'alice', password: 'alice-secret-pw' }], config: { profiles: [{ name: 'default', default: true, auth: 'token' }] } });
     token = await p.token('alice');
     const r = await p.api('POST', '/hub/api/users/alice/server', { token }, { cores: 1 });
     assert.ok([201, 202].includes(r.status), r.text);

@@ -119,7 +119,11 @@ describe('isolation matrix: resources × actors', () => {
   });
 
   test('users: GET /hub/api/users/alice', async () => {
-    assert.deepEqual(await statuses('GET', '/hub/api/users/alice'), row(200, 403, 200, 200, 403, 403, 403, 403));
+    // users:activity holds read:users:activity, which reads the activity fields of the model, as in
+    // JupyterHub (its GET /users/{name} takes any read:users:* scope): that token sees only those.
+    assert.deepEqual(await statuses('GET', '/hub/api/users/alice'), row(200, 403, 200, 200, 200, 403, 403, 403));
+    const narrow = await http('GET', `${p.base}/hub/api/users/alice`, { headers: headers('token lacking the scope') });
+    assert.deepEqual(Object.keys(narrow.json()).sort(), ['kind', 'last_activity', 'name']);
   });
 
   test('users: GET /hub/api/users (the list)', async () => {

@@ -10,6 +10,7 @@ import { createStore, KyselyStore, SCHEMA_VERSION } from '../../src/store/index.
 import type { LoginStateRow, SessionRow, TokenRow, UserRow } from '../../src/store/types.js';
 import { server, seedRows, T0 } from './seed.js';
 import { unixIdentityBehaviour } from './unix-identities.js';
+import { oauthBehaviour } from './oauth.js';
 
 const run = promisify(execFile);
 /** Every migration version, 1 … SCHEMA_VERSION (other parts append migrations). */
@@ -26,7 +27,7 @@ export interface BackendUnderTest {
 function token(user: string, id: string, extra: Partial<TokenRow> = {}): TokenRow {
   return {
     id, user, hash: `hash-${id}`, prefix: id.slice(0, 4), scopes: ['read:users'], note: `note ${id}`,
-    kind: 'api', created: T0, expiresAt: null, lastActivity: null, ...extra,
+    kind: 'api', created: T0, expiresAt: null, lastActivity: null, oauthClient: null, sessionId: null, ...extra,
   };
 }
 
@@ -413,6 +414,7 @@ export function behaviourSuite(b: BackendUnderTest): void {
   });
 
   unixIdentityBehaviour(b, fresh);
+  oauthBehaviour(fresh);
 
   describe('scale', () => {
     test('10,000 users + 1,000 running servers: a page of 200 with its servers is fast', async (t) => {

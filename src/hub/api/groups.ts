@@ -6,12 +6,12 @@ import type { GroupRow } from '../../store/types.js';
 import { checkUsername } from '../names.js';
 import { checkGroupName } from '../rbac/index.js';
 import type { RequestContext } from '../request.js';
+import { acceptsPagination, pageOf, paginated } from './pagination.js';
 
 const LIST = needsScope('list:groups');
 const READ = needsScope('read:groups');
 const WRITE = needsScope('groups');
 const ADMIN = needsScope('admin:groups');
-const PAGINATION_MEDIA = 'application/jupyterhub-pagination+json';
 const MAX_MEMBERS_PER_CALL = 10_000;
 const MAX_PROPERTIES_BYTES = 64 * 1024;
 
@@ -50,22 +50,28 @@ async function existing(ctx: RequestContext, name: string): Promise<GroupRow> {
   return g;
 }
 
-/** `GET /hub/api/groups`: offset/limit/name_filter; held under `!group=` filters, only those groups. */
+/**
+ * `GET /hub/api/groups`: offset/limit/name_filter; held under `!group=` filters, only those groups.
+ * With read:groups an item is the whole group model, members (`users`) included, as JupyterHub's.
+ */
 async function listGroups(ctx: RequestContext): Promise<void> {
   const who = await ctx.caller();
   if (!who.holdsAny(LIST)) throw fail('MISSING_SCOPE', `Action is not authorized with current scopes; requires any of [${LIST}]`);
-  const offset = ctx.intParam('offset', 0, 0, Number.MAX_SAFE_INTEGER);
-  const limit = ctx.intParam('limit', 200, 1, 200);
+  const page = pageOf(ctx);
   const nameFilter = ctx.url.searchParams.get('name_filter') ?? undefined;
   if (nameFilter !== undefined && nameFilter.length > 255) throw fail('BAD_REQUEST', 'name_filter is longer than 255 characters.');
-  const { groups, total } = await ctx.hub.store.listGroups({ offset, limit, nameContains: nameFilter });
-  const items = groups
-    .filter((g) => who.can(LIST, { groups: [g.name] }))
-    .map((g) => (who.can(READ, { groups: [g.name] }) ? groupModel(ctx, g, false) : { kind: 'group', name: g.name }));
-  if ((ctx.req.headers.accept ?? '').includes(PAGINATION_MEDIA)) {
-    const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/groups?offset=${offset + limit}&limit=${limit}` } : null;
-    return sendJson(ctx.res, 200, { items, _pagination: { offset, limit, total, next } });
+  const { groups, total } = await ctx.hub.store.listGroups({ offset: page.offset, limit: page.limit, nameContains: nameFilter });
+  const items: Record<string, unknown>[] = [];
+  for (const g of groups) {
+    if (!who.can(LIST, { groups: [g.name] })) continue;
+    if (!who.can(READ, { groups: [g.name] })) {
+      items.push({ kind: 'group', name: g.name });
+      continue;
+    }
+    // The listing has no members; a page is at most 200 groups, each read with its members.
+    items.push(groupModel(ctx, (await ctx.hub.store.getGroup(g.name)) ?? { ...g, members: [] }, true));
   }
+  if (acceptsPagination(ctx.req)) return sendJson(ctx.res, 200, paginated(ctx, items, page, total));
   sendJson(ctx.res, 200, items);
 }
 

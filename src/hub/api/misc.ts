@@ -8,9 +8,16 @@ import { checkServerName, checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
 import { profileModel } from '../servers/options.js';
 import { isClusterRouteServer } from '../../clusters/routes.js';
+import type { ServerRow } from '../../store/types.js';
 
-/** The JupyterHub API version highrate's subset follows (with 6.0's `user_options` body and `start:servers`). */
-export const JUPYTERHUB_API_VERSION = '5.3.0';
+/**
+ * The JupyterHub version whose REST API highrate answers as (`GET /hub/api` and the
+ * X-JupyterHub-Version header). 4.1: the models and endpoints are 4.1's; of later versions highrate
+ * has only additions a 4.1 client never meets (5.0's `token_id`, 6.0's `GET …/servers/{name}`,
+ * `user_options` body and `start:servers`), and not 5.0's `full_url`, `user_info`, sharing or sorting,
+ * which a client told "5.x" may rely on. See docs/api.md.
+ */
+export const JUPYTERHUB_API_VERSION = '4.1.6';
 const ACTIVITY = needsScope('users:activity');
 const FUTURE_SLACK_MS = 60 * 60 * 1000;
 
@@ -56,7 +63,11 @@ async function authorize(ctx: RequestContext): Promise<void> {
   sendJson(ctx.res, 200, { authenticated: true, allowed, name: who.name });
 }
 
-/** `POST /hub/api/users/{name}/activity`: activity only moves forward; more than 1 h ahead is refused. */
+/**
+ * `POST /hub/api/users/{name}/activity`: activity only moves forward; more than 1 h ahead is refused.
+ * As JupyterHub, the whole body is checked before anything is written: a server the user does not
+ * have is 400 (the body is wrong, the URL is not), and so is a body with neither field.
+ */
 async function activity(ctx: RequestContext, params: Record<string, string>): Promise<void> {
   const name = checkUsername(params.name!);
   const user = await ctx.hub.store.getUser(name);
@@ -74,14 +85,21 @@ async function activity(ctx: RequestContext, params: Record<string, string>): Pr
   const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
   const userTs = parse(body.last_activity, 'last_activity');
   const servers = body.servers ?? {};
-  if (typeof servers !== 'object' || Array.isArray(servers)) throw fail('BAD_REQUEST', 'servers must be an object.');
-  let newest = userTs;
+  const shape = 'servers must be an object of the form {server_name: {last_activity: timestamp}}.';
+  if (typeof servers !== 'object' || Array.isArray(servers)) throw fail('BAD_REQUEST', shape);
+  if (!userTs && Object.keys(servers).length === 0) throw fail('BAD_REQUEST', 'The body must contain at least one of last_activity or servers.');
+  const updates: Array<{ row: ServerRow; ts: string }> = [];
   for (const [server, v] of Object.entries(servers as Record<string, unknown>)) {
     checkServerName(server);
-    const ts = parse((v as { last_activity?: unknown })?.last_activity, `servers.${server}.last_activity`);
     const row = await ctx.hub.store.getServer(name, server);
-    if (!row) throw fail('SERVER_NOT_FOUND', `${name} has no server named '${server}'.`);
-    if (ts) await ctx.hub.store.updateServer(name, server, { lastActivity: later(row.lastActivity, ts) });
+    if (!row) throw fail('BAD_REQUEST', `No such server '${server}' for user ${name}.`);
+    if (typeof v !== 'object' || v === null || Array.isArray(v) || !('last_activity' in v)) throw fail('BAD_REQUEST', shape);
+    const ts = parse((v as { last_activity?: unknown }).last_activity, `servers.${server}.last_activity`);
+    if (ts) updates.push({ row, ts });
+  }
+  let newest = userTs;
+  for (const { row, ts } of updates) {
+    await ctx.hub.store.updateServer(name, row.name, { lastActivity: later(row.lastActivity, ts) });
     newest = later(newest, ts);
   }
   if (newest) await ctx.hub.store.upsertUser(name, { lastActivity: later(user.lastActivity, newest)! });

@@ -73,5 +73,6 @@ function write(ctx: RequestContext, e: ProgressEvent): void {
 
 export function registerProgressRoutes(r: Router<RequestContext>): void {
   r.add('GET', '/hub/api/users/:name/server/progress', progress);
+  r.add('GET', '/hub/api/users/:name/servers//progress', progress); // empty name: the default server
   r.add('GET', '/hub/api/users/:name/servers/:server/progress', progress);
 }

@@ -17,10 +17,10 @@ function target(params: Record<string, string>) {
 /**
  * `POST /hub/api/users/{name}/server` and `/servers/{server}`: 201 when ready, 202 while starting
  * (JupyterHub answers the same). The body is the user options, or `{user_options: {...}}`.
+ * `/servers/` with an empty name is the default server, as JupyterHub's routes allow.
  */
 async function startServer(ctx: RequestContext, params: Record<string, string>): Promise<void> {
   const t = target(params);
-  if (params.server === '') throw fail('INVALID_NAME', 'Server name must not be empty; use /server for the default server.');
   const user = await ctx.hub.store.getUser(t.user);
   await ctx.require(START, { ...t, groups: user?.groups });
   if (!user) throw fail('USER_NOT_FOUND', `No such user: ${t.user}`);
@@ -32,7 +32,10 @@ async function startServer(ctx: RequestContext, params: Record<string, string>):
   sendJson(ctx.res, state === 'running' ? 201 : 202, row ? serverModel(row) : {});
 }
 
-/** `DELETE …/server` and `…/servers/{server}`: 204 when stopped, 202 while stopping; `{remove: true}` deletes a named server. */
+/**
+ * `DELETE …/server` and `…/servers/{server}`: 204 when stopped, 202 while stopping; `{remove: true}`
+ * deletes a named server, and is 400 for the default server (which always exists), before anything stops.
+ */
 async function stopServer(ctx: RequestContext, params: Record<string, string>): Promise<void> {
   const t = target(params);
   const user = await ctx.hub.store.getUser(t.user);
@@ -40,9 +43,10 @@ async function stopServer(ctx: RequestContext, params: Record<string, string>): 
   if (!user) throw fail('USER_NOT_FOUND', `No such user: ${t.user}`);
   const body = await ctx.jsonObject();
   if (body?.remove !== undefined && typeof body.remove !== 'boolean') throw fail('BAD_REQUEST', 'remove must be true or false.');
+  if (body?.remove === true && t.server === '') throw fail('BAD_REQUEST', 'Cannot delete the default server; stop it without "remove".');
   const state = await ctx.hub.servers.stop(t.user, t.server);
   await ctx.audit({ action: 'server.stop', target: `${t.user}/${t.server}`, targetUser: t.user, detail: { state, remove: body?.remove === true } });
-  if (body?.remove === true && t.server !== '') {
+  if (body?.remove === true) {
     if (state !== 'stopped') throw fail('SERVER_PENDING', 'The server is still stopping; remove it once it has stopped.');
     await ctx.hub.store.deleteServer(t.user, t.server);
   }
@@ -62,6 +66,10 @@ async function getServer(ctx: RequestContext, params: Record<string, string>): P
 export function registerServerRoutes(r: Router<RequestContext>): void {
   r.add('POST', '/hub/api/users/:name/server', startServer);
   r.add('DELETE', '/hub/api/users/:name/server', stopServer);
+  // An empty server name (`…/servers/`) is the default server: JupyterHub's pattern is `servers/([^/]*)`.
+  r.add('GET', '/hub/api/users/:name/servers/', getServer);
+  r.add('POST', '/hub/api/users/:name/servers/', startServer);
+  r.add('DELETE', '/hub/api/users/:name/servers/', stopServer);
   r.add('GET', '/hub/api/users/:name/servers/:server', getServer);
   r.add('POST', '/hub/api/users/:name/servers/:server', startServer);
   r.add('DELETE', '/hub/api/users/:name/servers/:server', stopServer);

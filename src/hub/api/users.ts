@@ -2,33 +2,56 @@ import { listScopes, needsScope } from '../../auth/scopes.js';
 import { fail } from '../../errors/catalogue.js';
 import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
-import { userModel } from '../models.js';
+import { userModel, type ModelViewer } from '../models.js';
 import { checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
 import type { ServerRow, UserRow } from '../../store/types.js';
 import { holdsEverything } from '../rbac/index.js';
+import { sessionIdOf, type Identity } from '../identity.js';
+import { acceptsPagination, pageOf, paginated } from './pagination.js';
 
-/** The model's `admin` and `roles` from the caller-independent role book (assigned roles included). */
-function withRoles<T extends Record<string, unknown>>(ctx: RequestContext, model: T, user: UserRow): T {
-  return Object.assign(model, ctx.hub.rbac.userRoles(user));
-}
-
-const READ_USERS = needsScope('read:users');
 const LIST_USERS = needsScope('list:users');
 const ADMIN_USERS = needsScope('admin:users');
-const PAGINATION_MEDIA = 'application/jupyterhub-pagination+json';
+/** Any of these on the user reads some of its model (JupyterHub's `GET /users/{name}`). */
+const READ_USER_ANY = ['read:users', 'read:users:name', 'read:servers', 'read:users:groups', 'read:users:activity', 'read:roles'].map(needsScope);
 
-/** `GET /hub/api/user`: the credential's owner, with the scopes it holds. */
+/** The user model as `viewer` may see it, `admin` and `roles` from the role book (assigned roles included). */
+function modelOf(ctx: RequestContext, user: UserRow, servers: readonly ServerRow[], viewer: ModelViewer | null): Record<string, unknown> {
+  return userModel(user, servers, viewer, { includeStopped: includeStopped(ctx), roles: ctx.hub.rbac.userRoles(user) });
+}
+
+/** JupyterHub's `include_stopped_servers`: present and not "0" or "false". */
+function includeStopped(ctx: RequestContext): boolean {
+  const v = ctx.url.searchParams.get('include_stopped_servers');
+  return v !== null && !['0', 'false'].includes(v.toLowerCase());
+}
+
+/**
+ * JupyterHub's `session_id`: the browser session a token was issued in (OAuth tokens), or for a
+ * session cookie that session's own id; null for API tokens and services.
+ */
+function sessionIdOfCaller(who: Identity): string | null {
+  if (who.session) return sessionIdOf(who.session);
+  return who.token?.sessionId ?? null;
+}
+
+/**
+ * `GET /hub/api/user`: the credential's owner, with the scopes it holds. As JupyterHub, every
+ * credential may read its owner's name and groups here, whatever its scopes; the rest of the model
+ * follows the scopes like any other read.
+ */
 async function whoami(ctx: RequestContext): Promise<void> {
   const who = await ctx.caller();
+  const identity = { session_id: sessionIdOfCaller(who), scopes: listScopes(who.effectiveScopes()) };
   if (who.kind === 'service') {
     // JupyterHub's service model for a service's own token.
-    return sendJson(ctx.res, 200, { kind: 'service', name: who.service, roles: ctx.hub.rbac.roles.rolesOf({ kind: 'service', name: who.service! }), scopes: listScopes(who.effectiveScopes()) });
+    return sendJson(ctx.res, 200, { kind: 'service', name: who.service, roles: ctx.hub.rbac.roles.rolesOf({ kind: 'service', name: who.service! }), ...identity });
   }
-  const servers = await ctx.hub.store.listServers(who.name);
-  const model = userModel(who.user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') });
-  withRoles(ctx, model, who.user);
-  model.scopes = listScopes(who.effectiveScopes());
+  const identify: ModelViewer = {
+    can: (scope, target) => ((scope === 'read:users:name' || scope === 'read:users:groups') && target?.user === who.name) || who.can(scope, target),
+  };
+  const model = modelOf(ctx, who.user, await ctx.hub.store.listServers(who.name), identify);
+  Object.assign(model, identity);
   if (who.token) model.token_id = who.token.id;
   sendJson(ctx.res, 200, model);
 }
@@ -41,45 +64,20 @@ async function listUsers(ctx: RequestContext): Promise<void> {
   // Held under a filter (`list:users!group=physics`), the listing is filtered row by row.
   const who = await ctx.caller();
   if (!who.holdsAny(LIST_USERS)) throw fail('MISSING_SCOPE', `Action is not authorized with current scopes; requires any of [${LIST_USERS}]`);
-  const offset = ctx.intParam('offset', 0, 0, Number.MAX_SAFE_INTEGER);
-  const limit = ctx.intParam('limit', 200, 1, 200);
+  const page = pageOf(ctx);
   const stateRaw = ctx.url.searchParams.get('state');
   if (stateRaw !== null && !['active', 'ready', 'inactive'].includes(stateRaw)) {
     throw fail('BAD_REQUEST', `Unrecognized state filter: ${stateRaw.slice(0, 40)}. Use active, ready or inactive.`);
   }
   const state = (stateRaw ?? undefined) as 'active' | 'ready' | 'inactive' | undefined;
   const nameFilter = ctx.url.searchParams.get('name_filter') ?? undefined;
-  const { users, total } = await ctx.hub.store.listUsers({ offset, limit, state, nameContains: nameFilter });
+  const { users, total } = await ctx.hub.store.listUsers({ offset: page.offset, limit: page.limit, state, nameContains: nameFilter });
   const readable = users.filter((u) => who.can(LIST_USERS, { user: u.name, groups: u.groups }));
   const servers = await ctx.hub.store.listServersOf(readable.map((u) => u.name));
-  const includeStopped = ctx.url.searchParams.has('include_stopped_servers');
-  const items = readable.map((u) => (who.can(READ_USERS, { user: u.name, groups: u.groups })
-    ? withRoles(ctx, userModel(u, servers.get(u.name) ?? [], who, { includeStopped }), u)
-    : partialModel(who, u, servers.get(u.name) ?? [], includeStopped)));
-  if ((ctx.req.headers.accept ?? '').includes(PAGINATION_MEDIA)) {
-    const next = offset + limit < total ? { offset: offset + limit, limit, url: `/hub/api/users?offset=${offset + limit}&limit=${limit}` } : null;
-    return sendJson(ctx.res, 200, { items, _pagination: { offset, limit, total, next } });
-  }
+  // Each model has the fields the caller's scopes allow on that user (list:users alone: the name).
+  const items = readable.map((u) => modelOf(ctx, u, servers.get(u.name) ?? [], who)).filter((m) => Object.keys(m).length > 0);
+  if (acceptsPagination(ctx.req)) return sendJson(ctx.res, 200, paginated(ctx, items, page, total));
   sendJson(ctx.res, 200, items);
-}
-
-/**
- * The fields of a user model that narrower scopes allow, as JupyterHub's vertical filters: the
- * name (list:users), `last_activity` (read:users:activity), `servers` (read:servers). What the
- * idle culler's role reads.
- */
-function partialModel(who: Awaited<ReturnType<RequestContext['caller']>>, u: UserRow, servers: ServerRow[], includeStopped: boolean): Record<string, unknown> {
-  const target = { user: u.name, groups: u.groups };
-  const model: Record<string, unknown> = { kind: 'user', name: u.name };
-  if (who.can('read:users:activity', target)) model.last_activity = u.lastActivity;
-  if (who.can('read:users:groups', target)) model.groups = u.groups;
-  if (who.can('read:servers', target)) {
-    const full = userModel(u, servers, who, { includeStopped });
-    model.servers = full.servers;
-    model.server = full.server;
-    model.pending = full.pending;
-  }
-  return model;
 }
 
 /** `POST /hub/api/users` `{usernames: [...], admin?}` → 201 with the new users; 409 if any exists. */
@@ -97,16 +95,20 @@ async function createUsers(ctx: RequestContext): Promise<void> {
   if (body!.admin === true) await requireAdminGrant(ctx);
   const created = await ctx.hub.store.createUsers(unique, { admin: body!.admin === true });
   await ctx.audit({ action: 'user.create', target: unique.length === 1 ? unique[0]! : `${unique.length} users`, targetUser: unique.length === 1 ? unique[0]! : null, detail: { users: unique.slice(0, 100), admin: body!.admin === true } });
-  sendJson(ctx.res, 201, created.map((u) => withRoles(ctx, userModel(u, [], null), u)));
+  sendJson(ctx.res, 201, created.map((u) => modelOf(ctx, u, [], null)));
 }
 
+/** `GET /hub/api/users/{name}`: the fields the caller's scopes on this user allow (see USER_MODEL_FIELDS). */
 async function getUser(ctx: RequestContext, params: Record<string, string>): Promise<void> {
   const name = checkUsername(params.name!);
   const user = await ctx.hub.store.getUser(name);
-  const who = await ctx.require(READ_USERS, { user: name, groups: user?.groups });
+  const who = await ctx.caller();
+  const target = { user: name, groups: user?.groups };
+  if (!READ_USER_ANY.some((scope) => who.can(scope, target))) {
+    throw fail('MISSING_SCOPE', `Action is not authorized with current scopes; requires any of [${READ_USER_ANY.join(', ')}]`);
+  }
   if (!user) throw fail('USER_NOT_FOUND', `No such user: ${name}`);
-  const servers = await ctx.hub.store.listServers(name);
-  sendJson(ctx.res, 200, withRoles(ctx, userModel(user, servers, who, { includeStopped: ctx.url.searchParams.has('include_stopped_servers') }), user));
+  sendJson(ctx.res, 200, modelOf(ctx, user, await ctx.hub.store.listServers(name), who));
 }
 
 /**
@@ -130,7 +132,7 @@ async function createUser(ctx: RequestContext, params: Record<string, string>): 
   if (body?.admin === true) await requireAdminGrant(ctx);
   const [user] = await ctx.hub.store.createUsers([name], { admin: body?.admin === true });
   await ctx.audit({ action: 'user.create', target: name, targetUser: name, detail: { admin: body?.admin === true } });
-  sendJson(ctx.res, 201, withRoles(ctx, userModel(user!, [], null), user!));
+  sendJson(ctx.res, 201, modelOf(ctx, user!, [], null));
 }
 
 /**
@@ -167,7 +169,7 @@ async function patchUser(ctx: RequestContext, params: Record<string, string>): P
   }
   if (body.blocked === true) await ctx.hub.store.deleteSessionsOf(name);
   await ctx.audit({ action: 'user.update', target: name, targetUser: name, detail: { ...fields, before: { admin: target.admin, blocked: target.blocked } } });
-  sendJson(ctx.res, 200, withRoles(ctx, userModel(user, await ctx.hub.store.listServers(name), null), user));
+  sendJson(ctx.res, 200, modelOf(ctx, user, await ctx.hub.store.listServers(name), null));
 }
 
 /** `DELETE /hub/api/users/{name}`: stops the user's servers, then deletes them with their tokens. */

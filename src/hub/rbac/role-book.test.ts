@@ -17,7 +17,7 @@ async function book(t: { after(fn: () => unknown): void }) {
       { name: 'idle-culler', description: '', users: [], groups: [], services: ['culler'] },
       { name: 'admin', description: '', users: ['root'], groups: ['admins'], services: [] },
     ],
-    services: [{ name: 'culler', description: '', roles: [] }, { name: 'alice', description: 'named like a user', roles: ['idle-culler'] }],
+    services: [{ name: 'culler', description: '', roles: [], oauthClientAllowedScopes: [] }, { name: 'alice', description: 'named like a user', roles: ['idle-culler'], oauthClientAllowedScopes: [] }],
   });
   return roles;
 }

@@ -7,16 +7,16 @@
 export interface NotebookClusterAccess {
   /** Plain environment variables. */
   env: Array<{ name: string; value: string }>;
-  /** Secret environment variables (into the pod's Secret, never its spec). */
-  secretEnv: Record<string, string>;
   /** Host directories of Python modules the notebook imports (read-only; on PYTHONPATH). */
   pythonPath: string[];
-  /** Kept with the server, to revoke the token at stop. */
-  tokenId: string;
+  /**
+   * Scopes added to the server's own API token (JUPYTERHUB_API_TOKEN, revoked when it stops),
+   * which dask-gateway's `jupyterhub` auth presents.
+   */
+  scopes: string[];
 }
 
-/** Issues and revokes notebook servers' cluster access. */
+/** Says what a notebook server needs for Dask clusters. */
 export interface NotebookClusterAccessProvider {
-  issue(user: string, server: string): Promise<NotebookClusterAccess>;
-  revoke(user: string, tokenId: string | undefined | null): Promise<void>;
+  issue(user: string, server: string): NotebookClusterAccess;
 }

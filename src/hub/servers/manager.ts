@@ -11,9 +11,10 @@ import { optionsFromBody, validateOptions } from './options.js';
 import { freePort } from './ports.js';
 import { ProgressBoard } from './progress.js';
 import { waitForHttp } from './readiness.js';
-import { notebookPod } from './workload.js';
+import { notebookPod, PLAIN_NOTEBOOK_COMMAND, serverAuthMode, SINGLEUSER_COMMAND, type ServerAuth } from './workload.js';
+import { issueServerCredentials, revokeServerCredentials } from '../oauth/server-client.js';
 import { QUEUED_REASON } from '../../executors/batch/status.js';
-import { AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, type WorkloadAddress } from './remote-address.js';
+import { AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, wrapperPython, type WorkloadAddress } from './remote-address.js';
 import type { NotebookClusterAccessProvider } from './cluster-access.js';
 import { routeDrift } from '../../proxy/token-digest.js';
 import type { UnixUsers } from '../unix-users.js';
@@ -35,8 +36,10 @@ export interface ManagerDeps {
   publicUrl: string;
   /** Per-user limits, checked (under the user's lock) before a start is recorded. */
   quota?: QuotaService;
-  /** Dask clusters from notebooks: a per-server token with cluster scopes and dask-gateway's variables. */
+  /** Dask clusters from notebooks: cluster scopes on the server's token, and dask-gateway's variables. */
   clusterAccess?: NotebookClusterAccessProvider;
+  /** The notebook command of profiles that name none (workload.ts: jupyterhub-singleuser where installed). */
+  defaultCommand: readonly string[];
   /** Who each user's pods run as, and their homes. */
   users: Pick<UnixUsers, 'of' | 'ensureHome'>;
   /** Proxy routes other parts own (cluster dashboards): the server reconciler leaves them alone. */
@@ -91,7 +94,7 @@ export class ServerManager {
     this.#inflight.set(key, { abort, done });
     let handedOff = false;
     let releaseQuota = () => {};
-    let clusterTokenId: string | undefined;
+    let apiTokenId: string | undefined;
     try {
       const existing = await store.getServer(user.name, server);
       if (existing?.state === 'running') throw fail('SERVER_ALREADY_RUNNING', `${describe(user.name, server)} is already running.`);
@@ -113,14 +116,20 @@ export class ServerManager {
       const identity = await this.deps.users.of(user.name);
       const homeDir = join(this.deps.dataDir, 'homes', user.name);
       this.deps.users.ensureHome(homeDir, identity);
-      const upstreamToken = newSecret();
-      const clusterAccess = await this.deps.clusterAccess?.issue(user.name, server);
-      clusterTokenId = clusterAccess?.tokenId;
+      // Executors that run images start the image's jupyterhub-singleuser; host programs the hub's choice.
+      // `auth: token` without a command asks for the plain notebook server.
+      const defaultCommand = executor.capabilities.images ? SINGLEUSER_COMMAND : profile.auth === 'token' ? PLAIN_NOTEBOOK_COMMAND : this.deps.defaultCommand;
+      const auth: ServerAuth = serverAuthMode(profile, defaultCommand);
+      const upstreamToken = auth === 'token' ? newSecret() : null;
+      const clusterAccess = this.deps.clusterAccess?.issue(user.name, server);
+      const hub = await issueServerCredentials(store, user.name, server, clusterAccess?.scopes ?? []);
+      apiTokenId = hub.tokenId;
       // Where the executor decides the node, the workload reports its address with this token.
       const callback = executor.capabilities.remoteAddress ? newCallbackToken() : undefined;
-      const remote = callback ? { hubApiUrl: `${this.deps.publicUrl}/hub/api`, token: callback.token } : undefined;
+      const remote = callback ? { hubApiUrl: `${this.deps.publicUrl}/hub/api`, token: callback.token, python: wrapperPython(executor.capabilities.images) } : undefined;
       const podData = notebookPod({
-        user: user.name, server, options, profile, port, upstreamToken, homeDir, identity,
+        user: user.name, server, options, profile, port, upstreamToken, homeDir, identity, defaultCommand,
+        hubCredentials: { apiToken: hub.apiToken, clientId: hub.clientId },
         mountPaths: executor.capabilities.mountPaths, publicUrl: this.deps.publicUrl, clusterAccess, remote,
       });
       const now = new Date().toISOString();
@@ -128,7 +137,7 @@ export class ServerManager {
         user: user.name, name: server, state: 'starting', userOptions: { ...options },
         started: now, lastActivity: now, url: callback ? null : `http://127.0.0.1:${port}`,
         executor: executor.name, podUid: podData.pod.metadata.uid, secret: upstreamToken, failure: null,
-        spawnState: { port, pod: podData.pod, ...(clusterTokenId ? { clusterTokenId } : {}), ...(callback ? { callbackTokenHash: callback.hash } : {}) },
+        spawnState: { port, pod: podData.pod, auth, apiTokenId: hub.tokenId, ...(callback ? { callbackTokenHash: callback.hash } : {}) },
       };
       await store.putServer(row);
       releaseQuota();
@@ -149,7 +158,7 @@ export class ServerManager {
       if (!handedOff) {
         this.#inflight.delete(key);
         release();
-        void this.deps.clusterAccess?.revoke(user.name, clusterTokenId);
+        if (apiTokenId) void this.#revokeCredentials(user.name, server, { apiTokenId });
       }
     }
   }
@@ -176,7 +185,7 @@ export class ServerManager {
       const failure = tail ? `${reason}\n\nLast lines of the server's log:\n${tail}` : reason;
       await this.deps.proxy.deleteRoute(serverPath(row.user, row.name)).catch(() => undefined);
       await executor.delete(podData.pod).catch((e: unknown) => log.warn('delete after failed spawn failed', { user: row.user, error: String(e) }));
-      await this.deps.clusterAccess?.revoke(row.user, row.spawnState.clusterTokenId as string | undefined);
+      await this.#revokeCredentials(row.user, row.name, row.spawnState);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure, started: null });
       this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${failure}` });
       log.warn('spawn failed', { user: row.user, server: row.name, reason });
@@ -246,7 +255,8 @@ export class ServerManager {
           this.progress.push(key, { progress: 60, message: `Server reported ${addr.host}:${addr.port}; waiting for it to answer` });
         }
       }
-      const ok = row.url ? await waitForHttp(`${row.url}${serverPath(row.user, row.name)}api`, { authorization: `token ${row.secret}` }, local.signal) : false;
+      const headers: Record<string, string> = row.secret ? { authorization: `token ${row.secret}` } : {};
+      const ok = row.url ? await waitForHttp(`${row.url}${serverPath(row.user, row.name)}api`, headers, local.signal) : false;
       if (ok) return;
       if (exited) throw fail('SPAWN_FAILED', exited);
       if (signal.aborted) throw fail('SPAWN_FAILED', 'The start was cancelled.');
@@ -293,9 +303,20 @@ export class ServerManager {
   }
 
   async #route(row: ServerRow): Promise<void> {
+    // A server that checks credentials with the hub itself (auth: jupyterhub) gets the user's.
     await this.deps.proxy.addRoute(serverPath(row.user, row.name), row.url!, {
-      user: row.user, server_name: row.name, upstream_token: row.secret,
+      user: row.user, server_name: row.name, ...(row.secret ? { upstream_token: row.secret } : {}),
     });
+  }
+
+  /** The server's API token, OAuth client and the tokens issued through it (and a cluster token of a server started by an older highrate). */
+  async #revokeCredentials(user: string, server: string, spawnState: Record<string, unknown>): Promise<void> {
+    try {
+      await revokeServerCredentials(this.deps.store, user, server, spawnState.apiTokenId as string | undefined);
+      if (typeof spawnState.clusterTokenId === 'string') await this.deps.store.deleteToken(user, spawnState.clusterTokenId);
+    } catch (err) {
+      log.warn('server credentials not revoked', { user, server, error: String(err) });
+    }
   }
 
   async #logTail(executor: Executor, pod: Pod): Promise<string> {
@@ -346,7 +367,7 @@ export class ServerManager {
         const ex = this.deps.executors.get(row.executor);
         if (ex) await ex.delete(pod);
       }
-      await this.deps.clusterAccess?.revoke(row.user, row.spawnState.clusterTokenId as string | undefined);
+      await this.#revokeCredentials(row.user, row.name, row.spawnState);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', started: null, failure: reason ?? null });
       log.info('server stopped', { user: row.user, server: row.name, reason });
     })();
@@ -370,9 +391,17 @@ export class ServerManager {
   /**
    * Brings the store, the executors and the proxy into agreement: running servers whose pod is
    * gone are marked stopped; live ones get their route back; starts interrupted by a hub restart
-   * resume waiting; stray user routes are removed. Runs at start and periodically.
+   * resume waiting; stray user routes are removed. Runs at start and periodically; calls that
+   * arrive while one runs (the timer, `POST /hub/api/proxy`) share it, so no server is stopped twice.
    */
-  async reconcile(): Promise<void> {
+  reconcile(): Promise<void> {
+    this.#reconciling ??= this.#reconcileOnce().finally(() => { this.#reconciling = null; });
+    return this.#reconciling;
+  }
+
+  #reconciling: Promise<void> | null = null;
+
+  async #reconcileOnce(): Promise<void> {
     const { store, proxy } = this.deps;
     const active = (await store.listActiveServers()).filter((r) => !this.#inflight.has(keyOf(r.user, r.name)));
     const byExecutor = new Map<string, ServerRow[]>();
@@ -422,7 +451,7 @@ export class ServerManager {
         wanted.add(path);
         // Not only re-added: a route whose target or data differs from the store (re-pointed by
         // whoever held the route API's token) is put back as the store says.
-        const drift = routeDrift(routes[path], { target: row.url!, user: row.user, server_name: row.name, upstream_token: row.secret ?? '' });
+        const drift = routeDrift(routes[path], { target: row.url!, user: row.user, server_name: row.name, upstream_token: row.secret ?? undefined });
         if (drift) {
           if (routes[path]) log.warn('reconcile: correcting a route that differs from the store', { user: row.user, server: row.name, drift });
           await this.#route(row);
@@ -484,7 +513,7 @@ export class ServerManager {
     } catch (err) {
       const reason = err instanceof HighrateError ? err.message : 'internal error';
       await executor.delete(data.pod).catch(() => undefined);
-      await this.deps.clusterAccess?.revoke(row.user, row.spawnState.clusterTokenId as string | undefined);
+      await this.#revokeCredentials(row.user, row.name, row.spawnState);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure: reason, started: null });
       this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${reason}` });
     }

@@ -3,10 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { validateConfig } from '../../config/load.js';
 import { ADDRESS_WRAPPER, AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, parseAddress, WRAPPER_PYTHON } from './remote-address.js';
-import { notebookPod } from './workload.js';
+import { notebookPod, PLAIN_NOTEBOOK_COMMAND } from './workload.js';
 
 const cfg = validateConfig({ profiles: [{ name: 'p', default: true }] });
-const base = { user: 'alice', server: '', options: { profile: 'p', cores: 1, memory: '1G' }, profile: cfg.profiles[0]!, port: 4242, upstreamToken: 'up', homeDir: '/data/homes/alice', identity: { uid: 200001, gid: 200001 }, mountPaths: true, publicUrl: 'http://hub.example:8000' };
+const base = { user: 'alice', server: '', options: { profile: 'p', cores: 1, memory: '1G' }, profile: cfg.profiles[0]!, port: 4242, upstreamToken: 'up', homeDir: '/data/homes/alice', identity: { uid: 200001, gid: 200001 }, mountPaths: true, publicUrl: 'http://hub.example:8000',
+  defaultCommand: PLAIN_NOTEBOOK_COMMAND, hubCredentials: { apiToken: 'api', clientId: 'jupyterhub-user-alice' } };
 
 test('a remote notebook pod: wrapped command with {ip}/{port} left for the node, callback URL in env, token only in the Secret', () => {
   const d = notebookPod({ ...base, remote: { hubApiUrl: 'http://hub.example:8000/hub/api', token: 'cb-token' } });

@@ -61,8 +61,16 @@ os.execvp(argv[0], argv)
 `.trimStart();
 
 /** The notebook command wrapped for a remote node (argv[0] of the result is python). */
-export function wrapForRemoteAddress(command: readonly string[]): string[] {
-  return [WRAPPER_PYTHON, '-c', ADDRESS_WRAPPER, ...command];
+export function wrapForRemoteAddress(command: readonly string[], python = WRAPPER_PYTHON): string[] {
+  return [python, '-c', ADDRESS_WRAPPER, ...command];
+}
+
+/**
+ * The interpreter that runs the wrapper: the node's /usr/bin/python3 for host processes, the
+ * image's `python3` on its PATH in containers (docker-stacks images have it only in /opt/conda).
+ */
+export function wrapperPython(runsImages: boolean): string {
+  return runsImages ? 'python3' : WRAPPER_PYTHON;
 }
 
 /** A new callback token and the hash the hub keeps of it. */
