@@ -8,6 +8,15 @@ APT_PACKAGES=(
   python3-notebook      # the default profile's notebook server
   jupyterhub            # its jupyterhub-singleuser (OAuth login through the hub), and a JupyterHub to benchmark against
   python3-distributed   # Dask scheduler and workers
+  python3-numpy         # the analysis stack of the notebook and Dask pods (Debian's, for /usr/bin/python3)
+  python3-scipy
+  python3-pandas
+  python3-matplotlib    # plots in notebooks (examples/agc-histograms.ipynb)
+  python3-h5py          # columnar events in HDF5
+  python3-numba
+  python3-fsspec
+  python3-xrootd        # XRootD's Python client (root:// data)
+  python3-ipywidgets
   bubblewrap            # per-pod mount and PID namespaces for the local executor
   chromium              # end-to-end browser tests
   postgresql            # the facility store backend, tested for real
@@ -25,6 +34,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -q
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's jupyterhub package enables its own JupyterHub (port 8000, highrate's default) as a
+# systemd service; highrate needs only its jupyterhub-singleuser, so that service is turned off.
+if [ -d /run/systemd/system ] && systemctl is-enabled --quiet jupyterhub.service 2>/dev/null; then
+  echo "[install-deps] disabling Debian's jupyterhub.service (highrate uses only jupyterhub-singleuser)" >&2
+  if [ "$(id -u)" -ne 0 ]; then sudo systemctl disable --now jupyterhub.service; else systemctl disable --now jupyterhub.service; fi
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

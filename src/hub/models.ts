@@ -119,7 +119,10 @@ export function tokenModel(row: TokenRow) {
     created: row.created,
     last_activity: row.lastActivity,
     expires_at: row.expiresAt,
-    session_id: null,
+    // JupyterHub's: the browser session an OAuth token was issued in, and its client (here the
+    // client's id, e.g. jupyterhub-user-alice; JupyterHub shows the client's description).
+    session_id: row.sessionId ?? null,
+    oauth_client: row.oauthClient ?? null,
     prefix: row.prefix,
   };
 }

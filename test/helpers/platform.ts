@@ -19,7 +19,9 @@ export const CLI = join(ROOT, 'bin', 'highrate.js');
 /** Two consecutive free ports (public port and the route API at port + 1). */
 export async function freePortPair(): Promise<number> {
   for (let i = 0; i < 50; i++) {
-    const p = 20000 + Math.floor(Math.random() * 30000);
+    // Below Linux's ephemeral range (32768–60999): an outgoing connection never takes the port
+    // between this check and the proxy's listen.
+    const p = 20000 + Math.floor(Math.random() * 12700);
     if ((await canBind(p)) && (await canBind(p + 1))) return p;
   }
   throw new Error('no free port pair');

@@ -141,6 +141,10 @@ describe('jupyterhub-singleuser behind highrate', () => {
         assert.equal(tokens.length, 1);
         assert.deepEqual(tokens[0]!.scopes.sort(), ['access:servers!server=alice/', 'access:servers!user=alice', 'read:users:groups!user=alice', 'read:users:name!user=alice']);
         assert.ok(tokens[0]!.sessionId);
+        const listed = (await p.api('GET', '/hub/api/users/alice/tokens', { token: alice })).json().api_tokens;
+        const model = listed.find((t: any) => t.oauth_client === 'jupyterhub-user-alice');
+        assert.equal(model.session_id, tokens[0]!.sessionId);
+        assert.equal(model.note, 'OAuth: Server at /user/alice/');
       } finally {
         await store.close();
       }
