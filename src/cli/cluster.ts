@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import { fail } from '../errors/catalogue.js';
+import { formatCores, formatMemory, formatState } from '../contracts/format.js';
+import { resolveClusterName } from './cluster-name.js';
 import { usage } from './common.js';
 
 const HELP = `
@@ -19,6 +21,9 @@ Commands:
   adapt NAME --min N --max M
                            adaptive scaling between N and M workers (--off: back to a fixed count)
   stop NAME                shut it down
+
+NAME is a cluster's full name or any unique prefix of it (at least 4 characters), such as the
+12 characters a narrow table shows.
 
 Options:
   --url URL        the platform (default $HIGHRATE_URL, else http://127.0.0.1:8000)
@@ -55,6 +60,7 @@ function int(v: string | undefined, what: string): number | undefined {
 }
 
 function workersText(c: any): string {
+  if (c.status === 'STOPPED' || c.status === 'FAILED') return 'no workers';
   const w = c.workers;
   const want = c.adaptive ? `adaptive ${c.adaptive.minimum}-${c.adaptive.maximum}` : `${w.requested} wanted`;
   return `${w.running} running, ${w.starting} starting (${want})`;
@@ -81,10 +87,12 @@ export async function cluster(argv: string[]): Promise<number> {
   if (!token) throw fail('UNAUTHENTICATED', 'No API token: pass --token or set HIGHRATE_TOKEN.');
   const ctx: Ctx = { url: (values.url ?? process.env.HIGHRATE_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, ''), token, json: !!values.json };
   const out = (line: string) => process.stdout.write(line + '\n');
-  const needName = () => {
-    const name = args[0];
-    if (!name) throw fail('BAD_REQUEST', `highrate cluster ${cmd} needs a cluster name.`);
-    return encodeURIComponent(name);
+  /** The full name of the cluster args[0] names, whole or by a unique prefix. */
+  const needName = async () => {
+    const typed = args[0];
+    if (!typed) throw fail('BAD_REQUEST', `highrate cluster ${cmd} needs a cluster name.`);
+    const { clusters } = await call(ctx, 'GET', '/hub/api/clusters?all=1');
+    return encodeURIComponent(resolveClusterName(typed, clusters));
   };
 
   switch (cmd) {
@@ -93,7 +101,7 @@ export async function cluster(argv: string[]): Promise<number> {
       const data = await call(ctx, 'GET', `/hub/api/clusters?all=${values.everyone ? 1 : 0}${status}`);
       if (ctx.json) return out(JSON.stringify(data, null, 2)), 0;
       if (data.clusters.length === 0) return out('No clusters.'), 0;
-      for (const c of data.clusters) out(`${c.name}  ${c.status.padEnd(8)}  ${c.user}  ${workersText(c)}  ${c.worker_cores} cores × ${c.worker_memory} on ${c.worker_executor}`);
+      for (const c of data.clusters) out(`${c.name}  ${formatState(c.status).padEnd(8)}  ${c.user}  ${workersText(c)}  ${formatCores(c.worker_cores)} × ${formatMemory(c.worker_memory)} on ${c.worker_executor}`);
       return 0;
     }
     case 'create': {
@@ -105,12 +113,13 @@ export async function cluster(argv: string[]): Promise<number> {
       if (values.image !== undefined) options.image = values.image;
       const workers = int(values.workers, '--workers') ?? 0;
       let c = await call(ctx, 'POST', '/hub/api/clusters', { cluster_options: options, workers });
+      if (!ctx.json) for (const w of c.warnings ?? []) process.stderr.write(`Warning: ${w}\n`);
       if (values.wait) {
         let last = '';
         while (c.status === 'PENDING') {
           await new Promise((r) => setTimeout(r, 300));
           c = await call(ctx, 'GET', `/hub/api/clusters/${c.name}`);
-          const line = `${c.status.toLowerCase()}: ${workersText(c)}`;
+          const line = `${formatState(c.status)}: ${workersText(c)}`;
           if (line !== last) process.stderr.write(line + '\n');
           last = line;
         }
@@ -121,27 +130,29 @@ export async function cluster(argv: string[]): Promise<number> {
       return 0;
     }
     case 'show': {
-      const c = await call(ctx, 'GET', `/hub/api/clusters/${needName()}`);
+      const c = await call(ctx, 'GET', `/hub/api/clusters/${await needName()}`);
       out(JSON.stringify(c, null, 2));
       return 0;
     }
     case 'scale': {
       const n = int(args[1], 'the worker count');
       if (n === undefined) throw fail('BAD_REQUEST', 'highrate cluster scale NAME N');
-      const r = await call(ctx, 'POST', `/hub/api/clusters/${needName()}/scale`, { count: n });
+      const r = await call(ctx, 'POST', `/hub/api/clusters/${await needName()}/scale`, { count: n });
       out(ctx.json ? JSON.stringify(r) : (r.msg ?? `Scaling to ${n} worker${n === 1 ? '' : 's'}.`));
+      if (!ctx.json) for (const w of r.warnings ?? []) process.stderr.write(`Warning: ${w}\n`);
       return 0;
     }
     case 'adapt': {
-      const name = needName();
+      const name = await needName();
       const body = values.off ? { active: false } : { minimum: int(values.min, '--min') ?? 0, maximum: int(values.max, '--max') ?? null, active: true };
       const r = await call(ctx, 'POST', `/hub/api/clusters/${name}/adapt`, body);
       out(ctx.json ? JSON.stringify(r) : (r.msg ?? (values.off ? 'Adaptive scaling off.' : `Adaptive between ${body.minimum} and ${body.maximum ?? 'the cluster maximum'} workers.`)));
       return 0;
     }
     case 'stop': {
-      await call(ctx, 'DELETE', `/hub/api/clusters/${needName()}`);
-      out(`Stopped ${args[0]}.`);
+      const name = await needName();
+      await call(ctx, 'DELETE', `/hub/api/clusters/${name}`);
+      out(`Stopped ${decodeURIComponent(name)}.`);
       return 0;
     }
     default:

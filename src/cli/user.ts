@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { SqliteAccountStore } from '../idp/accounts.js';
-import { IDP_DATABASE_FILE } from '../idp/index.js';
+// Not ../idp/index.js: account commands need no OpenID Provider (oidc-provider loads slowly).
+import { IDP_DATABASE_FILE, SqliteAccountStore } from '../idp/accounts.js';
 import { fail } from '../errors/catalogue.js';
 import { DEPLOYMENT_FLAGS, usage } from './common.js';
 
@@ -42,11 +42,11 @@ export async function user(argv: string[]): Promise<number> {
         for (const a of await accounts.list()) process.stdout.write(`${a.username}\t${a.groups.join(',')}\n`);
         return 0;
       case 'add':
-        await accounts.add(name!, await readPassword(values['password-stdin'] ?? false), groups ?? []);
+        await accounts.add(name!, await readPassword(values['password-stdin'] ?? false, verb, name!), groups ?? []);
         process.stdout.write(`Created account ${name}.\n`);
         return 0;
       case 'passwd':
-        await accounts.setPassword(name!, await readPassword(values['password-stdin'] ?? false));
+        await accounts.setPassword(name!, await readPassword(values['password-stdin'] ?? false, verb, name!));
         process.stdout.write(`Password of ${name} changed.\n`);
         return 0;
       case 'groups':
@@ -65,8 +65,11 @@ export async function user(argv: string[]): Promise<number> {
   }
 }
 
-async function readPassword(fromStdin: boolean): Promise<string> {
-  if (fromStdin || !process.stdin.isTTY) {
+async function readPassword(fromStdin: boolean, verb: string, name: string): Promise<string> {
+  if (!fromStdin && !process.stdin.isTTY) {
+    throw fail('BAD_REQUEST', `No terminal to ask for the password. Pass it on standard input with --password-stdin, e.g. printf '%s\\n' "$PASSWORD" | highrate user ${verb} ${name} --password-stdin`);
+  }
+  if (fromStdin) {
     const chunks: Buffer[] = [];
     for await (const c of process.stdin) chunks.push(c as Buffer);
     return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');

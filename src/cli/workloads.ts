@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { formatState } from '../contracts/format.js';
 import { fail } from '../errors/catalogue.js';
 import { usage } from './common.js';
 
@@ -87,7 +88,7 @@ export async function workloads(argv: string[]): Promise<number> {
     return 0;
   }
   const rows = [['UID', 'OWNER', 'ROLE', 'NAME', 'EXECUTOR', 'STATE', 'CONTAINERS']];
-  for (const w of body.workloads) rows.push([w.uid, w.owner, w.role, w.name || '(default)', w.executor, w.state, containersText(w)]);
+  for (const w of body.workloads) rows.push([w.uid, w.owner, w.role, w.name || '(default)', w.executor, formatState(w.state), containersText(w)]);
   process.stdout.write(table(rows));
   return 0;
 }

@@ -8,8 +8,9 @@ import type { RequestContext } from '../hub/request.js';
 import { log, redactUrl } from '../log.js';
 import type { ClusterRow, ClusterStatus, UserRow } from '../store/types.js';
 import { GatewayAuth } from './gateway-auth.js';
-import { gatewayModel } from './model.js';
-import { optionFields } from './options.js';
+import { gatewayModel, stopReason } from './model.js';
+import { optionFields, specOf } from './options.js';
+import { capacityWarnings } from './capacity.js';
 import type { ClusterService } from './service.js';
 
 /** Where the dask-gateway API is mounted (a JupyterHub service's URL prefix). */
@@ -168,7 +169,7 @@ async function stop(ctx: RequestContext, p: Record<string, string>, clusters: Cl
   if (row) {
     const owner = await ctx.hub.store.getUser(row.user);
     if (!who.can(MANAGE, { user: row.user, groups: owner?.groups })) throw fail('FORBIDDEN', `User ${who.name} lacks permissions to stop cluster ${p.name}`);
-    const stopping = clusters.stop(row.name);
+    const stopping = clusters.stop(row.name, { reason: stopReason(who.name, row.user) });
     await ctx.audit({ action: 'cluster.stop', target: row.name, targetUser: row.user, detail: { via: 'dask-gateway' } });
     await Promise.race([stopping, new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref())]);
   }
@@ -185,9 +186,12 @@ async function scale(ctx: RequestContext, p: Record<string, string>, clusters: C
   const count = body.count;
   if (!nonNegativeInt(count)) throw fail('INVALID_CLUSTER_OPTIONS', `Scale expects a non-negative integer, got ${JSON.stringify(count ?? null)?.slice(0, 40)}`);
   const owner = (await ctx.hub.store.getUser(row.user))!;
-  const result = await clusters.scale(row.name, count, owner);
-  await ctx.audit({ action: 'cluster.scale', target: row.name, targetUser: row.user, detail: { count, via: 'dask-gateway' } });
-  sendJson(ctx.res, 200, result);
+  const { ok, msg, applied } = await clusters.scale(row.name, count, owner);
+  // What was asked and what was set: a request above max_workers is capped, not refused.
+  await ctx.audit({ action: 'cluster.scale', target: row.name, targetUser: row.user, detail: { requested: count, applied, via: 'dask-gateway' } });
+  // dask-gateway's client shows `msg` as a GatewayWarning when `ok` is false: the notebook sees it.
+  const warnings = await capacityWarnings(ctx.hub.executors, specOf(row.config), applied);
+  sendJson(ctx.res, 200, warnings.length ? { ok: false, msg: [msg, ...warnings].filter(Boolean).join(' ') } : { ok, msg });
 }
 
 async function adapt(ctx: RequestContext, p: Record<string, string>, clusters: ClusterService, auth: GatewayAuth): Promise<void> {
@@ -199,7 +203,7 @@ async function adapt(ctx: RequestContext, p: Record<string, string>, clusters: C
   if (body.active !== undefined && typeof body.active !== 'boolean') throw fail('INVALID_CLUSTER_OPTIONS', 'active must be true or false.');
   const owner = (await ctx.hub.store.getUser(row.user))!;
   const bounds = { minimum: body.minimum as number | null | undefined, maximum: body.maximum as number | null | undefined, active: body.active as boolean | undefined };
-  const result = await clusters.adapt(row.name, bounds, owner);
-  await ctx.audit({ action: 'cluster.adapt', target: row.name, targetUser: row.user, detail: { ...bounds, via: 'dask-gateway' } });
-  sendJson(ctx.res, 200, result);
+  const { ok, msg, applied } = await clusters.adapt(row.name, bounds, owner);
+  await ctx.audit({ action: 'cluster.adapt', target: row.name, targetUser: row.user, detail: { requested: bounds, applied, via: 'dask-gateway' } });
+  sendJson(ctx.res, 200, { ok, msg });
 }

@@ -6,7 +6,9 @@ import type { Identity } from '../hub/identity.js';
 import type { RequestContext } from '../hub/request.js';
 import type { ProgressEvent } from '../hub/servers/progress.js';
 import type { ClusterRow, ClusterStatus } from '../store/types.js';
-import { clusterModel } from './model.js';
+import { capacityWarnings } from './capacity.js';
+import { clusterModel, stopReason } from './model.js';
+import { specOf } from './options.js';
 import { optionFields } from './options.js';
 import type { ClusterService } from './service.js';
 
@@ -86,7 +88,8 @@ async function create(ctx: RequestContext, s: ClusterService): Promise<void> {
   const row = await s.create(who.user, body.cluster_options ?? {}, { workers: typeof workers === 'number' ? workers : 0 });
   await ctx.audit({ action: 'cluster.create', target: row.name, targetUser: who.user.name, detail: { options: row.options, workers: workers ?? 0 } });
   const after = (await ctx.hub.store.getCluster(row.name)) ?? row;
-  sendJson(ctx.res, 201, clusterModel(after, s.live(after.name), s.proxyAddress));
+  const warnings = await capacityWarnings(ctx.hub.executors, specOf(after.config), typeof workers === 'number' ? workers : 0);
+  sendJson(ctx.res, 201, { ...clusterModel(after, s.live(after.name), s.proxyAddress), ...(warnings.length ? { warnings } : {}) });
 }
 
 async function get(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {
@@ -95,8 +98,8 @@ async function get(ctx: RequestContext, s: ClusterService, name: string): Promis
 }
 
 async function stop(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {
-  const { row } = await cluster(ctx, name, MANAGE);
-  const stopping = s.stop(row.name);
+  const { who, row } = await cluster(ctx, name, MANAGE);
+  const stopping = s.stop(row.name, { reason: stopReason(who.name, row.user) });
   await ctx.audit({ action: 'cluster.stop', target: row.name, targetUser: row.user });
   const done = await Promise.race([stopping.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), STOP_WAIT_MS).unref())]);
   sendEmpty(ctx.res, done ? 204 : 202);
@@ -108,9 +111,12 @@ async function scale(ctx: RequestContext, s: ClusterService, name: string): Prom
   const count = body.count;
   if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) throw fail('INVALID_CLUSTER_OPTIONS', `Scale expects a non-negative integer, got ${JSON.stringify(count ?? null)?.slice(0, 40)}`);
   const owner = (await ctx.hub.store.getUser(row.user))!;
-  const result = await s.scale(row.name, count, owner);
-  await ctx.audit({ action: 'cluster.scale', target: row.name, targetUser: row.user, detail: { count } });
-  sendJson(ctx.res, 200, result);
+  const { ok, msg, applied } = await s.scale(row.name, count, owner);
+  // What was asked and what was set: a request above max_workers is capped, not refused.
+  await ctx.audit({ action: 'cluster.scale', target: row.name, targetUser: row.user, detail: { requested: count, applied } });
+  const warnings = await capacityWarnings(ctx.hub.executors, specOf(row.config), applied);
+  // `warnings` only when there are some: the answer keeps dask-gateway's {ok, msg} otherwise.
+  sendJson(ctx.res, 200, { ok, msg, ...(warnings.length ? { warnings } : {}) });
 }
 
 async function adapt(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {
@@ -123,9 +129,9 @@ async function adapt(ctx: RequestContext, s: ClusterService, name: string): Prom
   if (body.active !== undefined && typeof body.active !== 'boolean') throw fail('INVALID_CLUSTER_OPTIONS', 'active must be true or false.');
   const owner = (await ctx.hub.store.getUser(row.user))!;
   const bounds = { minimum: body.minimum as number | undefined, maximum: body.maximum as number | undefined, active: body.active as boolean | undefined };
-  const result = await s.adapt(row.name, bounds, owner);
-  await ctx.audit({ action: 'cluster.adapt', target: row.name, targetUser: row.user, detail: bounds });
-  sendJson(ctx.res, 200, result);
+  const { ok, msg, applied } = await s.adapt(row.name, bounds, owner);
+  await ctx.audit({ action: 'cluster.adapt', target: row.name, targetUser: row.user, detail: { requested: bounds, applied } });
+  sendJson(ctx.res, 200, { ok, msg });
 }
 
 async function dashboard(ctx: RequestContext, s: ClusterService, name: string): Promise<void> {

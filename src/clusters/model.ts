@@ -29,6 +29,14 @@ export function gatewayModel(row: ClusterRow, opts: { credentials: boolean }) {
   };
 }
 
+/**
+ * Why a cluster was stopped on request, kept as its `failure` like the culler's reasons: the
+ * portal then says who stopped it instead of only "0 running".
+ */
+export function stopReason(stoppedBy: string, owner: string): string {
+  return stoppedBy === owner ? `Stopped by its owner, ${owner}.` : `Stopped by ${stoppedBy}.`;
+}
+
 /** highrate's richer model for the portal and the CLI (`/hub/api/clusters`): no credentials. */
 export function clusterModel(row: ClusterRow, live: LiveView | null, proxyAddress: string) {
   const state = stateOf(row);

@@ -202,7 +202,8 @@ export class ClusterService {
    * Scales to `count` workers and turns adaptive off (dask-gateway's semantics). More than the
    * cluster's `max_workers` is clamped, with a message; past the user's quota it is refused.
    */
-  async scale(name: string, count: number, user: UserRow): Promise<{ ok: boolean; msg: string | null }> {
+  /** Sets the worker count, capped at `max_workers` (with a message); `applied` is the count set. */
+  async scale(name: string, count: number, user: UserRow): Promise<{ ok: boolean; msg: string | null; applied: number }> {
     const row = await this.#activeRow(name);
     const spec = specOf(row.config);
     let msg: string | null = null;
@@ -214,21 +215,21 @@ export class ClusterService {
     this.#live.get(name)?.adaptive.reset();
     this.#wake(name);
     log.info('cluster scaled', { cluster: name, workers: count });
-    return { ok: msg === null, msg };
+    return { ok: msg === null, msg, applied: count };
   }
 
   /**
    * Adaptive scaling between `minimum` and `maximum` (clamped to `max_workers`, with a message),
    * or, with `active: false`, back to manual scaling at the current worker count.
    */
-  async adapt(name: string, bounds: { minimum?: number | null; maximum?: number | null; active?: boolean }, user: UserRow): Promise<{ ok: boolean; msg: string | null }> {
+  async adapt(name: string, bounds: { minimum?: number | null; maximum?: number | null; active?: boolean }, user: UserRow): Promise<{ ok: boolean; msg: string | null; applied: { minimum: number; maximum: number } | { workers: number } }> {
     const row = await this.#activeRow(name);
     const spec = specOf(row.config);
     if (bounds.active === false) {
       const planned = stateOf(row).workers.length - (this.#live.get(name)?.retiring ?? 0);
       await this.deps.store.updateCluster(name, { adaptive: null, desiredWorkers: Math.max(0, planned) });
       this.#wake(name);
-      return { ok: true, msg: null };
+      return { ok: true, msg: null, applied: { workers: Math.max(0, planned) } };
     }
     let minimum = bounds.minimum ?? 0;
     let maximum = bounds.maximum ?? spec.maxWorkers;
@@ -248,7 +249,7 @@ export class ClusterService {
     }
     this.#wake(name);
     log.info('cluster adaptive', { cluster: name, minimum, maximum });
-    return { ok: msg === null, msg };
+    return { ok: msg === null, msg, applied: { minimum, maximum } };
   }
 
   /**

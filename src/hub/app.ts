@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import { createOidcLogin } from '../auth/oidc-login.js';
 import { buildExecutors } from '../executors/registry.js';
 import { createEmbeddedIdp } from '../idp/index.js';
+import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { createStore } from '../store/index.js';
 import type { Hub } from './context.js';
@@ -47,6 +48,11 @@ export interface RunningHub {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const packageRoot = resolve(here, '..', '..', '..');
+
+/** The hub's own port is taken: say which, and which flag or config key moves it. */
+function hubPortInUse(port: number, err: Error): Error {
+  return fail('CONFIG_INVALID', `Port ${port} (the hub's own port on 127.0.0.1) is in use by another process. Choose another with --hub-port N or hub.hubPort in the config (0 = any free port); the public port is --port / hub.port.`, { detail: err.message, cause: err });
+}
 
 export function packageVersion(): string {
   try {
@@ -103,7 +109,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const server = createServer();
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((ok, bad) => {
-      server.once('error', bad);
+      server.once('error', (err: NodeJS.ErrnoException) => bad(err.code === 'EADDRINUSE' ? hubPortInUse(config.hub.hubPort, err) : err));
       server.listen(config.hub.hubPort, '127.0.0.1', () => ok());
     });
     undo.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));

@@ -26,7 +26,8 @@ export function sendPage(res: ServerResponse, status: number, title: string, mes
   const link = opts.link ? `<p><a href="${escapeHtml(opts.link.href)}">${escapeHtml(opts.link.text)}</a></p>` : '';
   const body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} — highrate</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" type="image/svg+xml" href="/hub/static/favicon.svg"></head>
 <body><main class="page-message"><h1>${escapeHtml(title)}</h1><pre class="message">${escapeHtml(message)}</pre>${link}</main></body></html>`;
   res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...securityHeaders(opts.https ?? false) });
   res.end(body);

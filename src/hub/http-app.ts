@@ -26,6 +26,7 @@ import { createGatewayHandler, GATEWAY_PREFIX, registerClusterRoutes } from '../
 import { sendPage, securityHeaders } from './html.js';
 import { RequestContext, wantsHtml } from './request.js';
 import { serveFile } from './static.js';
+import { userLinkNotRouted, userRedirect } from './user-links.js';
 
 /** Every route of the hub API (`/hub/api/...`). */
 export function createApiRouter(): Router<RequestContext> {
@@ -96,11 +97,17 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
     if (path === '/hub/login') return hub.login.begin(ctx);
     if (path === '/hub/oauth_callback') return hub.login.callback(ctx, new URL(ctx.req.url ?? '/', hub.publicUrl));
     if (path === '/hub/logout') return hub.login.logout(ctx);
+    // Browsers ask for /favicon.ico on pages that name no icon (JSON answers, proxied errors).
+    if (path === '/favicon.ico' || path === '/hub/favicon.ico') {
+      if (serveFile(ctx.res, hub.uiDir, 'favicon.svg', https)) return;
+      throw fail('NOT_FOUND');
+    }
     if (path.startsWith('/hub/static/')) {
       if (serveFile(ctx.res, hub.uiDir, path.slice('/hub/static/'.length), https)) return;
       throw fail('NOT_FOUND');
     }
-    if (path.startsWith('/user/')) return notRunning(ctx);
+    if (path.startsWith('/user/')) return userLinkNotRouted(ctx);
+    if (path === '/hub/user-redirect' || path.startsWith('/hub/user-redirect/')) return userRedirect(ctx);
     if (path === GATEWAY_PREFIX || path.startsWith(GATEWAY_PREFIX + '/')) return gateway(ctx);
     if (path.startsWith('/clusters/')) return clusterNotRunning(ctx);
     if (path === '/' || path === '/hub') return redirect(ctx.res, '/hub/home');
@@ -137,13 +144,6 @@ export function hasDotSegment(url: string): boolean {
   const path = q === -1 ? url : url.slice(0, q);
   if (!path.includes('.') && !/%2e/i.test(path)) return false;
   return path.split(/\/|%2f|%5c|\\/i).some((seg) => /^(\.|%2e){1,2}$/i.test(seg));
-}
-
-/** `/user/...` reaches the hub only when no route exists: the server is not running. */
-async function notRunning(ctx: RequestContext): Promise<void> {
-  const [, , user = '', maybeServer = ''] = ctx.url.pathname.split('/');
-  if (wantsHtml(ctx.req)) return redirect(ctx.res, `/hub/home?not_running=${encodeURIComponent(`/user/${user}/${maybeServer}`)}`);
-  throw fail('SERVER_NOT_RUNNING', `No server is running at /user/${decodeURIComponent(user).slice(0, 64)}/.`);
 }
 
 /** `/clusters/<name>/...` reaches the hub only when the cluster has no dashboard route: it is not running. */

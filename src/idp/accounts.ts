@@ -32,6 +32,9 @@ export interface AccountStore {
 }
 
 /** The shortest password the embedded IdP accepts. */
+/** The accounts' SQLite file inside the IdP's data directory. */
+export const IDP_DATABASE_FILE = 'idp.sqlite';
+
 export const MIN_PASSWORD_LENGTH = 8;
 
 interface Row { username: string; password_hash: string; groups: string; created_at: string; updated_at: string }

@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import BetterSqlite3 from 'better-sqlite3';
+// Before oidc-provider: filters its Node 20 "Unsupported runtime" line (see runtime-warning.ts).
+import { endRuntimeWarningFilter } from './runtime-warning.js';
 import { Provider, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
-import { SqliteAccountStore, type AccountStore } from './accounts.js';
+import { IDP_DATABASE_FILE, SqliteAccountStore, type AccountStore } from './accounts.js';
 import { createSqliteAdapterFactory } from './adapter.js';
 import { handleInteraction } from './interactions.js';
 import { loadOrCreateCookieKeys, loadOrCreateJwks } from './keys.js';
@@ -61,8 +63,9 @@ export interface EmbeddedIdp {
   close(): Promise<void>;
 }
 
-/** Filenames inside `dataDir`. */
-export const IDP_DATABASE_FILE = 'idp.sqlite';
+endRuntimeWarningFilter();
+
+export { IDP_DATABASE_FILE };
 
 /** Lifetimes (seconds). Set explicitly, so none of oidc-provider's "please customise" defaults apply. */
 const TTL = {

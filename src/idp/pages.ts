@@ -57,6 +57,7 @@ function page(title: string, cssHref: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
+<link rel="icon" type="image/svg+xml" href="/hub/static/favicon.svg">
 <link rel="stylesheet" href="${escapeHtml(cssHref)}">
 </head>
 <body>

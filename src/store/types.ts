@@ -115,6 +115,8 @@ export interface ListUsersQuery {
   /** JupyterHub's filter: active = has a server starting/running/stopping; ready = running; inactive = none. */
   state?: 'active' | 'ready' | 'inactive';
   nameContains?: string;
+  /** Only users flagged admin (true) or not (false). */
+  admin?: boolean;
 }
 
 /** A group as listed; `source` 'idp' groups are re-synced from the identity provider at every login. */

@@ -31,7 +31,7 @@ export function userFilter(q: ListUsersQuery, backend: Backend): ((eb: Expressio
   if (q.state !== undefined && q.state !== 'active' && q.state !== 'ready' && q.state !== 'inactive') {
     throw fail('BAD_REQUEST', `Unknown user state filter: ${JSON.stringify(q.state)} (use active, ready or inactive).`);
   }
-  if (!q.state && !q.nameContains) return null;
+  if (!q.state && !q.nameContains && q.admin === undefined) return null;
   return function filterUsers(eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> {
     const conds: Expression<SqlBool>[] = [];
     const namesInState = (states: readonly string[]) =>
@@ -44,6 +44,7 @@ export function userFilter(q: ListUsersQuery, backend: Backend): ((eb: Expressio
       const op = sql.raw(backend === 'postgres' ? 'ilike' : 'like');
       conds.push(sql<SqlBool>`${sql.ref('users.name')} ${op} ${likePattern(q.nameContains)} escape '\\'`);
     }
+    if (q.admin !== undefined) conds.push(eb('users.admin', '=', q.admin ? 1 : 0));
     return eb.and(conds);
   };
 }

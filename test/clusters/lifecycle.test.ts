@@ -161,7 +161,7 @@ describe('Dask cluster lifecycle (local executor)', () => {
     assert.match(name, /^[0-9a-f]{32}$/);
     await waitWorkers(p, alice, name, 1);
     const listed = await run('list');
-    assert.match(listed, new RegExp(`^${name}  RUNNING   alice  1 running, 0 starting \\(1 wanted\\)  1 cores × 1G on local$`));
+    assert.match(listed, new RegExp(`^${name}  Running   alice  1 running, 0 starting \\(1 wanted\\)  1 core × 954 MiB on local$`));
     assert.equal(await run('scale', name, '2'), 'Scaling to 2 workers.');
     assert.equal(await run('adapt', name, '--min', '0', '--max', '2'), 'Adaptive between 0 and 2 workers.');
     assert.deepEqual((await model(p, alice, name)).adaptive, { minimum: 0, maximum: 2 });

@@ -42,7 +42,7 @@ describe('Clusters page in Chromium', () => {
     await page.click('[data-testid="nav-clusters"]');
     await page.waitForURL(`${p.base}/hub/clusters`);
     await page.waitForSelector('[data-testid="no-clusters"]');
-    assert.deepEqual(await page.locator('select[name="worker_memory"] option').allTextContents(), ['1G', '2G', '4G']);
+    assert.deepEqual(await page.locator('select[name="worker_memory"] option').allTextContents(), ['954 MiB', '1.9 GiB', '3.7 GiB']);
     await page.fill('input[name="worker_cores"]', '1');
     await page.fill('input[name="workers"]', '1');
     await page.click('[data-testid="create-cluster"]');

@@ -101,7 +101,7 @@ describe('Resources: executors, workloads and their logs', () => {
     const lines = table.stdout.trimEnd().split('\n');
     assert.match(lines[0]!, /^UID\s+OWNER\s+ROLE\s+NAME\s+EXECUTOR\s+STATE\s+CONTAINERS$/);
     assert.equal(lines.length, 2);
-    assert.match(lines[1]!, new RegExp(`^${uid.alice}\\s+alice\\s+server\\s+\\(default\\)\\s+local\\s+running\\s+notebook=running$`));
+    assert.match(lines[1]!, new RegExp(`^${uid.alice}\\s+alice\\s+server\\s+\\(default\\)\\s+local\\s+Running\\s+notebook=running$`));
     const json = JSON.parse((await run(process.execPath, [CLI, 'workloads', '--url', p.base, '--json'], { env })).stdout);
     assert.equal(json.workloads[0].uid, uid.alice);
     const logs = await run(process.execPath, [CLI, 'logs', uid.alice, '--tail', '1', '--url', p.base], { env });

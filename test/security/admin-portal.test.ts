@@ -82,7 +82,7 @@ describe('admin portal in Chromium', () => {
     const row = page.locator('[data-testid="admin-workload-server-alice-work"]');
     await row.waitFor();
     const cells = await row.locator('td, th').allTextContents();
-    assert.deepEqual([cells[0], cells[1], cells[2], cells[3], cells[6], cells[7]], ['server', 'alice', 'work', 'running', '2', '2 GB']);
+    assert.deepEqual([cells[0], cells[1], cells[2], cells[3], cells[6], cells[7]], ['server', 'alice', 'work', 'Running', '2 cores', '1.9 GiB']);
     assert.equal(cells[4], 'just now', 'started');
     assert.equal(cells[5], 'just now', 'last activity');
     await row.locator('[data-testid="admin-stop"]').click();

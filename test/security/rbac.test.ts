@@ -54,7 +54,8 @@ describe('roles, groups, services and admin actions', () => {
     const byName = Object.fromEntries(roles.map((r: any) => [r.name, r]));
     assert.deepEqual(Object.keys(byName).sort(), ['admin', 'idle-culler', 'monitoring', 'role-manager', 'user']);
     assert.equal(byName.admin.source, 'builtin');
-    assert.deepEqual(byName.admin.users, ['teacher-lead']);
+    // teacher-lead by assignment, admin by the admin flag (as the Users list shows its roles).
+    assert.deepEqual(byName.admin.users, ['admin', 'teacher-lead']);
     assert.deepEqual(byName['idle-culler'].scopes, ['list:users', 'read:users:activity', 'read:servers', 'delete:servers']);
     assert.deepEqual(byName['idle-culler'].services, ['culler']);
     assert.deepEqual(byName.monitoring.services, ['monitor']);
@@ -197,7 +198,7 @@ describe('roles, groups, services and admin actions', () => {
     // alice is not in the admin group: her login recomputes the flag, the API's grant stays.
     await p.login('alice');
     assert.equal((await p.api('GET', '/hub/api/user', { token: tok.alice! })).json().admin, true);
-    assert.deepEqual((await p.api('GET', '/hub/api/roles/admin', { token: admin })).json().users, ['alice', 'teacher-lead']);
+    assert.deepEqual((await p.api('GET', '/hub/api/roles/admin', { token: admin })).json().users, ['admin', 'alice', 'teacher-lead']);
     assert.equal((await p.api('PATCH', '/hub/api/users/alice', { token: admin }, { admin: false })).status, 200);
     assert.equal((await p.api('GET', '/hub/api/user', { token: tok.alice! })).json().admin, false);
     // The admin group at login grants admin.

@@ -92,7 +92,7 @@ function Page({ route, session, reload, location }: PageProps) {
     case 'home':
       return <HomePage user={user} reloadUser={reload} />;
     case 'spawn':
-      return <SpawnPage key={`${route.user ?? ''}/${route.server}`} self={user} targetUser={route.user} server={route.server} />;
+      return <SpawnPage key={`${route.user ?? ''}/${route.server}`} self={user} targetUser={route.user} server={route.server} next={location.searchParams.get('next')} />;
     case 'token':
       return <TokenPage user={user} />;
     case 'resources':

@@ -1,4 +1,8 @@
 import type { ServerModel } from './api/types.js';
+import { formatCores, formatMemory } from '../../src/contracts/format.js';
+
+// Sizes, cores, durations and states: one module with the CLI (src/contracts/format.ts).
+export { formatBytes, formatCores, formatDuration, formatMemory, formatState } from '../../src/contracts/format.js';
 
 /** The four states a user sees, from JupyterHub's `ready` and `pending`. */
 export type ServerState = 'Stopped' | 'Starting' | 'Running' | 'Stopping';
@@ -46,15 +50,15 @@ export function formatAbsolute(date: Date): string {
   return absolute.format(date);
 }
 
-/** "default · 2 cores · 4G · image" from a server's user_options. */
+/** "default · 2 cores · 3.7 GiB · image" from a server's user_options. */
 export function formatOptions(options: Record<string, unknown> | null | undefined): string {
   if (!options) return '';
   const parts: string[] = [];
   if (typeof options.profile === 'string' && options.profile !== '') parts.push(options.profile);
   if (typeof options.cores === 'number' || typeof options.cores === 'string') {
-    parts.push(`${options.cores} ${Number(options.cores) === 1 ? 'core' : 'cores'}`);
+    parts.push(formatCores(options.cores));
   }
-  if (typeof options.memory === 'string' && options.memory !== '') parts.push(options.memory);
+  if (typeof options.memory === 'string' && options.memory !== '') parts.push(formatMemory(options.memory));
   if (typeof options.image === 'string' && options.image !== '') parts.push(options.image);
   return parts.join(' · ');
 }

@@ -174,8 +174,14 @@ def connect(name=None, **client_kwargs):
         if not running:
             raise GatewayError("you have no running cluster; create one with new_cluster()")
         name = running[-1]["name"]
-    cluster = _wait(name)
-    return Client("tls://" + _proxy_hostport(), security=security(cluster), **client_kwargs)
+    _wait(name)
+    # Through dask_gateway's cluster object, as dask-gateway does: the Client then takes its
+    # dashboard_link from the cluster (the public proxy's route), not from the scheduler's
+    # internal port. Imported here: dask_gateway imports this module.
+    from dask_gateway import Gateway
+    from dask_gateway.auth import JupyterHubAuth
+    gateway = Gateway(_address(), "gateway://" + _proxy_hostport(), os.environ.get("DASK_GATEWAY__PUBLIC_ADDRESS"), JupyterHubAuth())
+    return Client(gateway.connect(name), **client_kwargs)
 
 
 # ---- gateway://host:port/<cluster> addresses, when dask-gateway is not installed

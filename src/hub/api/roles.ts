@@ -82,15 +82,26 @@ async function saveHolders(ctx: RequestContext, role: string, holders: RoleInput
   await ctx.hub.store.setRoleAssignments(role, 'api', kinds, list);
 }
 
+/**
+ * A role as the API lists it. The `admin` role is also held by every user flagged admin (as in
+ * JupyterHub, where the flag is that role): they are listed with its assigned holders, so the
+ * roles list agrees with each user's `roles`.
+ */
+async function withFlaggedAdmins<M extends { name: string; users: string[] }>(ctx: RequestContext, model: M): Promise<M> {
+  if (model.name !== 'admin') return model;
+  const { users } = await ctx.hub.store.listUsers({ admin: true });
+  return { ...model, users: [...new Set([...model.users, ...users.map((u) => u.name)])].sort() };
+}
+
 async function listRoles(ctx: RequestContext): Promise<void> {
   await ctx.require(READ);
-  sendJson(ctx.res, 200, ctx.hub.rbac.roles.models());
+  sendJson(ctx.res, 200, await Promise.all(ctx.hub.rbac.roles.models().map((m) => withFlaggedAdmins(ctx, m))));
 }
 
 async function getRole(ctx: RequestContext, params: Record<string, string>): Promise<void> {
   const name = checkRoleName(params.name!);
   await ctx.require(READ);
-  sendJson(ctx.res, 200, roleOr404(ctx, name));
+  sendJson(ctx.res, 200, await withFlaggedAdmins(ctx, roleOr404(ctx, name)));
 }
 
 /** `POST /hub/api/roles/{name}` `{description?, scopes, users?, groups?, services?}` → 201. */
@@ -135,7 +146,7 @@ async function patchRole(ctx: RequestContext, params: Record<string, string>): P
   await ctx.hub.rbac.roles.reload();
   const model = roleOr404(ctx, name);
   await ctx.audit({ action: 'role.update', target: name, detail: { scopes: model.scopes, users: model.users, groups: model.groups, services: model.services, before: { scopes: current.scopes, users: current.users, groups: current.groups, services: current.services } } });
-  sendJson(ctx.res, 200, model);
+  sendJson(ctx.res, 200, await withFlaggedAdmins(ctx, model));
 }
 
 async function deleteRole(ctx: RequestContext, params: Record<string, string>): Promise<void> {

@@ -2,6 +2,7 @@ import { needsScope } from '../../auth/scopes.js';
 import { fail } from '../../errors/catalogue.js';
 import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
+import { serverWarnings } from '../../clusters/capacity.js';
 import { serverModel } from '../models.js';
 import { checkServerName, checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
@@ -29,7 +30,9 @@ async function startServer(ctx: RequestContext, params: Record<string, string>):
   const state = await ctx.hub.servers.start(user, t.server, body);
   const row = await ctx.hub.store.getServer(t.user, t.server);
   await ctx.audit({ action: 'server.start', target: `${t.user}/${t.server}`, targetUser: t.user, detail: { state, options: row?.userOptions ?? {} } });
-  sendJson(ctx.res, state === 'running' ? 201 : 202, row ? serverModel(row) : {});
+  // More cores or memory than the executor reports: said (only then), never refused.
+  const warnings = row ? await serverWarnings(ctx.hub.executors, row.executor, row.userOptions ?? {}) : [];
+  sendJson(ctx.res, state === 'running' ? 201 : 202, { ...(row ? serverModel(row) : {}), ...(warnings.length ? { warnings } : {}) });
 }
 
 /**

@@ -2,7 +2,8 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, errorMessage } from '../api/client.js';
 import { Alert } from './Alert.js';
 import { Time } from './Time.js';
-import { activityPath, formatBytes, type AdminActivity as Activity, type AdminWorkload } from './AdminApi.js';
+import { activityPath, type AdminActivity as Activity, type AdminWorkload } from './AdminApi.js';
+import { formatBytes, formatCores, formatState } from '../format.js';
 
 const REFRESH_MS = 5000;
 
@@ -91,15 +92,15 @@ export function AdminActivity() {
                     <td>{w.kind}</td>
                     <th scope="row">{w.user}</th>
                     <td>{w.name === '' ? <span className="muted-name">default</span> : w.name}</td>
-                    <td>{w.state}</td>
+                    <td>{formatState(w.state)}</td>
                     <td>
                       <Time value={w.started} />
                     </td>
                     <td>
                       <Time value={w.last_activity} empty="Never" />
                     </td>
-                    <td>{w.cores || '—'}</td>
-                    <td>{formatBytes(w.memory_bytes)}</td>
+                    <td>{w.cores ? formatCores(w.cores) : '—'}</td>
+                    <td>{w.memory_bytes > 0 ? formatBytes(w.memory_bytes) : '—'}</td>
                     <td className="actions">
                       {w.stop_url ? (
                         <button type="button" className="button button-danger" disabled={stopping.has(key)} onClick={() => void stop(w)} data-testid="admin-stop">

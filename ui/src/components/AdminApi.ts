@@ -80,6 +80,14 @@ export interface RoleModel {
 
 export const PAGINATION_ACCEPT = 'application/jupyterhub-pagination+json';
 
+/** `POST` here with `{usernames, admin}` adds users, as JupyterHub's admin page does. */
+export const CREATE_USERS_PATH = '/hub/api/users';
+
+/** Names typed into the add-user field: separated by spaces, commas or new lines, each once. */
+export function parseUsernames(text: string): string[] {
+  return [...new Set(text.split(/[\s,]+/).map((n) => n.trim()).filter((n) => n !== ''))];
+}
+
 export function usersPath(offset: number, limit: number, nameFilter: string): string {
   const q = new URLSearchParams({ offset: String(offset), limit: String(limit), include_stopped_servers: '1' });
   if (nameFilter !== '') q.set('name_filter', nameFilter);
@@ -112,12 +120,4 @@ export function auditPath(filters: { user: string; action: string; outcome: stri
   if (filters.outcome !== '') q.set('outcome', filters.outcome);
   if (before !== null) q.set('before', String(before));
   return `/hub/api/audit?${q.toString()}`;
-}
-
-/** "2 GB", "512 MB": sizes in the units people configure. */
-export function formatBytes(bytes: number): string {
-  if (bytes <= 0) return '—';
-  if (bytes >= 1e12) return `${Math.round((bytes / 1e12) * 10) / 10} TB`;
-  if (bytes >= 1e9) return `${Math.round((bytes / 1e9) * 10) / 10} GB`;
-  return `${Math.round(bytes / 1e6)} MB`;
 }

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { api, errorMessage } from '../api/client.js';
 import { Alert } from './Alert.js';
 import { Time } from './Time.js';
-import { userAdminPath, usersPath, type AdminUser } from './AdminApi.js';
+import { CREATE_USERS_PATH, parseUsernames, userAdminPath, usersPath, type AdminUser } from './AdminApi.js';
 
 const PAGE = 50;
 
@@ -14,6 +14,9 @@ export function AdminUsers({ self }: { self: string }) {
   const [users, setUsers] = useState<AdminUser[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
+  const [newNames, setNewNames] = useState('');
+  const [newAdmin, setNewAdmin] = useState(false);
+  const [added, setAdded] = useState<string | null>(null);
 
   const load = useCallback(
     async function loadUsers() {
@@ -40,6 +43,27 @@ export function AdminUsers({ self }: { self: string }) {
     setApplied(filter.trim());
   }
 
+  /** Adds hub users through the API (JupyterHub's `POST /hub/api/users`). */
+  async function addUsers(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const usernames = parseUsernames(newNames);
+    if (usernames.length === 0) return;
+    setError(null);
+    setAdded(null);
+    setBusy('+');
+    try {
+      await api('POST', CREATE_USERS_PATH, { usernames, admin: newAdmin });
+      setAdded(usernames.join(', '));
+      setNewNames('');
+      setNewAdmin(false);
+      await load();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(null);
+    }
+  }
+
   async function change(name: string, patch: { admin?: boolean; blocked?: boolean }) {
     setError(null);
     setBusy(name);
@@ -61,6 +85,27 @@ export function AdminUsers({ self }: { self: string }) {
           <p>{error}</p>
         </Alert>
       ) : null}
+      {added !== null ? (
+        <Alert kind="success" onDismiss={() => setAdded(null)}>
+          <p data-testid="admin-add-user-done">
+            Added {added}. With the built-in login each person also needs an account: <code>highrate user add NAME</code>.
+          </p>
+        </Alert>
+      ) : null}
+      <form className="inline-form" onSubmit={(e) => void addUsers(e)} aria-label="Add users">
+        <div className="field">
+          <label htmlFor="admin-add-user">Add users (names separated by spaces or commas)</label>
+          <input id="admin-add-user" type="text" value={newNames} onChange={(e) => setNewNames(e.target.value)} maxLength={2000} autoComplete="off" data-testid="admin-add-user" />
+        </div>
+        <div className="field">
+          <label>
+            <input type="checkbox" checked={newAdmin} onChange={(e) => setNewAdmin(e.target.checked)} data-testid="admin-add-user-admin" /> Admin
+          </label>
+        </div>
+        <button type="submit" className="button button-primary" disabled={busy === '+' || parseUsernames(newNames).length === 0} data-testid="admin-add-user-submit">
+          Add
+        </button>
+      </form>
       <form className="inline-form" onSubmit={search} role="search">
         <div className="field">
           <label htmlFor="admin-user-search">Name contains</label>

@@ -51,20 +51,31 @@ export function clusterPagePath(name: string): string {
   return `/hub/clusters/${seg(name)}`;
 }
 
-/** "1.5 GiB", "512 MiB". */
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
+export { formatBytes } from '../format.js';
+
+/**
+ * Capacity warnings of a create, carried to the cluster's page (the create form navigates there):
+ * kept in sessionStorage for that one page load.
+ */
+const WARNINGS_KEY = 'highrate.cluster-warnings.';
+export function keepWarnings(name: string, warnings: string[] | undefined): void {
+  if (warnings && warnings.length) window.sessionStorage.setItem(WARNINGS_KEY + name, JSON.stringify(warnings));
+}
+export function takeWarnings(name: string): string[] {
+  const raw = window.sessionStorage.getItem(WARNINGS_KEY + name);
+  window.sessionStorage.removeItem(WARNINGS_KEY + name);
+  try {
+    const v: unknown = raw ? JSON.parse(raw) : [];
+    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+  } catch {
+    return [];
   }
-  return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)} ${units[i]}`;
 }
 
 /** "2 running, 1 starting (adaptive 0–4)". */
 export function workersSummary(c: ClusterModel): string {
+  // An ended cluster has no workers and wants none: "0 running (2 wanted)" would read as stuck.
+  if (c.status === 'STOPPED' || c.status === 'FAILED') return 'None';
   const w = c.workers;
   const want = c.adaptive ? `adaptive ${c.adaptive.minimum}–${c.adaptive.maximum}` : `${w.requested ?? 0} wanted`;
   const parts = [`${w.running} running`];

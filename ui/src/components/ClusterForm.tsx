@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import type { OptionField } from './ClusterApi.js';
+import { formatMemory } from '../format.js';
 
 /** What the create form submits: dask-gateway cluster options and the workers to start with. */
 export interface ClusterRequest {
@@ -52,7 +53,7 @@ export function ClusterForm({ fields, submitting, onSubmit }: ClusterFormProps) 
                   <select id={id} name={f.field} value={String(values[f.field] ?? '')} onChange={(e) => set(f.field, e.target.value)}>
                     {spec.options.map((o) => (
                       <option key={o} value={o}>
-                        {o}
+                        {f.field === 'worker_memory' ? formatMemory(o) : o}
                       </option>
                     ))}
                   </select>

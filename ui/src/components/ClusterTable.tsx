@@ -1,6 +1,7 @@
 import { Link } from './Link.js';
 import { Time } from './Time.js';
 import { clusterPagePath, workersSummary, type ClusterModel } from './ClusterApi.js';
+import { formatCores, formatMemory, formatState } from '../format.js';
 
 interface ClusterTableProps {
   clusters: ClusterModel[];
@@ -40,18 +41,19 @@ export function ClusterTable({ clusters, busy, onStop }: ClusterTableProps) {
             return (
               <tr key={c.name} data-testid={`cluster-row-${c.name}`} data-state={state.toLowerCase()}>
                 <th scope="row">
-                  <Link to={clusterPagePath(c.name)} className="mono" title={c.name}>
-                    {c.name.slice(0, 12)}
+                  {/* The whole name, cut only visually (CSS): copied or searched, it is complete. */}
+                  <Link to={clusterPagePath(c.name)} className="mono cluster-name" title={c.name}>
+                    {c.name}
                   </Link>
                 </th>
                 <td>
                   <span className={`state cluster-state-${state.toLowerCase()}`} data-testid="state">
-                    {state.toLowerCase()}
+                    {formatState(state)}
                   </span>
                 </td>
                 <td>{workersSummary(c)}</td>
                 <td>
-                  {c.worker_cores} core{c.worker_cores === 1 ? '' : 's'} · {c.worker_memory} · {c.worker_executor}
+                  {formatCores(c.worker_cores)} · {formatMemory(c.worker_memory)} · {c.worker_executor}
                 </td>
                 <td>
                   <Time value={c.created} />

@@ -1,5 +1,6 @@
 import type { ExecutorModel } from './ResourceTypes.js';
 import { Time } from './Time.js';
+import { formatCores, formatMemory } from '../format.js';
 
 /** What an executor honours, as short words. */
 function capabilityWords(c: ExecutorModel['capabilities']): string[] {
@@ -46,8 +47,8 @@ export function ResourceExecutors({ executors }: { executors: ExecutorModel[] })
                     checked <Time value={e.health.checked} />
                   </div>
                 </td>
-                <td className="mono">{cap?.cpu ?? '—'}</td>
-                <td className="mono">{cap?.memory ?? '—'}</td>
+                <td title={cap?.cpu}>{formatCores(cap?.cpu)}</td>
+                <td title={cap?.memory}>{formatMemory(cap?.memory)}</td>
                 <td className="mono">{cap?.pods ?? '—'}</td>
                 <td>
                   {capabilityWords(e.capabilities).map(function badge(w) {

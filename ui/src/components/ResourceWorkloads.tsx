@@ -1,5 +1,6 @@
 import type { WorkloadContainer, WorkloadModel } from './ResourceTypes.js';
 import { Time } from './Time.js';
+import { formatState } from '../format.js';
 
 interface ResourceWorkloadsProps {
   workloads: WorkloadModel[];
@@ -26,7 +27,7 @@ export function containerText(c: WorkloadContainer): string {
 
 function roleText(w: WorkloadModel): string {
   if (w.role === 'server') return w.name === '' ? 'server (default)' : `server ${w.name}`;
-  return `${w.role} of cluster ${w.name.slice(0, 8)}`;
+  return `${w.role} of cluster ${w.name}`;
 }
 
 /** The pods the hub tracks for the caller, with live container states and a Logs action. */
@@ -71,7 +72,7 @@ export function ResourceWorkloads({ workloads, showOwner, selected, onShowLogs }
                   {w.kind ? <span className="muted"> ({w.kind})</span> : null}
                 </td>
                 <td>
-                  <span className={stateClass(w.state)}>{w.state}</span>
+                  <span className={stateClass(w.state)}>{formatState(w.state)}</span>
                 </td>
                 <td>
                   {w.containers.length === 0 ? (

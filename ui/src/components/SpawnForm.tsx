@@ -1,5 +1,6 @@
 import type { FormEvent } from 'react';
 import type { Choice, Profile } from '../api/types.js';
+import { formatCores, formatMemory } from '../format.js';
 
 /** What the user picked on the start form. */
 export interface SpawnChoice {
@@ -106,7 +107,7 @@ export function SpawnForm({ profiles, choice, onChange, onSubmit, submitting }: 
               {profile.options.cores.choices.map(function option(n) {
                 return (
                   <option key={n} value={String(n)}>
-                    {n} {n === 1 ? 'core' : 'cores'}
+                    {formatCores(n)}
                   </option>
                 );
               })}
@@ -118,7 +119,7 @@ export function SpawnForm({ profiles, choice, onChange, onSubmit, submitting }: 
               {profile.options.memory.choices.map(function option(m) {
                 return (
                   <option key={m} value={m}>
-                    {m}
+                    {formatMemory(m)}
                   </option>
                 );
               })}

@@ -1,12 +1,13 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, errorMessage } from '../api/client.js';
 import { Alert } from '../components/Alert.js';
-import { clusterPath, workersSummary, type ClusterModel } from '../components/ClusterApi.js';
+import { clusterPath, takeWarnings, workersSummary, type ClusterModel } from '../components/ClusterApi.js';
 import { ClusterCharts } from '../components/ClusterCharts.js';
 import { ClusterProgress } from '../components/ClusterProgress.js';
 import { ClusterScale } from '../components/ClusterScale.js';
 import { Link } from '../components/Link.js';
 import { Time } from '../components/Time.js';
+import { formatCores, formatMemory, formatState } from '../format.js';
 
 const POLL_MS = 2000;
 
@@ -30,6 +31,14 @@ export function ClusterPage({ name }: { name: string }) {
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+
+  useEffect(
+    function showCreateWarnings() {
+      const warnings = takeWarnings(name);
+      if (warnings.length) setNotice(warnings.join(' '));
+    },
+    [name],
+  );
 
   const load = useCallback(
     async function loadCluster() {
@@ -65,8 +74,10 @@ export function ClusterPage({ name }: { name: string }) {
     setError(null);
     setNotice(null);
     try {
-      const r = await api<{ ok?: boolean; msg?: string | null }>(method, path, body);
-      if (r.body?.msg) setNotice(r.body.msg);
+      const r = await api<{ ok?: boolean; msg?: string | null; warnings?: string[] }>(method, path, body);
+      // The cap at max_workers and what exceeds the executor's reported capacity: told, not refused.
+      const told = [r.body?.msg ?? '', ...(r.body?.warnings ?? [])].filter((m) => m !== '');
+      if (told.length) setNotice(told.join(' '));
       await load();
     } catch (err) {
       setError(errorMessage(err));
@@ -94,7 +105,7 @@ export function ClusterPage({ name }: { name: string }) {
     <>
       <div className="page-heading">
         <h1>
-          Cluster <span className="mono">{cluster.name.slice(0, 12)}</span>
+          Cluster <span className="mono cluster-name" title={cluster.name} data-testid="cluster-name">{cluster.name}</span>
         </h1>
         <Link to="/hub/clusters" className="button">
           All clusters
@@ -107,12 +118,17 @@ export function ClusterPage({ name }: { name: string }) {
       ) : null}
       {notice !== null ? (
         <Alert kind="warning" onDismiss={() => setNotice(null)}>
-          <p>{notice}</p>
+          <p data-testid="cluster-notice">{notice}</p>
         </Alert>
       ) : null}
-      {cluster.status === 'FAILED' || (cluster.status === 'STOPPED' && cluster.failure) ? (
+      {cluster.status === 'FAILED' || cluster.status === 'STOPPED' ? (
         <Alert kind={cluster.status === 'FAILED' ? 'error' : 'info'} title={cluster.status === 'FAILED' ? 'The cluster failed' : 'The cluster was stopped'}>
-          <pre className="failure-log" data-testid="cluster-failure">{cluster.failure}</pre>
+          <pre className="failure-log" data-testid="cluster-failure">{cluster.failure ?? 'No reason was recorded.'}</pre>
+          {cluster.stopped ? (
+            <p>
+              Ended <Time value={cluster.stopped} />.
+            </p>
+          ) : null}
         </Alert>
       ) : null}
       <section className="card" aria-labelledby="cluster-facts">
@@ -120,9 +136,9 @@ export function ClusterPage({ name }: { name: string }) {
           Facts
         </h2>
         <dl className="cluster-summary">
-          <div><dt>State</dt><dd><span className={`state cluster-state-${cluster.status.toLowerCase()}`} data-testid="cluster-status">{cluster.status.toLowerCase()}</span></dd></div>
+          <div><dt>State</dt><dd><span className={`state cluster-state-${cluster.status.toLowerCase()}`} data-testid="cluster-status">{formatState(cluster.status)}</span></dd></div>
           <div><dt>Workers</dt><dd data-testid="cluster-workers">{workersSummary(cluster)}</dd></div>
-          <div><dt>Each worker</dt><dd>{cluster.worker_cores} core{cluster.worker_cores === 1 ? '' : 's'}, {cluster.worker_memory}, on {cluster.worker_executor}</dd></div>
+          <div><dt>Each worker</dt><dd>{formatCores(cluster.worker_cores)}, {formatMemory(cluster.worker_memory)}, on {cluster.worker_executor}</dd></div>
           <div><dt>Created</dt><dd><Time value={cluster.created} /></dd></div>
           {cluster.scheduler_address ? <div><dt>Scheduler</dt><dd className="mono">{cluster.scheduler_address}</dd></div> : null}
         </dl>

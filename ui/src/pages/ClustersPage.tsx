@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorMessage } from '../api/client.js';
 import { Alert } from '../components/Alert.js';
-import { clusterOptionsPath, clusterPagePath, clusterPath, clustersPath, isActiveCluster, type ClusterModel, type OptionField } from '../components/ClusterApi.js';
+import { clusterOptionsPath, clusterPagePath, clusterPath, clustersPath, isActiveCluster, keepWarnings, type ClusterModel, type OptionField } from '../components/ClusterApi.js';
 import { ClusterForm, type ClusterRequest } from '../components/ClusterForm.js';
 import { ClusterTable } from '../components/ClusterTable.js';
 import { navigate } from '../router.js';
@@ -43,8 +43,11 @@ export function ClustersPage() {
     setCreating(true);
     setError(null);
     try {
-      const r = await api<ClusterModel>('POST', clustersPath, request);
-      if (r.body) navigate(clusterPagePath(r.body.name));
+      const r = await api<ClusterModel & { warnings?: string[] }>('POST', clustersPath, request);
+      if (r.body) {
+        keepWarnings(r.body.name, r.body.warnings);
+        navigate(clusterPagePath(r.body.name));
+      }
     } catch (err) {
       setError(errorMessage(err));
       setCreating(false);

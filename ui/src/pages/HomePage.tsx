@@ -5,8 +5,9 @@ import type { ProfilesResponse, ServerModel, UserModel } from '../api/types.js';
 import { Alert } from '../components/Alert.js';
 import { Link } from '../components/Link.js';
 import { ServerTable } from '../components/ServerTable.js';
+import { NotRunningNotice } from '../components/NotRunningNotice.js';
 import { isActive, SERVER_NAME_PATTERN } from '../format.js';
-import { navigate } from '../router.js';
+import { navigate, useLocation } from '../router.js';
 import { usePageTitle } from '../session.js';
 
 interface HomePageProps {
@@ -20,6 +21,9 @@ const POLL_MS = 1500;
 /** The user's servers, with start/stop/open, and the form for a new named server. */
 export function HomePage({ user, reloadUser }: HomePageProps) {
   usePageTitle('Home');
+  // A link into a stopped server led here (the hub's /user/ redirect): say which, offer a start.
+  const query = useLocation().searchParams;
+  const notRunning = query.get('not_running');
   const [profiles, setProfiles] = useState<ProfilesResponse | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
@@ -114,6 +118,7 @@ export function HomePage({ user, reloadUser }: HomePageProps) {
           <p>{error}</p>
         </Alert>
       ) : null}
+      {notRunning !== null ? <NotRunningNotice user={user} server={notRunning} next={query.get('next')} /> : null}
       <ServerTable user={user} busy={busy} onStop={stopServer} />
       {profiles?.named_servers ? <NamedServerForm user={user} limit={profiles.named_server_limit} /> : null}
     </>

@@ -6,6 +6,7 @@ import { Alert } from '../components/Alert.js';
 import { Link } from '../components/Link.js';
 import { SpawnForm, initialChoice, type SpawnChoice } from '../components/SpawnForm.js';
 import { SpawnProgress } from '../components/SpawnProgress.js';
+import { linkWithin, serverUrl } from '../links.js';
 import { serverLabel } from '../format.js';
 import { usePageTitle } from '../session.js';
 
@@ -16,6 +17,8 @@ interface SpawnPageProps {
   targetUser: string | null;
   /** "" for the default server. */
   server: string;
+  /** `?next=`: the link into this server that led here, opened once it is ready. */
+  next?: string | null;
 }
 
 /** Where the page is in a start. */
@@ -33,8 +36,10 @@ type Phase =
 const POLL_MS = 1500;
 
 /** The start form for one server, then its progress until it is ready or has failed. */
-export function SpawnPage({ self, targetUser, server }: SpawnPageProps) {
+export function SpawnPage({ self, targetUser, server, next = null }: SpawnPageProps) {
   const owner = targetUser ?? self.name;
+  // Only a path inside this very server: never another site, never a hub page.
+  const link = linkWithin(next, serverUrl(owner, server));
   const forSelf = owner === self.name;
   const title = server === '' ? (forSelf ? 'Start your server' : `Start the server of ${owner}`) : `Start server “${server}”${forSelf ? '' : ` of ${owner}`}`;
   usePageTitle(title);
@@ -114,9 +119,10 @@ export function SpawnPage({ self, targetUser, server }: SpawnPageProps) {
 
   useEffect(
     function openWhenReady() {
-      if (phase.kind === 'ready') window.location.assign(phase.url);
+      // As JupyterHub's spawn pages: a running server sends the browser on to the link at once.
+      if (phase.kind === 'ready' || (phase.kind === 'running' && link !== null)) window.location.assign(link ?? phase.url);
     },
-    [phase],
+    [phase, link],
   );
 
   async function submit(event: FormEvent<HTMLFormElement>) {
@@ -209,7 +215,7 @@ export function SpawnPage({ self, targetUser, server }: SpawnPageProps) {
       {phase.kind === 'ready' ? (
         <Alert kind="success" title="Your server is ready">
           <p>
-            Opening <a href={phase.url}>{phase.url}</a>…
+            Opening <a href={link ?? phase.url}>{link ?? phase.url}</a>…
           </p>
         </Alert>
       ) : null}
