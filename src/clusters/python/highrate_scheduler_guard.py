@@ -9,10 +9,13 @@ adds this header after its own edge check (owner or admin), and the hub uses it 
 
 The check sits in front of the whole Tornado application (an ``HTTPServerConnectionDelegate`` put
 in place of the server's request callback), so routes added later by bokeh are covered too. The
-token is read from the file named by ``HIGHRATE_DASK_HTTP_TOKEN_FILE``.
+token is read from the file named by ``HIGHRATE_DASK_HTTP_TOKEN_FILE``. Where bokeh is missing,
+the dashboard link (``/clusters/<name>/status``) is redirected to the cluster's portal page.
 """
 import hmac
+import importlib.util
 import os
+import re
 
 from tornado import httputil
 
@@ -59,6 +62,36 @@ class _Refusal(httputil.HTTPMessageDelegate):
         return None
 
 
+class _Redirect(_Refusal):
+    """Sends the browser elsewhere (302) once the request is fully read."""
+
+    def __init__(self, request_conn, location):
+        super().__init__(request_conn)
+        self._location = location
+
+    def finish(self):
+        headers = httputil.HTTPHeaders()
+        headers["Location"] = self._location
+        headers["Content-Length"] = "0"
+        headers["Cache-Control"] = "no-store"
+        self._conn.write_headers(httputil.ResponseStartLine("HTTP/1.1", 302, "Found"), headers, b"")
+        self._conn.finish()
+
+
+# Without bokeh (Debian's Dask) the scheduler has no dashboard: its /status page only says
+# "Dask needs bokeh". The dashboard link (<prefix>/status, what dask-gateway's dashboard_link and
+# the Client show) then leads to the cluster's page in the portal, highrate's live dashboard.
+_STATUS = re.compile(r"^/clusters/([0-9A-Za-z_.-]+)/status/?(?:\?.*)?$")
+_HAS_BOKEH = importlib.util.find_spec("bokeh") is not None
+
+
+def _elsewhere(start_line):
+    if _HAS_BOKEH or start_line.method not in ("GET", "HEAD"):
+        return None
+    m = _STATUS.match(start_line.path)
+    return "/hub/clusters/" + m.group(1) if m else None
+
+
 class _Checked(httputil.HTTPMessageDelegate):
     """Decides on the headers, then hands the request to the application or to a refusal."""
 
@@ -70,10 +103,13 @@ class _Checked(httputil.HTTPMessageDelegate):
         self._inner = None
 
     def headers_received(self, start_line, headers):
-        if hmac.compare_digest(_presented(headers), self._token):
-            self._inner = self._app.start_request(self._server_conn, self._request_conn)
-        else:
+        location = _elsewhere(start_line)
+        if not hmac.compare_digest(_presented(headers), self._token):
             self._inner = _Refusal(self._request_conn)
+        elif location:
+            self._inner = _Redirect(self._request_conn, location)
+        else:
+            self._inner = self._app.start_request(self._server_conn, self._request_conn)
         return self._inner.headers_received(start_line, headers)
 
     def data_received(self, chunk):

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api, errorMessage } from '../api/client.js';
 import { clusterPath, formatBytes, type DashboardData } from './ClusterApi.js';
+import { appendSample, TaskStream, type StreamSample } from './ClusterTaskStream.js';
 
 const POLL_MS = 2000;
 /** Colours of task states, as Dask's own dashboard draws them (roughly). */
@@ -57,6 +58,7 @@ function Bars({ title, rows, testId }: { title: string; rows: BarRow[]; testId: 
 export function ClusterCharts({ name, dashboardRoute }: { name: string; dashboardRoute: string | null }) {
   const [data, setData] = useState<DashboardData | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [stream, setStream] = useState<StreamSample[]>([]);
 
   useEffect(
     function poll() {
@@ -66,7 +68,9 @@ export function ClusterCharts({ name, dashboardRoute }: { name: string; dashboar
         try {
           const r = await api<DashboardData>('GET', `${clusterPath(name)}/dashboard`);
           if (!stopped && r.body) {
-            setData(r.body);
+            const body = r.body;
+            setData(body);
+            setStream((h) => appendSample(h, body.progress, Date.parse(body.time) || Date.now()));
             setError(null);
           }
         } catch (err) {
@@ -82,6 +86,7 @@ export function ClusterCharts({ name, dashboardRoute }: { name: string; dashboar
     },
     [name],
   );
+  useEffect(function newCluster() { setStream([]); }, [name]);
 
   if (data === null) return error ? <p className="muted">Dashboard unavailable: {error}</p> : <p className="muted">Reading the scheduler…</p>;
   const t = data.totals;
@@ -123,6 +128,7 @@ export function ClusterCharts({ name, dashboardRoute }: { name: string; dashboar
           testId="chart-tasks"
           rows={taskTotal === 0 ? [] : [{ label: 'tasks', parts: STATE_ORDER.map((s) => ({ value: data.tasks[s] ?? 0, kind: `task-${s}` })), max: taskTotal, text: STATE_ORDER.filter((s) => data.tasks[s]).map((s) => `${data.tasks[s]} ${s}`).join(', ') }]}
         />
+        <TaskStream history={stream} />
         <Bars
           title="Progress"
           testId="chart-progress"
