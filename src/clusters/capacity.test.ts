@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clusterCapacityWarnings, serverCapacityWarnings } from './capacity.js';
+import { clusterCapacityWarnings } from './capacity.js';
+import { serverCapacityWarnings } from '../hub/servers/capacity.js';
 import type { ClusterSpec } from './options.js';
 
 const spec: ClusterSpec = {

@@ -2,7 +2,7 @@ import { needsScope } from '../../auth/scopes.js';
 import { fail } from '../../errors/catalogue.js';
 import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
-import { serverWarnings } from '../../clusters/capacity.js';
+import { serverWarnings } from '../servers/capacity.js';
 import { serverModel } from '../models.js';
 import { checkServerName, checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';

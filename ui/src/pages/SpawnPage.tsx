@@ -48,6 +48,8 @@ export function SpawnPage({ self, targetUser, server, next = null }: SpawnPagePr
   const [profiles, setProfiles] = useState<Profile[]>([]);
   const [choice, setChoice] = useState<SpawnChoice | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** What the hub noted about the request (more cores or memory than the executor reports). */
+  const [warnings, setWarnings] = useState<string[]>([]);
   // The stream being followed; kept after the end so the event log stays readable.
   const [followed, setFollowed] = useState<string | null>(null);
 
@@ -134,7 +136,8 @@ export function SpawnPage({ self, targetUser, server, next = null }: SpawnPagePr
     if (choice.image !== undefined) request.image = choice.image;
     try {
       // 201: ready; 202: starting. JupyterHub sends no body, so the state comes from the user model.
-      const { status, body } = await api<Partial<ServerModel>>('POST', serverPath(owner, server), request);
+      const { status, body } = await api<Partial<ServerModel> & { warnings?: string[] }>('POST', serverPath(owner, server), request);
+      setWarnings(Array.isArray(body?.warnings) ? body.warnings.filter((w): w is string => typeof w === 'string') : []);
       const model = (await fetchOwner()).servers?.[server];
       const url = model?.url || body?.url || defaultServerUrl(owner, server);
       if (status === 201 || (model?.ready && model.pending === null)) {
@@ -173,6 +176,13 @@ export function SpawnPage({ self, targetUser, server, next = null }: SpawnPagePr
       {error !== null ? (
         <Alert kind="error" title="The server was not started" onDismiss={() => setError(null)}>
           <p>{error}</p>
+        </Alert>
+      ) : null}
+      {warnings.length > 0 && !showForm ? (
+        <Alert kind="warning" title="More than this machine reports" onDismiss={() => setWarnings([])}>
+          {warnings.map((w) => (
+            <p key={w} data-testid="spawn-warning">{w}</p>
+          ))}
         </Alert>
       ) : null}
       {phase.kind === 'loading' ? <p className="muted" role="status">Loading…</p> : null}
