@@ -124,6 +124,8 @@ export async function cluster(argv: string[]): Promise<number> {
           last = line;
         }
         if (c.status !== 'RUNNING') throw fail('BAD_REQUEST', `Cluster ${c.name} ${c.status.toLowerCase()}: ${c.failure ?? 'no reason given'}`);
+        // The same link dask-gateway's client shows: the scheduler's dashboard, or the portal's.
+        if (!ctx.json) process.stderr.write(`Dashboard: ${ctx.url}/clusters/${c.name}/status\n`);
       }
       if (ctx.json) out(JSON.stringify(c, null, 2));
       else out(c.name);

@@ -31,6 +31,7 @@ describe('highrate cluster with a prefix of the name', () => {
     assert.equal(created.code, 0, created.stderr);
     const name = created.stdout.trim().split('\n').pop()!;
     assert.match(name, /^[0-9a-f]{32}$/);
+    assert.ok(created.stderr.includes(`Dashboard: ${p.base}/clusters/${name}/status\n`), created.stderr);
     const short = name.slice(0, 12);
 
     const shown = await run('show', short);
