@@ -1,9 +1,21 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { log, redactUrl } from '../log.js';
 import type { UpstreamHead } from './headers.js';
+import type { ErrorPages } from './error-pages.js';
 import { sendProblem } from './responses.js';
 import type { Route } from './routes.js';
 import type { UpstreamConnection, UpstreamExchange, UpstreamPool } from './upstream-pool.js';
+
+/** What every forwarded request shares: made once per proxy, so an exchange holds one reference. */
+export interface ForwardContext {
+  readonly pool: UpstreamPool;
+  /** CHP's prependPath: the target's own path goes before the request's (default true). */
+  readonly prependPath: boolean;
+  /** CHP's --proxy-timeout: a target silent this long (ms) gets the client a 503; 0 = never. */
+  readonly proxyTimeoutMs: number;
+  /** 503s (unreachable target) go through the configured error pages. */
+  readonly errors: ErrorPages;
+}
 
 const kExchange = Symbol('highrate.exchange');
 type TrackedResponse = ServerResponse & { [kExchange]?: HttpExchange };
@@ -17,8 +29,8 @@ type TrackedResponse = ServerResponse & { [kExchange]?: HttpExchange };
  * (< 300) responses stamp the route; error floods (404/503…) do not make a server look active.
  * @param path the URL path+query to request on the target (below the target's own path)
  */
-export function forwardHttp(pool: UpstreamPool, req: IncomingMessage, res: ServerResponse, route: Route, head: UpstreamHead, path: string): void {
-  const exchange = new HttpExchange(pool, req, res, route, head, path);
+export function forwardHttp(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, head: UpstreamHead, path: string): void {
+  const exchange = new HttpExchange(ctx, req, res, route, head, path);
   (res as TrackedResponse)[kExchange] = exchange;
   res.on('close', onClientClose);
   exchange.start();
@@ -31,7 +43,7 @@ function onClientClose(this: TrackedResponse): void {
 
 /** One proxied request: one object, its methods on the prototype, so nothing else is allocated per request. */
 class HttpExchange implements UpstreamExchange {
-  readonly #pool: UpstreamPool;
+  readonly #ctx: ForwardContext;
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #route: Route;
@@ -41,9 +53,10 @@ class HttpExchange implements UpstreamExchange {
   #retried = false;
   #active = false;
   #status = 0;
+  #timer: NodeJS.Timeout | null = null;
 
-  constructor(pool: UpstreamPool, req: IncomingMessage, res: ServerResponse, route: Route, head: UpstreamHead, path: string) {
-    this.#pool = pool;
+  constructor(ctx: ForwardContext, req: IncomingMessage, res: ServerResponse, route: Route, head: UpstreamHead, path: string) {
+    this.#ctx = ctx;
     this.#req = req;
     this.#res = res;
     this.#route = route;
@@ -53,12 +66,14 @@ class HttpExchange implements UpstreamExchange {
 
   start(): void {
     const target = this.#route.target;
-    const conn = this.#pool.acquire(target);
+    const ctx = this.#ctx;
+    const conn = ctx.pool.acquire(target);
     this.#conn = conn;
     this.#active = true;
     const method = this.#req.method ?? 'GET';
     conn.begin(this, method);
-    conn.socket.write(`${method} ${target.pathPrefix}${this.#path} HTTP/1.1\r\n${this.#head.lines}\r\n`, 'latin1');
+    if (ctx.proxyTimeoutMs > 0) this.#armTimer(ctx.proxyTimeoutMs);
+    conn.socket.write(`${method} ${ctx.prependPath ? target.pathPrefix : ''}${this.#path} HTTP/1.1\r\n${this.#head.lines}\r\n`, 'latin1');
     if (this.#head.hasBody) this.#sendBody(conn);
     else conn.requestSent();
   }
@@ -66,12 +81,34 @@ class HttpExchange implements UpstreamExchange {
   abort(): void {
     if (this.#active) {
       this.#active = false;
+      this.#stopTimer();
       this.#conn?.destroy();
+    }
+  }
+
+  /** --proxy-timeout: an idle timer on the target (reset by each response chunk), as http-proxy's proxyTimeout. */
+  #armTimer(ms: number): void {
+    if (this.#timer !== null) {
+      this.#timer.refresh();
+      return;
+    }
+    const exchange = this;
+    this.#timer = setTimeout(function onProxyTimeout() {
+      exchange.#timer = null;
+      exchange.onFailure(Object.assign(new Error(`no answer within ${ms} ms (--proxy-timeout)`), { code: 'ETIMEDOUT' }), false);
+    }, ms);
+  }
+
+  #stopTimer(): void {
+    if (this.#timer !== null) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
     }
   }
 
   onHead(status: number, reason: string, headers: string[]): void {
     this.#status = status;
+    if (this.#timer !== null) this.#timer.refresh();
     try {
       this.#res.writeHead(status, reason, headers);
     } catch (err) {
@@ -88,8 +125,10 @@ class HttpExchange implements UpstreamExchange {
     if (!this.#active) return;
     if (this.#status < 300) this.#route.lastActivity = Date.now();
     const res = this.#res;
+    if (this.#timer !== null) this.#timer.refresh();
     if (last) {
       this.#active = false;
+      this.#stopTimer();
       if (chunk === null) res.end();
       else res.end(chunk);
       return;
@@ -106,7 +145,9 @@ class HttpExchange implements UpstreamExchange {
   onFailure(err: NodeJS.ErrnoException, silent: boolean): void {
     if (!this.#active) return;
     this.#active = false;
+    this.#stopTimer();
     const res = this.#res;
+    if (err.code === 'ETIMEDOUT') this.#conn?.destroy();
     if (res.headersSent) {
       res.destroy();
       return;
@@ -120,7 +161,7 @@ class HttpExchange implements UpstreamExchange {
     }
     const route = this.#route;
     log.warn('target unreachable', { route: route.prefix, target: route.target.href, url: redactUrl(this.#req.url ?? ''), error: err.code ?? err.message });
-    sendProblem(this.#req, res, 'UPSTREAM_UNAVAILABLE', 'The server behind this address is not reachable.');
+    this.#ctx.errors.send(this.#req, res, 503, 'UPSTREAM_UNAVAILABLE', 'The server behind this address is not reachable.');
   }
 
   /** Streams the request body upstream; node has decoded any chunking, so it is re-chunked. */

@@ -15,12 +15,13 @@ import type { Route } from './routes.js';
  * @param headerLines the rewritten request headers, `Name: value\r\n` each
  * @param path the URL path+query to request on the target (below the target's own path)
  * @param sockets the set of open tunnels, so that closing the proxy can end them
+ * @param prependPath CHP's prependPath: put the target's own path before `path` (default true)
  */
-export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, headerLines: string, path: string, sockets: Set<Duplex>): void {
+export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, headerLines: string, path: string, sockets: Set<Duplex>, prependPath = true): void {
   const target = route.target;
   const upstream: net.Socket = target.secure
     ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname })
-    : net.connect(target.port, target.hostname);
+    : target.socketPath !== undefined ? net.connect(target.socketPath) : net.connect(target.port, target.hostname);
   upstream.setNoDelay(true);
   if (client instanceof net.Socket) {
     client.setNoDelay(true);
@@ -28,7 +29,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
   }
   sockets.add(client);
 
-  upstream.write(`${req.method} ${target.pathPrefix}${path} HTTP/1.1\r\n${headerLines}\r\n`, 'latin1');
+  upstream.write(`${req.method} ${prependPath ? target.pathPrefix : ''}${path} HTTP/1.1\r\n${headerLines}\r\n`, 'latin1');
   if (head.length > 0) upstream.write(head);
 
   let heardBack = false;

@@ -18,6 +18,34 @@ export interface UpstreamHeaderOptions {
   upstreamToken?: string | undefined;
   /** Host header to send when the client sent none (HTTP/1.0): the target's host:port. */
   fallbackHost: string;
+  /** CHP's x-forward option: false (--no-x-forward) leaves X-Forwarded-* as the client sent them. Default true. */
+  xForward?: boolean;
+  /** CHP's --change-origin: Host is `fallbackHost` (the target's), not the client's. */
+  changeOrigin?: boolean;
+  /** CHP's --custom-header, prepared once by `customHeaderBlock`; null or absent when there are none. */
+  custom?: CustomHeaders | null;
+}
+
+/** --custom-header values, prepared once at start: the names to drop from the client's, and the lines to add. */
+export interface CustomHeaders {
+  /** Lower-case names: a client's header of the same name is replaced (as http-proxy's `headers` option). */
+  readonly names: ReadonlySet<string>;
+  /** `Name: value\r\n` for each. */
+  readonly lines: string;
+}
+
+/** Prepares --custom-header pairs for `upstreamHead`; null when there are none (the hot path then skips the check). */
+export function customHeaderBlock(pairs: ReadonlyArray<readonly [string, string]>): CustomHeaders | null {
+  if (pairs.length === 0) return null;
+  const byName = new Map<string, string>();
+  // A repeated name: the last one wins, as CHP (it collects them into an object).
+  for (const [name, value] of pairs) {
+    for (const key of byName.keys()) if (key.toLowerCase() === name.toLowerCase()) byName.delete(key);
+    byName.set(name, value);
+  }
+  let lines = '';
+  for (const [name, value] of byName) lines += `${name}: ${value}\r\n`;
+  return { names: new Set([...byName.keys()].map((n) => n.toLowerCase())), lines };
 }
 
 /** The outgoing header block, ready to write after the request line. */
@@ -49,13 +77,19 @@ export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamH
   let xfHost: string | undefined;
   let hasBody = false;
   let chunked = false;
+  const custom = o.custom ?? null;
+  const xForward = o.xForward !== false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    if (custom !== null && custom.names.has(name.toLowerCase())) continue;
     // Only names of these lengths need a look; every other header is copied without lowercasing.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') host ??= value;
+        if (name.toLowerCase() === 'host') {
+          host ??= value;
+          if (o.changeOrigin === true) continue;
+        }
         break;
       case 6:
         if (o.edge && name.toLowerCase() === 'cookie') {
@@ -82,7 +116,7 @@ export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamH
         break;
       case 15: {
         const lower = name.toLowerCase();
-        if (lower === 'x-forwarded-for') {
+        if (xForward && lower === 'x-forwarded-for') {
           xfFor = xfFor === undefined ? value : `${xfFor},${value}`;
           continue;
         }
@@ -90,11 +124,11 @@ export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamH
       }
       case 16: {
         const lower = name.toLowerCase();
-        if (lower === 'x-forwarded-port') {
+        if (xForward && lower === 'x-forwarded-port') {
           xfPort = xfPort === undefined ? value : `${xfPort},${value}`;
           continue;
         }
-        if (lower === 'x-forwarded-host') {
+        if (xForward && lower === 'x-forwarded-host') {
           xfHost ??= value;
           continue;
         }
@@ -103,7 +137,7 @@ export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamH
       }
       case 17: {
         const lower = name.toLowerCase();
-        if (lower === 'x-forwarded-proto') {
+        if (xForward && lower === 'x-forwarded-proto') {
           xfProto = xfProto === undefined ? value : `${xfProto},${value}`;
           continue;
         }
@@ -114,13 +148,16 @@ export function upstreamHead(raw: string[], o: UpstreamHeaderOptions): UpstreamH
     out += `${name}: ${value}\r\n`;
   }
   const remote = o.remoteAddress ?? '';
-  if (host === undefined) out += `Host: ${o.fallbackHost}\r\n`;
-  out +=
-    `X-Forwarded-For: ${xfFor === undefined ? remote : `${xfFor},${remote}`}\r\n` +
-    `X-Forwarded-Port: ${appendValue(xfPort, hostPort(host))}\r\n` +
-    `X-Forwarded-Proto: ${appendValue(xfProto, o.proto)}\r\n`;
-  if (!o.upgrade) out += `X-Forwarded-Host: ${xfHost ?? host ?? ''}\r\n`;
-  else if (xfHost !== undefined) out += `X-Forwarded-Host: ${xfHost}\r\n`;
+  if (host === undefined || o.changeOrigin === true) out += `Host: ${o.fallbackHost}\r\n`;
+  if (xForward) {
+    out +=
+      `X-Forwarded-For: ${xfFor === undefined ? remote : `${xfFor},${remote}`}\r\n` +
+      `X-Forwarded-Port: ${appendValue(xfPort, hostPort(host))}\r\n` +
+      `X-Forwarded-Proto: ${appendValue(xfProto, o.proto)}\r\n`;
+    if (!o.upgrade) out += `X-Forwarded-Host: ${xfHost ?? host ?? ''}\r\n`;
+    else if (xfHost !== undefined) out += `X-Forwarded-Host: ${xfHost}\r\n`;
+  }
+  if (custom !== null) out += custom.lines;
   if (o.edge && o.upstreamToken !== undefined) out += `Authorization: token ${o.upstreamToken}\r\n`;
   return { lines: out, hasBody, chunked };
 }

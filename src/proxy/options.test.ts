@@ -17,6 +17,7 @@ describe('parseProxyArgs', () => {
     );
     assert.deepEqual(cmd, {
       help: false,
+      version: false,
       authTokenFile: undefined,
       pidFile: '/tmp/p.pid',
       logLevel: 'warn',
@@ -32,6 +33,18 @@ describe('parseProxyArgs', () => {
         authToken: 'sekret',
         daskPort: undefined,
         daskIp: undefined,
+        // CHP's forwarding options, at CHP's defaults.
+        errorTarget: undefined,
+        errorPath: undefined,
+        xForward: true,
+        prependPath: true,
+        includePrefix: true,
+        customHeaders: [],
+        hostRouting: false,
+        changeOrigin: false,
+        timeoutMs: undefined,
+        proxyTimeoutMs: undefined,
+        keepAliveTimeoutMs: undefined,
       },
     });
   });

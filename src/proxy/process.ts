@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import v8 from 'node:v8';
 import { HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
-import { parseProxyArgs, readAuthTokenFile, USAGE } from './options.js';
+import { parseProxyArgs, readAuthTokenFile, RefusedFlag, USAGE } from './options.js';
+import { proxyVersion } from './version.js';
 import { startProxy } from './server.js';
 
 /**
@@ -22,11 +23,20 @@ export async function runProxyProcess(argv: string[], env: NodeJS.ProcessEnv = p
   try {
     cmd = parseProxyArgs(argv, env);
   } catch (err) {
+    // A flag understood but refused (as CHP for an invalid --custom-header): the reason alone, exit 1.
+    if (err instanceof RefusedFlag) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
   if (cmd.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (cmd.version) {
+    process.stdout.write(`${proxyVersion()}\n`);
     return 0;
   }
   if (cmd.logLevel) log.setLevel(cmd.logLevel);

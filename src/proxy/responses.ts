@@ -68,11 +68,14 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
+/** CHP's page titles for the proxy's own errors, so that a browser tab reads the same. */
+const PAGE_TITLE: Record<number, string> = { 404: 'Not Found', 503: 'Proxy Target Missing' };
+
 function problemPage(status: number, message: string): string {
   const safe = message.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
   return (
     '<!doctype html><html lang="en"><head><meta charset="utf-8">' +
-    `<title>${status} · highrate</title>` +
+    `<title>${status}: ${PAGE_TITLE[status] ?? STATUS_TEXT[status] ?? 'Error'}</title>` +
     '<style>body{font-family:system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}</style>' +
     `</head><body><h1>${status}</h1><p>${safe}</p><p><a href="/hub/home">Back to the hub</a></p></body></html>`
   );

@@ -14,8 +14,10 @@ export interface Target {
   readonly pathPrefix: string;
   /** `host:port` as a Host header value, for clients that sent none. */
   readonly hostHeader: string;
-  /** Connections are pooled per scheme+host+port. */
+  /** Connections are pooled per scheme+host+port (or per socket path). */
   readonly poolKey: string;
+  /** An `http+unix://<percent-encoded path>/…` target (as CHP): the Unix socket to connect to. */
+  readonly socketPath?: string;
 }
 
 /**
@@ -46,7 +48,8 @@ export interface Route {
 export type RouteJson = Record<string, unknown> & { target: string; last_activity: string };
 
 /**
- * Parses a route target; only absolute http(s) URLs are accepted (CHP would fail later, per
+ * Parses a route target; only absolute http(s) URLs, and CHP's `http+unix://` (or `unix+http://`)
+ * with the socket's path percent-encoded as the host, are accepted (CHP would fail later, per
  * request, with a 500). Returns null when the target is unusable.
  */
 export function parseTarget(href: string): Target | null {
@@ -56,6 +59,7 @@ export function parseTarget(href: string): Target | null {
   } catch {
     return null;
   }
+  if (url.protocol === 'http+unix:' || url.protocol === 'unix+http:') return unixTarget(href, url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return null;
   if (url.hostname === '') return null;
   const secure = url.protocol === 'https:';
@@ -63,6 +67,19 @@ export function parseTarget(href: string): Target | null {
   const path = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
   const port = url.port ? Number(url.port) : secure ? 443 : 80;
   return { href, secure, hostname, port, pathPrefix: path, hostHeader: url.host, poolKey: `${url.protocol}//${hostname}:${port}` };
+}
+
+function unixTarget(href: string, url: URL): Target | null {
+  let socketPath: string;
+  try {
+    socketPath = decodeURIComponent(url.host);
+  } catch {
+    return null;
+  }
+  if (socketPath === '') return null;
+  const path = url.pathname.endsWith('/') ? url.pathname.slice(0, -1) : url.pathname;
+  // Host for clients that sent none: as node's http client does for a socketPath request.
+  return { href, secure: false, hostname: 'localhost', port: 0, pathPrefix: path, hostHeader: 'localhost', poolKey: `unix:${socketPath}`, socketPath };
 }
 
 /** The routing table: exact lookup by prefix for the API, longest-prefix match for traffic. */
@@ -89,7 +106,7 @@ export class RouteTable {
     let target = this.#targets.get(href);
     if (target === undefined) {
       const parsed = parseTarget(href);
-      if (parsed === null) throw new TypeError("'target' must be an absolute http:// or https:// URL");
+      if (parsed === null) throw new TypeError("'target' must be an absolute http://, https:// or http+unix:// URL");
       target = parsed;
       if (this.#targets.size > 4096) this.#targets.clear();
       this.#targets.set(href, target);

@@ -9,9 +9,10 @@ import { daskApi } from './dask-api.js';
 import type { AuthDecision } from './auth-cache.js';
 import { Authorizer } from './authorizer.js';
 import { findCredential, withoutQueryToken } from './credential.js';
-import { forwardHttp } from './forward-http.js';
+import { ErrorPages } from './error-pages.js';
+import { forwardHttp, type ForwardContext } from './forward-http.js';
 import { forwardUpgrade } from './forward-ws.js';
-import { upstreamHead } from './headers.js';
+import { customHeaderBlock, upstreamHead } from './headers.js';
 import { checkProxyOptions, type ProxyOptions } from './options.js';
 import { isSafeMethod, originRefusal } from './origin.js';
 import { routingPath } from './prefix.js';
@@ -22,9 +23,9 @@ import { UpstreamPool } from './upstream-pool.js';
 
 /** A proxy that is listening. */
 export interface RunningProxy {
-  /** The public port actually bound (useful with port 0). */
+  /** The public port actually bound (useful with port 0); 0 on a Unix socket (--socket). */
   readonly publicPort: number;
-  /** The route API port actually bound. */
+  /** The route API port actually bound; 0 on a Unix socket (--api-socket). */
   readonly apiPort: number;
   /** The Dask port actually bound; null without one. */
   readonly daskPort: number | null;
@@ -60,6 +61,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   const allowOrigins: ReadonlySet<string> = new Set(opts.allowOrigins);
   const pool = new UpstreamPool();
+  const errors = new ErrorPages(opts);
+  const ctx: ForwardContext = { pool, prependPath: opts.prependPath, proxyTimeoutMs: opts.proxyTimeoutMs ?? 0, errors };
+  // CHP's forwarding options, fixed at start: the defaults keep the hot path as it was.
+  const { hostRouting, includePrefix, prependPath, xForward, changeOrigin } = opts;
+  const custom = customHeaderBlock(opts.customHeaders);
   const tunnels = new Set<Duplex>();
   if (opts.authToken === '') log.warn('route API is not authenticated: CONFIGPROXY_AUTH_TOKEN is empty');
 
@@ -71,10 +77,14 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       res.end(HEALTH_BODY);
       return;
     }
-    const path = routingPath(url);
+    let path = routingPath(url);
     if (path === null) return sendProblem(req, res, 'BAD_REQUEST', 'Malformed percent-encoding in the URL.');
+    if (hostRouting) path = hostRoutingPath(req, path);
     const route = routes.match(path);
-    if (route === undefined) return sendProblem(req, res, 'NOT_FOUND', 'No route for this address.');
+    if (route === undefined) {
+      req.resume();
+      return errors.send(req, res, 404, 'NOT_FOUND', 'No route for this address.');
+    }
     if (route.user === undefined) return forward(req, res, route, false);
     const credential = findCredential(req.rawHeaders, url, false);
     if (credential === null) return refuse(req, res, null);
@@ -118,8 +128,12 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       edge,
       upstreamToken: route.upstreamToken,
       fallbackHost: route.target.hostHeader,
+      xForward,
+      changeOrigin,
+      custom,
     });
-    forwardHttp(pool, req, res, route, head, req.url ?? '/');
+    const url = req.url ?? '/';
+    forwardHttp(ctx, req, res, route, head, includePrefix ? url : withoutPrefix(url, route.prefix, hostRouting));
   }
 
   /** No credential or a bad one: browsers go to login; a valid credential of someone else is 403. */
@@ -141,8 +155,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return refuseUpgrade(socket, 'BAD_REQUEST', 'Only WebSocket upgrades are proxied.');
     }
-    const path = routingPath(url);
+    let path = routingPath(url);
     if (path === null) return refuseUpgrade(socket, 'BAD_REQUEST', 'Malformed percent-encoding in the URL.');
+    if (hostRouting) path = hostRoutingPath(req, path);
     const route = routes.match(path);
     if (route === undefined) return refuseUpgrade(socket, 'NOT_FOUND', 'No route for this address.');
     if (route.user === undefined) return tunnel(req, socket, head, route, false, url);
@@ -178,12 +193,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       edge,
       upstreamToken: route.upstreamToken,
       fallbackHost: route.target.hostHeader,
+      xForward,
+      changeOrigin,
+      custom,
     });
-    forwardUpgrade(req, socket, head, route, lines, path, tunnels);
+    forwardUpgrade(req, socket, head, route, lines, includePrefix ? path : withoutPrefix(path, route.prefix, hostRouting), tunnels, prependPath);
   }
 
   const publicServer = http.createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: 0, noDelay: true }, onRequest);
   publicServer.on('upgrade', onUpgrade);
+  // CHP's --timeout: a client connection idle this long is dropped (node destroys the socket
+  // when nothing listens for 'timeout'); WebSocket tunnels turn it off for their socket.
+  if (opts.timeoutMs !== undefined) publicServer.setTimeout(opts.timeoutMs);
   publicServer.on('clientError', function onClientError(err: NodeJS.ErrnoException, socket: Duplex) {
     if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
     else socket.destroy();
@@ -197,9 +218,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const apiServer = api.server;
 
   try {
-    await listen(publicServer, opts.port, opts.ip);
+    await listen(publicServer, opts.socket ?? opts.port, opts.ip);
     if (sni) daskPort = await sni.listen(opts.daskPort!, opts.daskIp);
-    await listen(apiServer, opts.apiPort, opts.apiIp);
+    await listen(apiServer, opts.apiSocket ?? opts.apiPort, opts.apiIp);
   } catch (err) {
     publicServer.close();
     apiServer.close();
@@ -207,9 +228,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     authorizer.close();
     throw err;
   }
-  const publicPort = (publicServer.address() as AddressInfo).port;
-  const apiPort = (apiServer.address() as AddressInfo).port;
-  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined, allowOrigins: opts.allowOrigins });
+  // A Unix socket (--socket, --api-socket) has no port: 0.
+  const publicPort = portOf(publicServer);
+  const apiPort = portOf(apiServer);
+  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, socket: opts.socket ?? null, apiSocket: opts.apiSocket ?? null, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined, allowOrigins: opts.allowOrigins });
 
   let closing: Promise<void> | undefined;
   return {
@@ -240,6 +262,33 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   };
 }
 
+/**
+ * CHP's host routing: the request is routed by `/<host><path>`, host being the Host header
+ * without its port (so routes are added as `/hub.example.org/user/alice`).
+ */
+function hostRoutingPath(req: IncomingMessage, path: string): string {
+  const host = req.headers.host ?? '';
+  const colon = host.lastIndexOf(':');
+  const name = colon !== -1 && colon > host.lastIndexOf(']') ? host.slice(0, colon) : host;
+  return `/${name}${path}`;
+}
+
+/**
+ * CHP's --no-include-prefix: the URL sent to the target without the route's prefix
+ * (`/user/alice/tree?x` on route `/user/alice` → `/tree?x`). With host routing the prefix's
+ * first segment is the host, which is not part of the URL.
+ */
+function withoutPrefix(url: string, prefix: string, hostRouting: boolean): string {
+  let strip = prefix;
+  if (hostRouting) {
+    const slash = prefix.indexOf('/', 1);
+    strip = slash === -1 ? '/' : prefix.slice(slash);
+  }
+  if (strip === '/') return url;
+  const rest = url.startsWith(strip) ? url.slice(strip.length) : url;
+  return rest.charCodeAt(0) === 47 ? rest : `/${rest}`;
+}
+
 /** Logged at info: a refused origin is either an attack or a misconfigured public address (--allow-origin). */
 function logOriginRefusal(req: IncomingMessage, route: Route, upgrade: boolean): void {
   log.info('cross-origin request refused', {
@@ -252,13 +301,21 @@ function logOriginRefusal(req: IncomingMessage, route: Route, upgrade: boolean):
   });
 }
 
-function listen(server: net.Server, port: number, host: string | undefined): Promise<void> {
+function portOf(server: net.Server): number {
+  const address = server.address() as AddressInfo | string | null;
+  return typeof address === 'object' && address !== null ? address.port : 0;
+}
+
+/** Listens on a port (number) at `host`, or on a Unix socket (a path). */
+function listen(server: net.Server, where: number | string, host: string | undefined): Promise<void> {
   return new Promise(function bind(resolve, reject) {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    const bound = () => {
       server.off('error', reject);
       resolve();
-    });
+    };
+    if (typeof where === 'string') server.listen(where, bound);
+    else server.listen(where, host, bound);
   });
 }
 

@@ -46,7 +46,7 @@ export class UpstreamConnection implements ResponseSink {
     this.key = target.poolKey;
     this.socket = target.secure
       ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname, ALPNProtocols: ['http/1.1'] })
-      : net.connect(target.port, target.hostname);
+      : target.socketPath !== undefined ? net.connect(target.socketPath) : net.connect(target.port, target.hostname);
     this.socket.setNoDelay(true);
     this.socket.setTimeout(connectTimeoutMs);
     const conn = this;

@@ -470,6 +470,10 @@ export class ServerManager {
     for (const [path, data] of Object.entries(routes)) {
       // Cluster dashboard routes carry a user too; the cluster service owns them.
       if (data.user && !this.deps.foreignRoute?.(path) && !wanted.has(path) && !this.#isInflightPath(path)) {
+        // A start that finished after the servers were listed above routed its server since: the
+        // store, read again now, says whether the route is still stray.
+        const row = typeof data.user === 'string' && typeof data.server_name === 'string' ? await store.getServer(data.user, data.server_name) : null;
+        if (row && (row.state === 'running' || row.state === 'starting') && routeKey(serverPath(row.user, row.name)) === path) continue;
         await proxy.deleteRoute(path).catch(() => undefined);
       }
     }
