@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { HighrateError } from '../errors/catalogue.js';
-import { checkProxyOptions, parseProxyArgs, readAuthTokenFile } from './options.js';
+import { checkProxyOptions, parseProxyArgs, readAuthTokenFile, RefusedFlag } from './options.js';
 
 const configInvalid = (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID';
 
@@ -34,6 +34,8 @@ describe('parseProxyArgs', () => {
         daskPort: undefined,
         daskIp: undefined,
         // CHP's forwarding options, at CHP's defaults.
+        socket: undefined,
+        apiSocket: undefined,
         errorTarget: undefined,
         errorPath: undefined,
         xForward: true,
@@ -80,8 +82,32 @@ describe('parseProxyArgs', () => {
     assert.equal(parseProxyArgs(['--ip', '*'], {}).options.ip, undefined);
   });
 
+  test('CHP flags: forwarding switches, custom headers, timeouts; log level in any case', () => {
+    const o = parseProxyArgs(['--no-x-forward', '--no-prepend-path', '--no-include-prefix', '--host-routing', '--change-origin',
+      '--custom-header', ' X-A : 1 ', '--custom-header', 'X-B:two: parts', '--timeout', '100', '--proxy-timeout', '0', '--keep-alive-timeout', '7000',
+      '--log-level', 'DEBUG'], {});
+    assert.equal(o.logLevel, 'debug');
+    const checked = checkProxyOptions(o.options);
+    assert.deepEqual([checked.xForward, checked.prependPath, checked.includePrefix, checked.hostRouting, checked.changeOrigin], [false, false, false, true, true]);
+    assert.deepEqual(checked.customHeaders, [['X-A', '1'], ['X-B', 'two: parts']]);
+    assert.deepEqual([checked.timeoutMs, checked.proxyTimeoutMs, checked.keepAliveTimeoutMs], [100, undefined, 7000]);
+  });
+
+  test('CHP flags that cannot be honoured are RefusedFlag naming the flag', () => {
+    for (const [argv, message] of [
+      [['--custom-header', 'nocolon'], 'A colon was expected in --custom-header: nocolon'],
+      [['--custom-header', 'Bad Name: x'], '"Bad Name" is not a valid header name'],
+      [['--metrics-port', '9090'], '--metrics-port is not supported yet'],
+      [['--redirect-port', '80'], 'certificates not provided'],
+      [['--api-socket', '/tmp/a.sock', '--api-port', '1'], '--api-socket cannot be used with --api-port'],
+      [['--error-target', 'http://e', '--error-path', '/tmp'], 'Cannot specify both --error-target and --error-path'],
+    ] as const) {
+      assert.throws(() => parseProxyArgs([...argv], {}), (e: unknown) => e instanceof RefusedFlag && e.message.includes(message), argv.join(' '));
+    }
+  });
+
   test('unknown flags and bad values are CONFIG_INVALID', () => {
-    for (const argv of [['--bogus'], ['--port', 'eighty'], ['--log-level', 'loud'], ['positional']]) {
+    for (const argv of [['--bogus'], ['--port', 'eighty'], ['--log-level', 'loud'], ['positional'], ['--timeout', '1s']]) {
       assert.throws(() => parseProxyArgs(argv, {}), (e: unknown) => e instanceof HighrateError && e.code === 'CONFIG_INVALID', argv.join(' '));
     }
   });

@@ -346,7 +346,8 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       port: str('port') === undefined ? undefined : toPort('--port', str('port')!),
       ip: ip === '*' || ip === '' ? undefined : ip,
       apiPort: str('api-port') === undefined ? undefined : toPort('--api-port', str('api-port')!),
-      apiIp: str('api-ip'),
+      // CHP (and z2jh, which passes `--api-ip=`) reads an empty address as all interfaces.
+      apiIp: str('api-ip') === '' || str('api-ip') === '*' ? '' : str('api-ip'),
       defaultTarget: str('default-target'),
       authorizeUrl: str('authorize-url'),
       loginUrl: str('login-url'),

@@ -339,4 +339,25 @@ describe('every flag of configurable-http-proxy 5.3 --help is accepted by highra
       await new Promise((resolve) => child.once('exit', resolve));
     }
   });
+
+  test('zero-to-jupyterhub\'s proxy pod command line (`--flag=value`, empty addresses = all interfaces)', async () => {
+    const port = await freePort();
+    const apiPort = await freePort();
+    const hub = await startEcho();
+    const child = spawn(process.execPath, [path.join(REPO, 'bin/configurable-http-proxy.js'), '--ip=', '--api-ip=', `--api-port=${apiPort}`,
+      `--default-target=${hub.url}`, `--error-target=${hub.url}/hub/error`, `--port=${port}`],
+    { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: TOKEN, HIGHRATE_LOG_LEVEL: 'warn' }, stdio: 'ignore' });
+    try {
+      const res = await waitFor(async () => {
+        const r = await call(`http://127.0.0.1:${apiPort}/api/routes`, { headers: { authorization: `token ${TOKEN}` } });
+        return r.status === 200 ? r : undefined;
+      });
+      assert.deepEqual(Object.keys(JSON.parse(res.body)), ['/']);
+      assert.equal(echoed(await call(`http://127.0.0.1:${port}/hub/home`)).url, '/hub/home');
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await hub.close();
+    }
+  });
 });
