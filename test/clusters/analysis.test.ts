@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { execute, openChannels, readProgress, startKernel } from '../helpers/kernel.js';
+import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { Platform, ROOT } from '../helpers/platform.js';
 import { daskProcesses, gw, stopAllClusters } from './helpers.js';
 
@@ -53,10 +53,7 @@ describe('the example analysis notebook', () => {
   test('runs on 2 workers and fills the same histogram as plain numpy', async () => {
     const token = await p.token('alice');
     const auth = { authorization: `token ${token}` };
-    const start = await p.api('POST', '/hub/api/users/alice/server', { token }, { cores: 1 });
-    assert.ok([201, 202].includes(start.status), start.text);
-    const events = await readProgress(p.base, '/hub/api/users/alice/server/progress', auth);
-    assert.equal(events.at(-1).ready, true, JSON.stringify(events));
+    await p.startServer('alice', token);
 
     const kernel = await startKernel(p.base, '/user/alice/', auth);
     const ws = await openChannels(p.base, '/user/alice/', kernel, auth);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { execute, openChannels, readProgress, startKernel } from '../helpers/kernel.js';
+import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
 import { daskProcesses, gw, model, stopAllClusters } from './helpers.js';
 
@@ -28,10 +28,7 @@ describe('dask_gateway module in a notebook', () => {
   test('Gateway() → new_cluster, scale(2), get_client, compute, dashboard links through the proxy, adapt, shutdown', async () => {
     const token = await p.token('alice');
     const auth = { authorization: `token ${token}` };
-    const start = await p.api('POST', '/hub/api/users/alice/server', { token }, { cores: 1 });
-    assert.ok([201, 202].includes(start.status), start.text);
-    const events = await readProgress(p.base, '/hub/api/users/alice/server/progress', auth);
-    assert.equal(events.at(-1).ready, true, JSON.stringify(events));
+    await p.startServer('alice', token);
 
     const kernel = await startKernel(p.base, '/user/alice/', auth);
     const ws = await openChannels(p.base, '/user/alice/', kernel, auth);

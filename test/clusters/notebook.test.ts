@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { execute, openChannels, readProgress, startKernel } from '../helpers/kernel.js';
+import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { http } from '../helpers/http.js';
 import { Platform } from '../helpers/platform.js';
 import { daskProcesses, stopAllClusters } from './helpers.js';
@@ -8,8 +8,8 @@ import { daskProcesses, stopAllClusters } from './helpers.js';
 /**
  * From a notebook server on the platform, with nothing but its environment: a kernel creates a
  * cluster through the dask-gateway API with the server's own token, connects a distributed.Client
- * through the Dask port, computes, and stops the cluster. The server's token has cluster scopes
- * only and is revoked when the server stops.
+ * through the Dask port, computes, and stops the cluster. The server's token holds JupyterHub's
+ * server role and its owner's cluster scopes, and is revoked when the server stops.
  */
 describe('Dask from a notebook server', () => {
   let p: Platform;
@@ -30,10 +30,7 @@ describe('Dask from a notebook server', () => {
   test('a kernel creates, uses and stops a cluster; the server token goes with the server', async () => {
     const token = await p.token('alice');
     const auth = { authorization: `token ${token}` };
-    const start = await p.api('POST', '/hub/api/users/alice/server', { token }, { cores: 1 });
-    assert.ok([201, 202].includes(start.status), start.text);
-    const events = await readProgress(p.base, '/hub/api/users/alice/server/progress', auth);
-    assert.equal(events.at(-1).ready, true, JSON.stringify(events));
+    await p.startServer('alice', token);
 
     const tokens = (await http('GET', `${p.base}/hub/api/users/alice/tokens`, { headers: auth })).json().api_tokens;
     // The server's own token (JupyterHub's server role) carries the cluster scopes too.

@@ -12,6 +12,7 @@ import { SqliteAccountStore } from '../../src/idp/accounts.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { browserLogin, CookieJar, http } from './http.js';
+import { readProgress } from './kernel.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const CLI = join(ROOT, 'bin', 'highrate.js');
@@ -136,6 +137,19 @@ export class Platform {
     const store = await createStore(`sqlite://${join(this.dataDir, 'highrate.sqlite')}`);
     await store.migrate();
     return store;
+  }
+
+  /**
+   * Starts `user`'s server through the API with `token` and reads its progress stream to the end;
+   * throws unless it ends ready. Returns the progress events.
+   */
+  async startServer(user: string, token: string, body: Record<string, unknown> = { cores: 1 }, server = ''): Promise<any[]> {
+    const path = server ? `/hub/api/users/${user}/servers/${server}` : `/hub/api/users/${user}/server`;
+    const r = await this.api('POST', path, { token }, body);
+    if (![201, 202].includes(r.status)) throw new Error(`start of ${user}/${server}: ${r.status} ${r.text}`);
+    const events = await readProgress(this.base, `${path}/progress`, { authorization: `token ${token}` });
+    if (events.at(-1)?.ready !== true) throw new Error(`${user}/${server} did not start: ${JSON.stringify(events.at(-1))}`);
+    return events;
   }
 
   api(method: string, path: string, auth: { token?: string; jar?: CookieJar }, body?: unknown) {
