@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import net from 'node:net';
+import tls from 'node:tls';
 import { errorBody, fail, HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { Http1Parser, type RequestSink } from './http1-parser.js';
@@ -26,6 +27,8 @@ export interface ApiServerOptions {
   bodyLimit: number;
   /** Connections silent for this long are closed (ms); CHP's keep-alive default is 5 s. */
   idleTimeoutMs: number;
+  /** HTTPS (CHP's --api-ssl-*); plain HTTP without. */
+  tls?: tls.TlsOptions;
 }
 
 /** The server plus a way to end its connections (net.Server.close only stops accepting). */
@@ -45,13 +48,16 @@ export interface ApiServer {
  */
 export function createApiServer(handler: ApiHandler, opts: ApiServerOptions): ApiServer {
   const connections = new Set<ApiConnection>();
-  const server = net.createServer({ noDelay: true }, function onApiConnection(socket) {
+  const server = opts.tls === undefined
+    ? net.createServer({ noDelay: true }, onApiConnection)
+    : tls.createServer({ ...opts.tls, noDelay: true }, onApiConnection);
+  function onApiConnection(socket: net.Socket) {
     const conn = new ApiConnection(socket, handler, opts.bodyLimit);
     connections.add(conn);
     socket.setTimeout(opts.idleTimeoutMs);
     socket.on('timeout', () => socket.destroy());
     socket.on('close', () => connections.delete(conn));
-  });
+  }
   return {
     server,
     closeConnections() {

@@ -3,6 +3,7 @@ import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import type { ApiHandler, ApiReply, ApiRequest } from './api-server.js';
 import { DASK_API_PATH } from './dask-api.js';
+import { cleanPrefix } from './prefix.js';
 import { routeJson, type RouteJson, type RouteTable } from './routes.js';
 
 const ROUTES_PATH = /^\/api\/routes(\/.*)?$/;
@@ -25,6 +26,8 @@ export function createRouteApi(table: RouteTable, authToken: string, opts: {
   flushAuth?: () => void;
   /** The Dask port's routes (`/api/dask…`, see dask-api.ts). */
   dask?: (req: ApiRequest, path: string) => ApiReply;
+  /** --host-routing: as CHP, a route's data gets `host`, the first segment of its prefix. */
+  hostRouting?: boolean;
 } = {}): ApiHandler {
   const open = authToken === '';
   const expectedDigest = digest(authToken);
@@ -72,10 +75,12 @@ export function createRouteApi(table: RouteTable, authToken: string, opts: {
         return { status: 200, body: routeJson(route) };
       }
       case 'POST': {
-        const data = parseRouteBody(req.body);
+        let data = parseRouteBody(req.body);
+        const key = cleanPrefix(prefix ?? '/');
+        if (opts.hostRouting === true && key !== '/') data = { ...data, host: key.split('/')[1] };
         let route;
         try {
-          route = table.add(prefix ?? '/', data);
+          route = table.add(key, data);
         } catch (err) {
           throw fail('BAD_REQUEST', (err as Error).message);
         }

@@ -21,7 +21,10 @@ export class ErrorPages {
   readonly #target: URL | null;
   readonly #dir: string | null;
 
-  constructor(opts: { errorTarget?: string | undefined; errorPath?: string | undefined }) {
+  readonly #insecure: boolean;
+
+  constructor(opts: { errorTarget?: string | undefined; errorPath?: string | undefined; insecure?: boolean }) {
+    this.#insecure = opts.insecure ?? false;
     // A trailing slash, so that `<target>/404` keeps the target's own path (as CHP).
     this.#target = opts.errorTarget === undefined ? null : new URL(opts.errorTarget.endsWith('/') ? opts.errorTarget : `${opts.errorTarget}/`);
     this.#dir = opts.errorPath ?? null;
@@ -37,7 +40,7 @@ export class ErrorPages {
     const url = new URL(String(status), base);
     url.searchParams.set('url', req.url ?? '/');
     const client = url.protocol === 'https:' ? https : http;
-    const errorRequest = client.request(url, { method: 'GET', agent: false }, function onErrorPage(page) {
+    const errorRequest = client.request(url, { method: 'GET', agent: false, rejectUnauthorized: !this.#insecure }, function onErrorPage(page) {
       if (res.headersSent || res.writableEnded) {
         page.resume();
         return;

@@ -15,6 +15,36 @@ export interface ForwardContext {
   readonly proxyTimeoutMs: number;
   /** 503s (unreachable target) go through the configured error pages. */
   readonly errors: ErrorPages;
+  /** CHP's --auto-rewrite / --protocol-rewrite; null when neither is given (nothing is looked at). */
+  readonly locationRewrite: LocationRewrite | null;
+}
+
+export interface LocationRewrite {
+  readonly autoRewrite: boolean;
+  readonly protocol: string | undefined;
+}
+
+/**
+ * http-proxy's redirect rewriting, as CHP uses it: in a 201/301/302/307/308 whose Location points
+ * at the target's own host:port, the host becomes the client's Host (autoRewrite) and/or the scheme
+ * `protocol`. Relative and foreign Locations are left alone. `headers` is node's flat raw array.
+ */
+function rewriteLocation(rw: LocationRewrite, status: number, headers: string[], targetHost: string, clientHost: string | undefined): void {
+  if (status !== 201 && status !== 301 && status !== 302 && status !== 307 && status !== 308) return;
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.length !== 8 || headers[i]!.toLowerCase() !== 'location') continue;
+    let url: URL;
+    try {
+      url = new URL(headers[i + 1]!);
+    } catch {
+      return;
+    }
+    if (url.host !== targetHost) return;
+    if (rw.autoRewrite) url.host = clientHost ?? '';
+    if (rw.protocol !== undefined) url.protocol = rw.protocol;
+    headers[i + 1] = url.toString();
+    return;
+  }
 }
 
 const kExchange = Symbol('highrate.exchange');
@@ -109,6 +139,8 @@ class HttpExchange implements UpstreamExchange {
   onHead(status: number, reason: string, headers: string[]): void {
     this.#status = status;
     if (this.#timer !== null) this.#timer.refresh();
+    const rewrite = this.#ctx.locationRewrite;
+    if (rewrite !== null) rewriteLocation(rewrite, status, headers, this.#route.target.hostHeader, this.#req.headers.host);
     try {
       this.#res.writeHead(status, reason, headers);
     } catch (err) {

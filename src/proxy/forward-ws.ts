@@ -16,11 +16,12 @@ import type { Route } from './routes.js';
  * @param path the URL path+query to request on the target (below the target's own path)
  * @param sockets the set of open tunnels, so that closing the proxy can end them
  * @param prependPath CHP's prependPath: put the target's own path before `path` (default true)
+ * @param targetTls towards an https target: --insecure (rejectUnauthorized false), --client-ssl-* (key, cert, ca)
  */
-export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, headerLines: string, path: string, sockets: Set<Duplex>, prependPath = true): void {
+export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, headerLines: string, path: string, sockets: Set<Duplex>, prependPath = true, targetTls: tls.ConnectionOptions = {}): void {
   const target = route.target;
   const upstream: net.Socket = target.secure
-    ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname })
+    ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname, ...targetTls })
     : target.socketPath !== undefined ? net.connect(target.socketPath) : net.connect(target.port, target.hostname);
   upstream.setNoDelay(true);
   if (client instanceof net.Socket) {

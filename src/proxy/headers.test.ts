@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { upstreamHead } from './headers.js';
+import { customHeaderBlock, upstreamHead } from './headers.js';
 
 function parse(lines: string): Array<[string, string]> {
   return lines
@@ -79,6 +79,20 @@ describe('upstreamHead', () => {
       ['X-Forwarded-For', '10.0.0.7'],
       ['X-Forwarded-Port', '80'],
       ['X-Forwarded-Proto', 'ws'],
+    ]);
+  });
+
+  test('CHP options: --no-x-forward, --change-origin, --custom-header (last of a name wins, the client\'s replaced)', () => {
+    const custom = customHeaderBlock([['X-A', '1'], ['x-a', '2'], ['X-B', 'b']]);
+    assert.equal(customHeaderBlock([]), null);
+    const head = upstreamHead(['Host', 'public:8000', 'X-Forwarded-For', '1.2.3.4', 'X-B', 'client', 'Accept', '*/*'],
+      { ...base, xForward: false, changeOrigin: true, custom });
+    assert.deepEqual(parse(head.lines), [
+      ['X-Forwarded-For', '1.2.3.4'],
+      ['Accept', '*/*'],
+      ['Host', 'target:9'],
+      ['x-a', '2'],
+      ['X-B', 'b'],
     ]);
   });
 });

@@ -60,14 +60,48 @@ export interface ProxyOptions {
   socket?: string;
   /** The route API on this Unix socket instead of apiIp/apiPort (CHP's --api-socket). */
   apiSocket?: string;
+  /** HTTPS on the public port (CHP's --ssl-*): PEM files, read when the proxy starts. */
+  tls?: PublicTls;
+  /** With `tls`: also listen for plain HTTP here and redirect it to HTTPS (CHP's --redirect-port). */
+  redirectPort?: number;
+  /** The port --redirect-port sends clients to (CHP's --redirect-to); default the public port. */
+  redirectTo?: number;
   /** Route by `/<host><path>` (the Host header without its port first), as CHP's --host-routing. Default false. */
   hostRouting?: boolean;
+  /** Rewrite the host of redirects to the target into the client's Host (CHP's --auto-rewrite). Default false. */
+  autoRewrite?: boolean;
+  /** Rewrite the scheme of redirects to the target into this one, e.g. https (CHP's --protocol-rewrite). */
+  protocolRewrite?: string;
+  /** HTTPS on the route API port (CHP's --api-ssl-*): PEM files, read at start. */
+  apiTls?: { keyFile: string; certFile: string; caFile?: string; passphrase?: string; requestCert: boolean; rejectUnauthorized: boolean };
+  /** A client certificate and CA for https targets (CHP's --client-ssl-key/-cert/-ca): PEM files, read at start. */
+  clientTls?: { keyFile?: string; certFile?: string; caFile?: string };
+  /** Do not verify https targets' certificates (CHP's --insecure). Default false. */
+  insecure?: boolean;
   /** Send the target's host:port as Host instead of the client's, as CHP's --change-origin. Default false. */
   changeOrigin?: boolean;
 }
 
+/** CHP's --ssl-* flags for the public port. */
+export interface PublicTls {
+  keyFile: string;
+  certFile: string;
+  caFile?: string;
+  dhparamFile?: string;
+  /** CONFIGPROXY_SSL_KEY_PASSPHRASE, as CHP. */
+  passphrase?: string;
+  /** Ask clients for a certificate (--ssl-request-cert). */
+  requestCert: boolean;
+  /** With requestCert: refuse clients without a valid one (--ssl-reject-unauthorized). */
+  rejectUnauthorized: boolean;
+  /** e.g. TLSv1_2 (--ssl-protocol), used as node's `secureProtocol` `<protocol>_method`. */
+  protocol?: string;
+  /** OpenSSL cipher list (--ssl-ciphers); default node's. */
+  ciphers?: string;
+}
+
 /** Options after validation and defaults. */
-type Optional = 'socket' | 'apiSocket' | 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache' | 'daskPort' | 'daskIp' | 'errorTarget' | 'errorPath' | 'timeoutMs' | 'proxyTimeoutMs';
+type Optional = 'apiTls' | 'clientTls' | 'protocolRewrite' | 'tls' | 'redirectPort' | 'redirectTo' | 'socket' | 'apiSocket' | 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache' | 'daskPort' | 'daskIp' | 'errorTarget' | 'errorPath' | 'timeoutMs' | 'proxyTimeoutMs';
 export type CheckedProxyOptions = Required<Omit<ProxyOptions, Optional>> & Pick<ProxyOptions, Optional>;
 
 /** Applies defaults and refuses what cannot work (CONFIG_INVALID), before anything listens. */
@@ -121,6 +155,9 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
     daskIp: opts.daskIp ?? opts.ip,
     socket: opts.socket,
     apiSocket: opts.apiSocket,
+    tls: opts.tls,
+    redirectPort: opts.redirectPort,
+    redirectTo: opts.redirectTo,
     errorTarget: opts.errorTarget,
     errorPath: opts.errorPath,
     xForward: opts.xForward ?? true,
@@ -132,6 +169,11 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
     proxyTimeoutMs: opts.proxyTimeoutMs || undefined,
     hostRouting: opts.hostRouting ?? false,
     changeOrigin: opts.changeOrigin ?? false,
+    insecure: opts.insecure ?? false,
+    autoRewrite: opts.autoRewrite ?? false,
+    protocolRewrite: opts.protocolRewrite,
+    clientTls: opts.clientTls,
+    apiTls: opts.apiTls,
   });
 }
 
@@ -172,12 +214,13 @@ Routing and forwarding (as CHP):
   --timeout <ms>         drop a client connection that is idle this long (default: never)
   --proxy-timeout <ms>   answer 503 when the target sends nothing for this long
                          (default: never)
-  --auto-rewrite         rewrite Location host/port in redirects      [not supported yet]
+  --auto-rewrite         in redirects (201, 301, 302, 307, 308) to the target's own host:port,
+                         put the client's Host in Location
   --protocol-rewrite <proto>
-                         rewrite Location protocol in redirects       [not supported yet]
-  --insecure             do not verify https targets' certificates    [not supported yet]
+                         in such redirects, put this scheme (e.g. https) in Location
+  --insecure             do not verify https targets' certificates
   --storage-backend <module>
-                         external route storage class                 [not supported]
+                         external route storage class                 [not supported yet]
 
 Errors (404 no route, 503 target unreachable):
   --error-target <url>   fetch error pages from <url>/<code>?url=<request url>
@@ -185,18 +228,35 @@ Errors (404 no route, 503 target unreachable):
                          Without either: an HTML page for browsers (Accept: text/html),
                          JSON {status, message, code} for other clients.
 
-TLS and redirects                                                     [not supported yet]:
-  --ssl-key <file> --ssl-cert <file> --ssl-ca <file> --ssl-request-cert
-  --ssl-reject-unauthorized --ssl-protocol <p> --ssl-ciphers <list> --ssl-allow-rc4
-  --ssl-dhparam <file>   TLS on the public port
-  --api-ssl-key <file> --api-ssl-cert <file> --api-ssl-ca <file> --api-ssl-request-cert
-  --api-ssl-reject-unauthorized
-                         TLS on the route API port
-  --client-ssl-key <file> --client-ssl-cert <file> --client-ssl-ca <file>
-  --client-ssl-request-cert --client-ssl-reject-unauthorized
-                         client certificate for https targets
-  --redirect-port <n>    redirect plain HTTP on this port to the HTTPS port (needs --ssl-*)
+HTTPS on the public port (key passphrase from CONFIGPROXY_SSL_KEY_PASSPHRASE):
+  --ssl-key <file>       private key (PEM); with --ssl-cert the public port serves HTTPS
+  --ssl-cert <file>      certificate chain (PEM)
+  --ssl-ca <file>        CA certificates (PEM) for client certificates
+  --ssl-request-cert     ask clients for a certificate
+  --ssl-reject-unauthorized
+                         with --ssl-request-cert: refuse clients without a valid one
+  --ssl-protocol <p>     only this protocol, e.g. TLSv1_2
+  --ssl-ciphers <list>   OpenSSL cipher list (default: node's, which has no RC4)
+  --ssl-allow-rc4        accepted for CHP; OpenSSL 3 has no RC4, so it changes nothing
+  --ssl-dhparam <file>   Diffie-Hellman parameters (PEM)
+  --redirect-port <n>    also listen for plain HTTP here and redirect it (301) to HTTPS
   --redirect-to <n>      the port --redirect-port redirects to (default: --port)
+
+HTTPS targets:
+  --client-ssl-key <file> --client-ssl-cert <file>
+                         client certificate (PEM) presented to https targets
+  --client-ssl-ca <file> CA certificates (PEM) that https targets' certificates must chain to
+  --client-ssl-request-cert --client-ssl-reject-unauthorized
+                         accepted for CHP, where they have no effect either
+
+HTTPS on the route API port (key passphrase from CONFIGPROXY_API_SSL_KEY_PASSPHRASE):
+  --api-ssl-key <file> --api-ssl-cert <file>
+                         private key and certificate (PEM)
+  --api-ssl-ca <file>    CA certificates (PEM) for client certificates
+  --api-ssl-request-cert ask API clients for a certificate
+  --api-ssl-reject-unauthorized
+                         with --api-ssl-request-cert: refuse clients without a valid one
+
 
 Metrics                                                               [not supported yet]:
   --metrics-ip <address> --metrics-port <n> --metrics-socket <path>
@@ -249,18 +309,10 @@ export class RefusedFlag extends Error {
 const NOT_YET: Record<string, string> = {
   'metrics-socket': 'metrics on a Unix socket',
   'metrics-port': "CHP's Prometheus metrics",
-  'auto-rewrite': 'rewriting Location headers',
-  'protocol-rewrite': 'rewriting Location headers',
-  insecure: 'https targets without certificate verification',
   'storage-backend': 'external route storage classes (routes are kept in memory)',
-  'ssl-key': 'TLS on the public port', 'ssl-cert': 'TLS on the public port', 'ssl-ca': 'TLS on the public port',
-  'ssl-request-cert': 'TLS on the public port', 'ssl-reject-unauthorized': 'TLS on the public port',
-  'ssl-protocol': 'TLS options', 'ssl-ciphers': 'TLS options', 'ssl-allow-rc4': 'TLS options', 'ssl-dhparam': 'TLS options',
-  'api-ssl-key': 'TLS on the route API port', 'api-ssl-cert': 'TLS on the route API port', 'api-ssl-ca': 'TLS on the route API port',
-  'api-ssl-request-cert': 'TLS on the route API port', 'api-ssl-reject-unauthorized': 'TLS on the route API port',
-  'client-ssl-key': 'client certificates towards https targets', 'client-ssl-cert': 'client certificates towards https targets',
-  'client-ssl-ca': 'client certificates towards https targets', 'client-ssl-request-cert': 'client certificates towards https targets',
-  'client-ssl-reject-unauthorized': 'client certificates towards https targets',
+   
+   
+  
 };
 
 const BOOLEAN_CHP_FLAGS = [
@@ -321,9 +373,18 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   for (const name of Object.keys(NOT_YET)) {
     if (values[name] !== undefined) throw new RefusedFlag(`--${name} is not supported yet by highrate proxy (${NOT_YET[name]}); remove it or use configurable-http-proxy.`);
   }
+  const tls = publicTls(str, flag, env);
+  const apiKey = str('api-ssl-key');
+  const apiCert = str('api-ssl-cert');
+  if ((apiKey === undefined) !== (apiCert === undefined)) throw new RefusedFlag(`--${apiKey === undefined ? 'api-ssl-cert' : 'api-ssl-key'} needs --${apiKey === undefined ? 'api-ssl-key' : 'api-ssl-cert'} too.`);
+  if (apiKey === undefined) {
+    const stray = ['api-ssl-ca', 'api-ssl-request-cert', 'api-ssl-reject-unauthorized'].find((f) => str(f) !== undefined || flag(f));
+    if (stray !== undefined) throw new RefusedFlag(`--${stray} needs --api-ssl-key and --api-ssl-cert (HTTPS on the route API port).`);
+  }
   // As CHP: redirecting to HTTPS needs the proxy to serve HTTPS (--ssl-key/--ssl-cert).
-  if (str('redirect-port') !== undefined) throw new RefusedFlag('HTTPS redirection specified (--redirect-port) but certificates not provided (--ssl-key/--ssl-cert).');
-  if (str('redirect-to') !== undefined) toPort('--redirect-to', str('redirect-to')!);
+  if (str('redirect-port') !== undefined && tls === undefined) {
+    throw new RefusedFlag('HTTPS redirection specified (--redirect-port) but certificates not provided (--ssl-key/--ssl-cert).');
+  }
   if (str('error-target') !== undefined && str('error-path') !== undefined) {
     throw new RefusedFlag('Cannot specify both --error-target and --error-path; pick one.');
   }
@@ -358,6 +419,9 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       authToken: authTokenFile === undefined ? env.CONFIGPROXY_AUTH_TOKEN ?? '' : undefined,
       socket: str('socket'),
       apiSocket: str('api-socket'),
+      tls,
+      redirectPort: str('redirect-port') === undefined ? undefined : toPort('--redirect-port', str('redirect-port')!),
+      redirectTo: str('redirect-to') === undefined ? undefined : toPort('--redirect-to', str('redirect-to')!),
       errorTarget: str('error-target'),
       errorPath: str('error-path'),
       xForward: !flag('no-x-forward'),
@@ -366,10 +430,49 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       customHeaders,
       hostRouting: flag('host-routing'),
       changeOrigin: flag('change-origin'),
+      insecure: flag('insecure'),
+      autoRewrite: flag('auto-rewrite'),
+      apiTls: apiKey === undefined || apiCert === undefined ? undefined : {
+        keyFile: apiKey,
+        certFile: apiCert,
+        caFile: str('api-ssl-ca'),
+        passphrase: env.CONFIGPROXY_API_SSL_KEY_PASSPHRASE || undefined,
+        requestCert: flag('api-ssl-request-cert'),
+        rejectUnauthorized: flag('api-ssl-reject-unauthorized'),
+      },
+      clientTls: str('client-ssl-key') ?? str('client-ssl-cert') ?? str('client-ssl-ca')
+        ? { keyFile: str('client-ssl-key'), certFile: str('client-ssl-cert'), caFile: str('client-ssl-ca') }
+        : undefined,
+      protocolRewrite: str('protocol-rewrite'),
       timeoutMs: toMillis('--timeout', str('timeout')),
       proxyTimeoutMs: toMillis('--proxy-timeout', str('proxy-timeout')),
       keepAliveTimeoutMs: toMillis('--keep-alive-timeout', str('keep-alive-timeout')),
     },
+  };
+}
+
+const TLS_DETAIL_FLAGS = ['ssl-ca', 'ssl-dhparam', 'ssl-protocol', 'ssl-ciphers', 'ssl-request-cert', 'ssl-reject-unauthorized', 'ssl-allow-rc4'];
+
+/** The public port's TLS from --ssl-*; undefined without --ssl-key/--ssl-cert (then the other --ssl-* are refused). */
+function publicTls(str: (n: string) => string | undefined, flag: (n: string) => boolean, env: NodeJS.ProcessEnv): PublicTls | undefined {
+  const keyFile = str('ssl-key');
+  const certFile = str('ssl-cert');
+  if (keyFile === undefined && certFile === undefined) {
+    const stray = TLS_DETAIL_FLAGS.find((f) => str(f) !== undefined || flag(f));
+    if (stray !== undefined) throw new RefusedFlag(`--${stray} needs --ssl-key and --ssl-cert (HTTPS on the public port).`);
+    return undefined;
+  }
+  if (keyFile === undefined || certFile === undefined) throw new RefusedFlag(`--${keyFile === undefined ? 'ssl-cert' : 'ssl-key'} needs --${keyFile === undefined ? 'ssl-key' : 'ssl-cert'} too.`);
+  return {
+    keyFile,
+    certFile,
+    caFile: str('ssl-ca'),
+    dhparamFile: str('ssl-dhparam'),
+    passphrase: env.CONFIGPROXY_SSL_KEY_PASSPHRASE || undefined,
+    requestCert: flag('ssl-request-cert'),
+    rejectUnauthorized: flag('ssl-reject-unauthorized'),
+    protocol: str('ssl-protocol'),
+    ciphers: str('ssl-ciphers'),
   };
 }
 

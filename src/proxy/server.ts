@@ -1,7 +1,11 @@
+import fs from 'node:fs';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
+import type tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { createRouteApi } from './api.js';
 import { createApiServer } from './api-server.js';
@@ -13,7 +17,7 @@ import { ErrorPages } from './error-pages.js';
 import { forwardHttp, type ForwardContext } from './forward-http.js';
 import { forwardUpgrade } from './forward-ws.js';
 import { customHeaderBlock, upstreamHead } from './headers.js';
-import { checkProxyOptions, type ProxyOptions } from './options.js';
+import { checkProxyOptions, type ProxyOptions, type PublicTls } from './options.js';
 import { isSafeMethod, originRefusal } from './origin.js';
 import { routingPath } from './prefix.js';
 import { refuseUpgrade, sendLoginRedirect, sendProblem, wantsHtml } from './responses.js';
@@ -60,12 +64,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     timeoutMs: opts.authorizeTimeoutMs,
   });
   const allowOrigins: ReadonlySet<string> = new Set(opts.allowOrigins);
-  const pool = new UpstreamPool();
+  const targetTls = targetTlsOptions(opts.insecure, opts.clientTls);
+  const pool = new UpstreamPool({ targetTls });
   const errors = new ErrorPages(opts);
-  const ctx: ForwardContext = { pool, prependPath: opts.prependPath, proxyTimeoutMs: opts.proxyTimeoutMs ?? 0, errors };
+  const locationRewrite = opts.autoRewrite || opts.protocolRewrite !== undefined ? { autoRewrite: opts.autoRewrite, protocol: opts.protocolRewrite } : null;
+  const ctx: ForwardContext = { pool, prependPath: opts.prependPath, proxyTimeoutMs: opts.proxyTimeoutMs ?? 0, errors, locationRewrite };
   // CHP's forwarding options, fixed at start: the defaults keep the hot path as it was.
   const { hostRouting, includePrefix, prependPath, xForward, changeOrigin } = opts;
   const custom = customHeaderBlock(opts.customHeaders);
+  // X-Forwarded-Proto, as http-proxy: what the client used to reach us.
+  const webProto = opts.tls === undefined ? 'http' : 'https';
+  const wsProto = opts.tls === undefined ? 'ws' : 'wss';
   const tunnels = new Set<Duplex>();
   if (opts.authToken === '') log.warn('route API is not authenticated: CONFIGPROXY_AUTH_TOKEN is empty');
 
@@ -123,7 +132,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   function forward(req: IncomingMessage, res: ServerResponse, route: Route, edge: boolean): void {
     const head = upstreamHead(req.rawHeaders, {
       remoteAddress: req.socket.remoteAddress,
-      proto: 'http',
+      proto: webProto,
       upgrade: false,
       edge,
       upstreamToken: route.upstreamToken,
@@ -188,7 +197,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     if (socket.destroyed) return;
     const { lines } = upstreamHead(req.rawHeaders, {
       remoteAddress: req.socket.remoteAddress,
-      proto: 'ws',
+      proto: wsProto,
       upgrade: true,
       edge,
       upstreamToken: route.upstreamToken,
@@ -197,10 +206,29 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       changeOrigin,
       custom,
     });
-    forwardUpgrade(req, socket, head, route, lines, includePrefix ? path : withoutPrefix(path, route.prefix, hostRouting), tunnels, prependPath);
+    forwardUpgrade(req, socket, head, route, lines, includePrefix ? path : withoutPrefix(path, route.prefix, hostRouting), tunnels, prependPath, targetTls);
   }
 
-  const publicServer = http.createServer({ keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: 0, noDelay: true }, onRequest);
+  const serverOptions = { keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: 0, noDelay: true };
+  const publicServer: http.Server = opts.tls === undefined
+    ? http.createServer(serverOptions, onRequest)
+    : https.createServer({ ...serverOptions, ...readTls(opts.tls) }, onRequest);
+  // --redirect-port (with TLS only, as CHP): plain HTTP there is sent to the HTTPS port.
+  const redirectTo = opts.redirectTo ?? opts.port;
+  const redirectServer = opts.tls !== undefined && opts.redirectPort !== undefined && opts.socket === undefined && opts.port !== 80
+    ? http.createServer(function redirectToHttps(req, res) {
+      req.resume();
+      const host = req.headers.host;
+      if (host === undefined) {
+        res.writeHead(400, { 'content-type': 'text/plain' });
+        res.end(`This server is HTTPS-only on port ${redirectTo}, and the request named no Host to redirect to.`);
+        return;
+      }
+      const name = host.replace(/:\d+$/, '');
+      res.writeHead(301, { location: `https://${redirectTo === 443 ? name : `${name}:${redirectTo}`}${req.url ?? '/'}`, 'content-length': 0 });
+      res.end();
+    })
+    : null;
   publicServer.on('upgrade', onUpgrade);
   // CHP's --timeout: a client connection idle this long is dropped (node destroys the socket
   // when nothing listens for 'timeout'); WebSocket tunnels turn it off for their socket.
@@ -214,14 +242,28 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const api = createApiServer(createRouteApi(routes, opts.authToken, {
     flushAuth: () => authorizer.cache.clear(),
     dask: daskApi(sni, () => daskPort),
-  }), { bodyLimit: opts.bodyLimit, idleTimeoutMs: opts.keepAliveTimeoutMs });
+    hostRouting,
+  }), {
+    bodyLimit: opts.bodyLimit,
+    idleTimeoutMs: opts.keepAliveTimeoutMs,
+    tls: opts.apiTls === undefined ? undefined : {
+      key: readPem('--api-ssl-key', opts.apiTls.keyFile),
+      cert: readPem('--api-ssl-cert', opts.apiTls.certFile),
+      ca: opts.apiTls.caFile === undefined ? undefined : readPem('--api-ssl-ca', opts.apiTls.caFile),
+      passphrase: opts.apiTls.passphrase,
+      requestCert: opts.apiTls.requestCert,
+      rejectUnauthorized: opts.apiTls.rejectUnauthorized,
+    },
+  });
   const apiServer = api.server;
 
   try {
     await listen(publicServer, opts.socket ?? opts.port, opts.ip);
     if (sni) daskPort = await sni.listen(opts.daskPort!, opts.daskIp);
     await listen(apiServer, opts.apiSocket ?? opts.apiPort, opts.apiIp);
+    if (redirectServer !== null) await listen(redirectServer, opts.redirectPort!, opts.ip);
   } catch (err) {
+    redirectServer?.close();
     publicServer.close();
     apiServer.close();
     await sni?.close();
@@ -252,7 +294,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           });
           api.closeConnections();
         });
-        await Promise.all([drain(publicServer), apiClosed, sni?.close()]);
+        if (redirectServer !== null) redirectServer.closeAllConnections();
+        await Promise.all([drain(publicServer), apiClosed, sni?.close(), redirectServer && new Promise((r) => redirectServer.close(r))]);
         pool.close();
         authorizer.close();
         log.info('proxy closed', { publicPort, apiPort });
@@ -299,6 +342,41 @@ function logOriginRefusal(req: IncomingMessage, route: Route, upgrade: boolean):
     secFetchSite: req.headers['sec-fetch-site'] ?? null,
     upgrade,
   });
+}
+
+/** TLS options towards https targets: --insecure and --client-ssl-* (files read now, CONFIG_INVALID naming an unreadable one). */
+function targetTlsOptions(insecure: boolean, client: { keyFile?: string; certFile?: string; caFile?: string } | undefined): tls.ConnectionOptions {
+  const o: tls.ConnectionOptions = {};
+  if (insecure) o.rejectUnauthorized = false;
+  if (client?.keyFile !== undefined) o.key = readPem('--client-ssl-key', client.keyFile);
+  if (client?.certFile !== undefined) o.cert = readPem('--client-ssl-cert', client.certFile);
+  if (client?.caFile !== undefined) o.ca = readPem('--client-ssl-ca', client.caFile);
+  return o;
+}
+
+function readPem(flag: string, file: string): Buffer {
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw fail('CONFIG_INVALID', `Cannot read ${flag} ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}.`);
+  }
+}
+
+/** The public port's key, certificate… read from their files (CONFIG_INVALID naming the file when one cannot be read). */
+function readTls(t: PublicTls): https.ServerOptions {
+  const read = readPem;
+  return {
+    key: read('--ssl-key', t.keyFile),
+    cert: read('--ssl-cert', t.certFile),
+    ca: t.caFile === undefined ? undefined : read('--ssl-ca', t.caFile),
+    dhparam: t.dhparamFile === undefined ? undefined : read('--ssl-dhparam', t.dhparamFile),
+    passphrase: t.passphrase,
+    requestCert: t.requestCert,
+    rejectUnauthorized: t.rejectUnauthorized,
+    secureProtocol: t.protocol === undefined ? undefined : `${t.protocol}_method`,
+    ciphers: t.ciphers,
+    honorCipherOrder: true,
+  };
 }
 
 function portOf(server: net.Server): number {

@@ -20,6 +20,8 @@ export interface UpstreamPoolOptions {
   idleTimeoutMs?: number;
   /** Idle connections kept per target. Default 1024. */
   maxIdlePerTarget?: number;
+  /** TLS towards https targets: CHP's --insecure (rejectUnauthorized false) and --client-ssl-* (key, cert, ca). */
+  targetTls?: tls.ConnectionOptions;
 }
 
 /**
@@ -41,11 +43,11 @@ export class UpstreamConnection implements ResponseSink {
   /** How long it may stay idle in the pool (ms). */
   idleLimit = 0;
 
-  constructor(pool: UpstreamPool, target: Target, connectTimeoutMs: number) {
+  constructor(pool: UpstreamPool, target: Target, connectTimeoutMs: number, targetTls: tls.ConnectionOptions) {
     this.#pool = pool;
     this.key = target.poolKey;
     this.socket = target.secure
-      ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname, ALPNProtocols: ['http/1.1'] })
+      ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname, ALPNProtocols: ['http/1.1'], ...targetTls })
       : target.socketPath !== undefined ? net.connect(target.socketPath) : net.connect(target.port, target.hostname);
     this.socket.setNoDelay(true);
     this.socket.setTimeout(connectTimeoutMs);
@@ -138,12 +140,14 @@ export class UpstreamPool {
   readonly #connectTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #maxIdle: number;
+  readonly #targetTls: tls.ConnectionOptions;
   readonly #sweeper: NodeJS.Timeout;
 
   constructor(opts: UpstreamPoolOptions = {}) {
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 15_000;
     this.#maxIdle = opts.maxIdlePerTarget ?? 1024;
+    this.#targetTls = opts.targetTls ?? {};
     this.#sweeper = setInterval(() => this.#sweep(Date.now()), 1000);
     this.#sweeper.unref();
   }
@@ -157,7 +161,7 @@ export class UpstreamPool {
         if (!conn.dead && !conn.socket.destroyed) return conn;
       }
     }
-    return new UpstreamConnection(this, target, this.#connectTimeoutMs);
+    return new UpstreamConnection(this, target, this.#connectTimeoutMs, this.#targetTls);
   }
 
   /** Takes a connection back after a clean exchange. */

@@ -24,6 +24,7 @@ interface Peer {
   readonly publicUrl: string;
   readonly publicPort: number;
   addRoute(prefix: string, target: string): Promise<void>;
+  getRoutes(): Promise<Record<string, Record<string, unknown>>>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +58,9 @@ async function startPeer(kind: 'highrate' | 'chp', flags: string[]): Promise<Pee
       const res = await call(`${apiUrl}/api/routes${prefix}`, { method: 'POST', headers: auth, body: JSON.stringify({ target }) });
       assert.equal(res.status, 201, `${kind} POST /api/routes${prefix}: ${res.body}`);
     },
+    async getRoutes() {
+      return JSON.parse((await call(`${apiUrl}/api/routes`, { headers: auth })).body);
+    },
     stop,
   };
 }
@@ -73,6 +77,7 @@ interface Seen {
 async function startEcho(): Promise<{ url: string; seen: Seen[]; upgrades: Seen[]; close(): Promise<void> }> {
   const seen: Seen[] = [];
   const upgrades: Seen[] = [];
+  let port = 0;
   const server = http.createServer(function echo(req, res) {
     seen.push({ url: req.url ?? '', headers: req.headers });
     req.resume();
@@ -86,6 +91,13 @@ async function startEcho(): Promise<{ url: string; seen: Seen[]; upgrades: Seen[
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
+    if ((req.url ?? '').includes('/redirect')) {
+      // Location absolute to this backend's own host:port, or relative (?to=relative).
+      const here = `http://${req.headers['x-test-target-host'] ?? `127.0.0.1:${port}`}`;
+      res.writeHead(302, { location: (req.url ?? '').includes('relative') ? '/landing' : `${here}/landing?from=1`, 'content-length': 0 });
+      res.end();
+      return;
+    }
     if ((req.url ?? '').includes('/slow')) setTimeout(answer, 1500);
     else answer();
   });
@@ -95,7 +107,7 @@ async function startEcho(): Promise<{ url: string; seen: Seen[]; upgrades: Seen[
     ws.on('message', (data) => ws.send(data.toString()));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
@@ -203,10 +215,32 @@ for (const kind of ['highrate', 'chp'] as const) {
         assert.equal(echoed(await call(`${p.publicUrl}/h`)).headers.host, new URL(echo.url).host);
       }));
 
+    test('--auto-rewrite and --protocol-rewrite: redirects to the target itself point at the proxy', async () => {
+      for (const [flags, expected] of [
+        [[], (_p: Peer) => `${echo.url}/landing?from=1`],
+        [['--auto-rewrite'], (p: Peer) => `${p.publicUrl}/landing?from=1`],
+        [['--protocol-rewrite', 'https'], (_p: Peer) => `${echo.url.replace('http:', 'https:')}/landing?from=1`],
+        [['--auto-rewrite', '--protocol-rewrite', 'https'], (p: Peer) => `${p.publicUrl.replace('http:', 'https:')}/landing?from=1`],
+      ] as const) {
+        await withPeer([...flags], async (p) => {
+          await p.addRoute('/', echo.url);
+          const res = await call(`${p.publicUrl}/redirect`);
+          assert.equal(res.status, 302);
+          assert.equal(res.headers.location, expected(p), flags.join(' '));
+          // Relative, or to another host: unchanged.
+          assert.equal((await call(`${p.publicUrl}/redirect?relative`)).headers.location, '/landing');
+          assert.equal((await call(`${p.publicUrl}/redirect`, { headers: { 'x-test-target-host': 'elsewhere.example' } })).headers.location, 'http://elsewhere.example/landing?from=1');
+        });
+      }
+    });
+
     test('--host-routing: the Host (without port) is the first path segment of the route', () =>
       withPeer(['--host-routing', '--error-path', errorDir], async (p) => {
         await p.addRoute('/a.example', `${echo.url}/site-a`);
         await p.addRoute('/b.example/user', `${echo.url}/site-b`);
+        const routes = await p.getRoutes();
+        assert.equal(routes['/a.example']!.host, 'a.example');
+        assert.equal(routes['/b.example/user']!.host, 'b.example');
         assert.equal(echoed(await call(`${p.publicUrl}/tree`, { headers: { host: 'a.example:8000' } })).url, '/site-a/tree');
         assert.equal(echoed(await call(`${p.publicUrl}/user/x`, { headers: { host: 'b.example' } })).url, '/site-b/user/x');
         const none = await call(`${p.publicUrl}/tree`, { headers: { host: 'c.example' } });
@@ -311,14 +345,15 @@ describe('every flag of configurable-http-proxy 5.3 --help is accepted by highra
         refused.push(flag);
       }
     }
-    // What is refused today: TLS, Unix sockets, metrics, Location rewriting, --insecure, --storage-backend.
-    for (const f of refused) assert.match(f, /ssl|socket|metrics|rewrite|insecure|storage-backend|redirect-port/, f);
+    // What is refused today: metrics, --storage-backend; and, given alone, --ssl-* details and --redirect-port (they need --ssl-key/--ssl-cert).
+    for (const f of refused) assert.match(f, /ssl|metrics-(port|socket)|storage-backend|redirect-port/, f);
+    assert.deepEqual(refused.filter((f) => /metrics-(port|socket)|storage-backend/.test(f)), ['--metrics-port', '--metrics-socket', '--storage-backend']);
   });
 
   test('a refused flag stops the process with exit 1 and the reason, not the usage', () => {
-    const r = spawnSync(process.execPath, [HIGHRATE_MAIN, '--ssl-key', '/tmp/k.pem', '--port', '0'], { encoding: 'utf8', timeout: 10_000 });
+    const r = spawnSync(process.execPath, [HIGHRATE_MAIN, '--metrics-port', '9090', '--port', '0'], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(r.status, 1);
-    assert.equal(r.stderr, '--ssl-key is not supported yet by highrate proxy (TLS on the public port); remove it or use configurable-http-proxy.\n');
+    assert.equal(r.stderr, "--metrics-port is not supported yet by highrate proxy (CHP's Prometheus metrics); remove it or use configurable-http-proxy.\n");
   });
 
   test('JupyterHub\'s own command line starts, and the bin alias runs it', async () => {
