@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
 import { CLI, Platform } from '../helpers/platform.js';
-import { model, stopAllClusters } from '../clusters/helpers.js';
+import { closeWithClusters, model } from '../clusters/helpers.js';
 
 /** `highrate cluster` with the short names a table shows: a real platform, real Dask scheduler. */
 describe('highrate cluster with a prefix of the name', () => {
@@ -17,13 +17,7 @@ describe('highrate cluster with a prefix of the name', () => {
     alice = await p.token('alice');
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('show, scale and stop take the 12 characters the portal used to show', async () => {

@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Platform } from '../helpers/platform.js';
-import { connection, daskClient, daskProcesses, gw, model, stopAllClusters, waitFor, waitRunning } from './helpers.js';
+import { closeWithClusters, connection, daskClient, daskProcesses, gw, model, waitFor, waitRunning } from './helpers.js';
 
 /**
  * Adaptive scaling with real Dask: work that keeps workers busy makes the scheduler want more
@@ -20,13 +20,7 @@ describe('adaptive clusters', () => {
     alice = await p.token('alice');
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('busy work adds workers; idleness removes them gracefully without losing results', async () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { Platform, ROOT } from '../helpers/platform.js';
-import { daskProcesses, gw, stopAllClusters } from './helpers.js';
+import { closeWithClusters, daskProcesses, gw } from './helpers.js';
 
 const NOTEBOOK = join(ROOT, 'examples', 'agc-histograms.ipynb');
 
@@ -41,13 +41,7 @@ describe('the example analysis notebook', () => {
     p = await Platform.start({ config: { clusters: { daskPort: 0, idleTimeout: 0 } }, users: [{ name: 'alice' }] });
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('runs on 2 workers and fills the same histogram as plain numpy', async () => {

@@ -4,7 +4,7 @@ import type { Browser } from 'playwright-core';
 import { launchChromium, portalLogin } from '../helpers/chromium.js';
 import { http } from '../helpers/http.js';
 import { Platform } from '../helpers/platform.js';
-import { connection, daskClient, gw, stopAllClusters, waitRunning, waitWorkers } from './helpers.js';
+import { closeWithClusters, connection, daskClient, gw, waitRunning, waitWorkers } from './helpers.js';
 
 /**
  * The dashboard link every client shows (dask-gateway's `dashboard_link`, `client.dashboard_link`:
@@ -35,13 +35,7 @@ describe('a cluster\'s dashboard link in Chromium', () => {
   });
   after(async () => {
     await browser?.close();
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('the owner lands on the cluster\'s live dashboard, whose task stream shows finished tasks by prefix', async () => {

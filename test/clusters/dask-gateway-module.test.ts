@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
-import { daskProcesses, gw, model, stopAllClusters } from './helpers.js';
+import { closeWithClusters, daskProcesses, gw, model } from './helpers.js';
 
 /**
  * highrate's `dask_gateway` module (src/clusters/python/dask_gateway) where the real package is
@@ -16,13 +16,7 @@ describe('dask_gateway module in a notebook', () => {
     p = await Platform.start({ config: { clusters: { daskPort: 0, idleTimeout: 0 } }, users: [{ name: 'alice' }] });
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('Gateway() → new_cluster, scale(2), get_client, compute, dashboard links through the proxy, adapt, shutdown', async () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { ProxyClient } from '../../src/proxy/index.js';
-import { connection, daskClient, daskProcesses, daskSession, freePort, gw, model, pythonProcess, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
+import { closeWithClusters, connection, daskClient, daskProcesses, daskSession, freePort, gw, model, pythonProcess, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
 
 /** Misbehaving parts, for real: dying workers and schedulers, workers that never start, a hub restart. */
 describe('cluster faults (local executor)', () => {
@@ -18,13 +18,7 @@ describe('cluster faults (local executor)', () => {
     alice = await p.token('alice');
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('a killed worker is replaced', async () => {
@@ -84,13 +78,7 @@ describe('workers that never start', () => {
     alice = await p.token('alice');
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('fail the cluster after N starts in a row, with the reason', async () => {
@@ -116,13 +104,7 @@ describe('time limits', () => {
     alice = await p.token('alice');
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('an idle cluster stops after idleTimeout; a busy one at maxLifetime, each with its reason', async () => {

@@ -183,6 +183,16 @@ export function daskProcesses(cluster?: string, kind?: 'scheduler' | 'worker'): 
  * Stops every active cluster of the platform (test cleanup): in-process through the service, for
  * a hub process through the API with an admin token.
  */
+/** A test file's `after`: every cluster stopped (and waited for), then the platform closed, whatever failed. */
+export async function closeWithClusters(p: Platform | undefined, adminToken?: string): Promise<void> {
+  if (!p) return;
+  try {
+    await stopAllClusters(p, adminToken);
+  } finally {
+    await p.close();
+  }
+}
+
 export async function stopAllClusters(p: Platform, adminToken?: string): Promise<void> {
   const svc = p.hub?.hub.clusters;
   if (!svc) {

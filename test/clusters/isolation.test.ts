@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { Platform } from '../helpers/platform.js';
 import { http } from '../helpers/http.js';
 import { stateOf } from '../../src/clusters/state.js';
-import { connection, daskClient, gw, stopAllClusters, waitRunning, waitWorkers } from './helpers.js';
+import { closeWithClusters, connection, daskClient, gw, waitRunning, waitWorkers } from './helpers.js';
 
 /**
  * Another user cannot list, scale, stop, connect to or view the dashboard of a cluster: the API
@@ -35,13 +35,7 @@ describe('cluster isolation between users', () => {
     await waitWorkers(p, alice, a, 1);
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('the API shows and changes nothing of another user\'s cluster', async () => {

@@ -10,7 +10,7 @@ import { http } from '../helpers/http.js';
 import { readProgress } from '../helpers/kernel.js';
 import { NOTEBOOK_TOKEN_SCOPES } from '../../src/clusters/notebook-env.js';
 import { PYTHON_DIR } from '../../src/clusters/workload.js';
-import { connection, daskClient, daskProcesses, gw, model, PYTHON, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
+import { closeWithClusters, connection, daskClient, daskProcesses, gw, model, PYTHON, waitFor, waitRunning, waitWorkers } from './helpers.js';
 
 /**
  * A cluster through the dask-gateway REST API with real Dask (Debian's distributed 2022.12):
@@ -26,13 +26,7 @@ describe('Dask cluster lifecycle (local executor)', () => {
     alice = await p.token('alice');
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('the API asks dask-gateway clients for their JupyterHub token', async () => {

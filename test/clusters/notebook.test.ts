@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { http } from '../helpers/http.js';
 import { Platform } from '../helpers/platform.js';
-import { daskProcesses, stopAllClusters } from './helpers.js';
+import { closeWithClusters, daskProcesses } from './helpers.js';
 
 /**
  * From a notebook server on the platform, with nothing but its environment: a kernel creates a
@@ -18,13 +18,7 @@ describe('Dask from a notebook server', () => {
     p = await Platform.start({ config: { clusters: { daskPort: 0, idleTimeout: 0 } }, users: [{ name: 'alice' }] });
   });
   after(async () => {
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('a kernel creates, uses and stops a cluster; the server token goes with the server', async () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Platform } from '../helpers/platform.js';
-import { daskProcesses, stopAllClusters, waitFor } from './helpers.js';
+import { closeWithClusters, daskProcesses, waitFor } from './helpers.js';
 import { portalLogin } from '../helpers/chromium.js';
 
 /**
@@ -25,13 +25,7 @@ describe('Clusters page in Chromium', () => {
   });
   after(async () => {
     await browser?.close();
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('create, watch, scale, adapt and shut down a cluster', async () => {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { Platform } from '../helpers/platform.js';
 import { ensureSlurm, liveJobsNamed } from '../helpers/slurm.js';
 import { stateOf } from '../../src/clusters/state.js';
-import { connection, daskClient, daskProcesses, gw, stopAllClusters, waitFor, waitRunning, waitWorkers } from './helpers.js';
+import { closeWithClusters, connection, daskClient, daskProcesses, gw, waitFor, waitRunning, waitWorkers } from './helpers.js';
 
 /**
  * The offloading story with real Dask and the development Slurm (scripts/slurm.sh): the scheduler
@@ -33,13 +33,7 @@ describe('cluster with workers on the Slurm executor', () => {
   });
   after(async () => {
     try {
-      if (p) {
-        try {
-          await stopAllClusters(p);
-        } finally {
-          await p.close();
-        }
-      }
+      await closeWithClusters(p);
     } finally {
       const left = liveJobsNamed(workerPods);
       if (left.length) execFileSync('scancel', left);

@@ -7,7 +7,7 @@ import { LocalExecutor } from '../../src/executors/local/index.js';
 import { SECCOMP_ARCHES } from '../../src/executors/podscript/seccomp.js';
 import { parseMemory } from '../../src/executors/quantity.js';
 import type { Pod } from '../../src/executors/types.js';
-import { gw, stopAllClusters, waitFor, waitRunning } from '../clusters/helpers.js';
+import { closeWithClusters, gw, waitFor, waitRunning } from '../clusters/helpers.js';
 import { http } from '../helpers/http.js';
 import { execute, openChannels, readProgress, startKernel } from '../helpers/kernel.js';
 import { Platform, ROOT } from '../helpers/platform.js';
@@ -89,13 +89,7 @@ describe('red team: a hostile user in their own notebook', { skip: process.getui
 
   after(async () => {
     ws?.close();
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
     if (dataParent) rmSync(dataParent, { recursive: true, force: true });
   });
 

@@ -9,7 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { Platform } from '../helpers/platform.js';
 import { portalLogin } from '../helpers/chromium.js';
 import { http } from '../helpers/http.js';
-import { model, stopAllClusters } from '../clusters/helpers.js';
+import { closeWithClusters, model } from '../clusters/helpers.js';
 
 describe('admin rough edges', () => {
   let p: Platform;
@@ -33,13 +33,7 @@ describe('admin rough edges', () => {
   });
   after(async () => {
     await browser?.close();
-    if (p) {
-      try {
-        await stopAllClusters(p);
-      } finally {
-        await p.close();
-      }
-    }
+    await closeWithClusters(p);
   });
 
   test('the admin adds users from the Users tab, through POST /hub/api/users', async () => {
