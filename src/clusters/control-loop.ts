@@ -170,7 +170,9 @@ export async function step(ctx: StepContext, live: Live): Promise<number> {
   }
   state.workers = kept;
   if (state.failures >= c.workerStartFailureLimit) {
-    await ctx.end(row.name, 'FAILED', `Workers failed to start ${state.failures} times in a row (clusters.workerStartFailureLimit). The last failure: ${state.lastFailure}`, state);
+    // Workers failing in the same pass (or refused together) may pass the limit at once: the
+    // message names the limit that ended the cluster, not how far one pass overshot it.
+    await ctx.end(row.name, 'FAILED', `Workers failed to start ${c.workerStartFailureLimit} times in a row (clusters.workerStartFailureLimit). The last failure: ${state.lastFailure}`, state);
     return -1;
   }
 
