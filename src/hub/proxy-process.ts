@@ -26,6 +26,30 @@ export interface ProxyProcessOptions {
   publicUrl?: string;
   /** The Dask port the proxy also routes (clusters enabled), or null. */
   dask: { port: number; ip: string } | null;
+  /**
+   * Deadlines towards targets and WebSocket keep-alive (config `proxy.*`, in ms; 0 = off), passed
+   * as --target-timeout, --connect-timeout and --ws-ping-interval. Without it the proxy has none
+   * (CHP's behaviour).
+   */
+  deadlines?: ProxyDeadlines;
+}
+
+/** The proxy's deadlines, ms (0 = off). */
+export interface ProxyDeadlines {
+  targetTimeoutMs: number;
+  connectTimeoutMs: number;
+  wsPingIntervalMs: number;
+}
+
+/** The proxy's deadlines from the config's `proxy` section (seconds there, ms here). */
+export function proxyDeadlines(config: { targetTimeout: number; connectTimeout: number; wsPingInterval: number }): ProxyDeadlines {
+  return { targetTimeoutMs: config.targetTimeout * 1000, connectTimeoutMs: config.connectTimeout * 1000, wsPingIntervalMs: config.wsPingInterval * 1000 };
+}
+
+/** The flags that pass `deadlines` (a 0 is passed too: the proxy reads it as "off"). */
+function deadlineFlags(d: ProxyDeadlines | undefined): string[] {
+  if (d === undefined) return [];
+  return ['--target-timeout', String(d.targetTimeoutMs), '--connect-timeout', String(d.connectTimeoutMs), '--ws-ping-interval', String(d.wsPingIntervalMs)];
 }
 
 /** What `<data>/run/proxy.json` records; the proxy is reused only when all of it still holds. */
@@ -38,6 +62,7 @@ interface ProxyRecord {
   dask?: ProxyProcessOptions['dask'];
   tokenFile?: string;
   allowOrigins?: string[];
+  deadlines?: ProxyDeadlines;
 }
 
 /**
@@ -79,8 +104,11 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
     // passed them (token in its environment, no --allow-origin) is replaced, not reused.
     const sameDask = JSON.stringify(rec.dask ?? null) === JSON.stringify(opts.dask);
     const sameOrigins = JSON.stringify(rec.allowOrigins ?? []) === JSON.stringify(allowOrigins);
+    // A proxy without the configured deadlines (started by an older hub, or before a config
+    // change) is replaced, so that a deployment is protected after its upgrade.
+    const sameDeadlines = JSON.stringify(rec.deadlines ?? null) === JSON.stringify(opts.deadlines ?? null);
     if (rec.apiUrl === apiUrl && rec.publicPort === opts.port && rec.ip === opts.ip && rec.hubUrl === opts.hubUrl && sameDask &&
-      rec.tokenFile === opts.tokenFile && sameOrigins && isAlive(rec.pid)) {
+      rec.tokenFile === opts.tokenFile && sameOrigins && sameDeadlines && isAlive(rec.pid)) {
       const client = new ProxyClient(rec.apiUrl, opts.token);
       await client.getRoutes();
       log.info('re-attached to the running proxy', { pid: rec.pid });
@@ -105,6 +133,7 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
     ...(opts.dask ? ['--dask-port', String(opts.dask.port), '--dask-ip', opts.dask.ip] : []),
     ...(opts.tokenFile === undefined ? [] : ['--auth-token-file', opts.tokenFile]),
     ...allowOrigins.flatMap((origin) => ['--allow-origin', origin]),
+    ...deadlineFlags(opts.deadlines),
   ], { detached: true, stdio: ['ignore', logFd, logFd], env: proxyEnvironment(process.env, opts.tokenFile === undefined ? opts.token : undefined) });
   closeSync(logFd);
   child.unref();
@@ -124,7 +153,7 @@ export async function ensureProxy(opts: ProxyProcessOptions): Promise<{ client: 
     }
   }
   writeFileSync(runFile, JSON.stringify({
-    pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip, hubUrl: opts.hubUrl, dask: opts.dask, tokenFile: opts.tokenFile, allowOrigins,
+    pid: child.pid!, apiUrl, publicPort: opts.port, ip: opts.ip, hubUrl: opts.hubUrl, dask: opts.dask, tokenFile: opts.tokenFile, allowOrigins, deadlines: opts.deadlines,
   } satisfies ProxyRecord));
   log.info('proxy started', { pid: child.pid, port: opts.port });
   return { client, pid: child.pid!, reused: false };

@@ -84,13 +84,14 @@ export function createRouteApi(table: RouteTable, authToken: string, opts: {
         } catch (err) {
           throw fail('BAD_REQUEST', (err as Error).message);
         }
-        log.debug('route added', { route: route.prefix, target: route.target.href });
+        // At info, as CHP ("Route added /x -> target"): route changes are rare and worth a line each.
+        log.info('route added', { route: route.prefix, target: route.target.href });
         return { status: 201 };
       }
       case 'DELETE': {
         const key = prefix ?? '/';
         if (!table.delete(key)) throw fail('ROUTE_NOT_FOUND');
-        log.debug('route deleted', { route: key });
+        log.info('route deleted', { route: key });
         return { status: 204 };
       }
       default:

@@ -4,6 +4,7 @@ import type { UpstreamHead } from './headers.js';
 import type { ErrorPages } from './error-pages.js';
 import { sendProblem } from './responses.js';
 import type { Route } from './routes.js';
+import { isHubRoute, sendHubStarting } from './starting.js';
 import type { UpstreamConnection, UpstreamExchange, UpstreamPool } from './upstream-pool.js';
 
 /** What every forwarded request shares: made once per proxy, so an exchange holds one reference. */
@@ -17,6 +18,11 @@ export interface ForwardContext {
   readonly errors: ErrorPages;
   /** CHP's --auto-rewrite / --protocol-rewrite; null when neither is given (nothing is looked at). */
   readonly locationRewrite: LocationRewrite | null;
+  /**
+   * --default-target, whose `/` route is the hub's until the hub adds its own (starting.ts): a hub
+   * route whose target cannot be reached answers 503 HUB_STARTING with Retry-After.
+   */
+  readonly defaultTarget?: string | undefined;
 }
 
 export interface LocationRewrite {
@@ -179,7 +185,7 @@ class HttpExchange implements UpstreamExchange {
     this.#active = false;
     this.#stopTimer();
     const res = this.#res;
-    if (err.code === 'ETIMEDOUT') this.#conn?.destroy();
+    if (err.code === 'ETIMEDOUT' || err.code === 'ETARGETTIMEOUT') this.#conn?.destroy();
     if (res.headersSent) {
       res.destroy();
       return;
@@ -192,8 +198,23 @@ class HttpExchange implements UpstreamExchange {
       return;
     }
     const route = this.#route;
-    log.warn('target unreachable', { route: route.prefix, target: route.target.href, url: redactUrl(this.#req.url ?? ''), error: err.code ?? err.message });
-    this.#ctx.errors.send(this.#req, res, 503, 'UPSTREAM_UNAVAILABLE', 'The server behind this address is not reachable.');
+    const url = redactUrl(this.#req.url ?? '');
+    if (err.code === 'ETARGETTIMEOUT') {
+      // --target-timeout: the target accepted and stayed silent (a wedged server); its connection is gone.
+      log.warn('target timed out', { route: route.prefix, target: route.target.href, url, error: err.message });
+      this.#req.resume();
+      sendProblem(this.#req, res, 'PROXY_TARGET_TIMEOUT', 'The server behind this address did not answer in time.');
+      return;
+    }
+    const ctx = this.#ctx;
+    if (isHubRoute(route, ctx.defaultTarget)) {
+      // Refused or reset by the hub: it is starting, restarting or was killed; clients retry.
+      log.info('hub not reachable', { url, error: err.code ?? err.message });
+      sendHubStarting(this.#req, res, ctx.errors);
+      return;
+    }
+    log.warn('target unreachable', { route: route.prefix, target: route.target.href, url, error: err.code ?? err.message });
+    ctx.errors.send(this.#req, res, 503, 'UPSTREAM_UNAVAILABLE', 'The server behind this address is not reachable.');
   }
 
   /** Streams the request body upstream; node has decoded any chunking, so it is re-chunked. */

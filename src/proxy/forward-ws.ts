@@ -5,6 +5,17 @@ import type { IncomingMessage } from 'node:http';
 import { log, redactUrl } from '../log.js';
 import { refuseUpgrade } from './responses.js';
 import type { Route } from './routes.js';
+import { WsTunnel, type WsKeepalive } from './ws-keepalive.js';
+
+/** Deadlines and keep-alive of upgrades; all off by default (CHP's behaviour). */
+export interface UpgradeDeadlines {
+  /** Give up connecting to the target after this long (ms): 503. 0 = the OS's own. */
+  connectTimeoutMs?: number;
+  /** --target-timeout: the target must answer the handshake within this long (ms), else 504. */
+  headTimeoutMs?: number;
+  /** --ws-ping-interval: pings silent peers, closes tunnels whose peer is gone. */
+  keepalive?: WsKeepalive | null;
+}
 
 /**
  * Forwards an upgrade (WebSocket) request: opens a TCP (or TLS) connection to the target,
@@ -17,8 +28,9 @@ import type { Route } from './routes.js';
  * @param sockets the set of open tunnels, so that closing the proxy can end them
  * @param prependPath CHP's prependPath: put the target's own path before `path` (default true)
  * @param targetTls towards an https target: --insecure (rejectUnauthorized false), --client-ssl-* (key, cert, ca)
+ * @param deadlines connect and handshake deadlines, WebSocket keep-alive (off unless given)
  */
-export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, headerLines: string, path: string, sockets: Set<Duplex>, prependPath = true, targetTls: tls.ConnectionOptions = {}): void {
+export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffer, route: Route, headerLines: string, path: string, sockets: Set<Duplex>, prependPath = true, targetTls: tls.ConnectionOptions = {}, deadlines: UpgradeDeadlines = {}): void {
   const target = route.target;
   const upstream: net.Socket = target.secure
     ? tls.connect({ host: target.hostname, port: target.port, servername: net.isIP(target.hostname) ? undefined : target.hostname, ...targetTls })
@@ -29,14 +41,45 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     client.setTimeout(0);
   }
   sockets.add(client);
+  const keepalive = deadlines.keepalive ?? null;
+  const tracked = keepalive === null ? null : new WsTunnel(client, upstream, route.prefix, Date.now());
+  if (tracked !== null) {
+    tracked.fromClient(head, tracked.heardClient);
+    keepalive!.add(tracked);
+  }
+  // Connecting, then the handshake's answer, are timed by the socket's own inactivity timer;
+  // the first byte back turns it off (the tunnel is the keep-alive's from then on).
+  const connectMs = deadlines.connectTimeoutMs ?? 0;
+  const headMs = deadlines.headTimeoutMs ?? 0;
+  let connected = false;
+  let heardBack = false;
+  if (connectMs > 0 || headMs > 0) {
+    if (connectMs > 0) upstream.setTimeout(connectMs);
+    upstream.once(target.secure ? 'secureConnect' : 'connect', function onUpgradeConnected() {
+      connected = true;
+      upstream.setTimeout(headMs);
+    });
+    upstream.on('timeout', function onUpgradeSilence() {
+      if (heardBack) return;
+      const handshake = connected;
+      log.warn(handshake ? 'target timed out' : 'target unreachable', { route: route.prefix, target: target.href, url: redactUrl(req.url ?? ''), error: handshake ? `no handshake answer within ${headMs} ms` : 'connect timed out', upgrade: true });
+      upstream.destroy();
+      if (handshake) refuseUpgrade(client, 'PROXY_TARGET_TIMEOUT', 'The server behind this address did not answer in time.');
+      else refuseUpgrade(client, 'UPSTREAM_UNAVAILABLE', 'The server behind this address is not reachable.');
+    });
+  }
 
   upstream.write(`${req.method} ${prependPath ? target.pathPrefix : ''}${path} HTTP/1.1\r\n${headerLines}\r\n`, 'latin1');
   if (head.length > 0) upstream.write(head);
 
-  let heardBack = false;
   upstream.on('data', function onTargetData(chunk: Buffer) {
-    heardBack = true;
-    route.lastActivity = Date.now();
+    if (!heardBack) {
+      heardBack = true;
+      if (connectMs > 0 || headMs > 0) upstream.setTimeout(0);
+    }
+    const now = Date.now();
+    route.lastActivity = now;
+    if (tracked !== null) tracked.fromTarget(chunk, now);
     if (!client.write(chunk)) {
       upstream.pause();
       client.once('drain', function onClientDrain() {
@@ -45,7 +88,9 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
     }
   });
   client.on('data', function onClientData(chunk: Buffer) {
-    route.lastActivity = Date.now();
+    const now = Date.now();
+    route.lastActivity = now;
+    if (tracked !== null) tracked.fromClient(chunk, now);
     if (!upstream.write(chunk)) {
       client.pause();
       upstream.once('drain', function onTargetDrain() {
@@ -80,6 +125,7 @@ export function forwardUpgrade(req: IncomingMessage, client: Duplex, head: Buffe
   });
   client.on('close', function onClientGone() {
     sockets.delete(client);
+    if (tracked !== null) keepalive!.delete(tracked);
     upstream.destroy();
   });
 }

@@ -55,6 +55,13 @@ describe('parseProxyArgs', () => {
         timeoutMs: undefined,
         proxyTimeoutMs: undefined,
         keepAliveTimeoutMs: undefined,
+        targetTimeoutMs: undefined,
+        connectTimeoutMs: undefined,
+        wsPingIntervalMs: undefined,
+        metricsPort: undefined,
+        metricsIp: undefined,
+        metricsSocket: undefined,
+        storageBackend: undefined,
       },
     });
   });
@@ -105,7 +112,7 @@ describe('parseProxyArgs', () => {
     for (const [argv, message] of [
       [['--custom-header', 'nocolon'], 'A colon was expected in --custom-header: nocolon'],
       [['--custom-header', 'Bad Name: x'], '"Bad Name" is not a valid header name'],
-      [['--metrics-port', '9090'], '--metrics-port is not supported yet'],
+      [['--metrics-socket', '/tmp/m.sock', '--metrics-ip', '127.0.0.1'], '--metrics-socket cannot be used with --metrics-ip'],
       [['--redirect-port', '80'], 'certificates not provided'],
       [['--api-socket', '/tmp/a.sock', '--api-port', '1'], '--api-socket cannot be used with --api-port'],
       [['--error-target', 'http://e', '--error-path', '/tmp'], 'Cannot specify both --error-target and --error-path'],

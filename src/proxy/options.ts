@@ -56,6 +56,19 @@ export interface ProxyOptions {
   timeoutMs?: number;
   /** Give up on a target silent this long (ms) and answer 503, as CHP's --proxy-timeout. Default: never. */
   proxyTimeoutMs?: number;
+  /**
+   * highrate's --target-timeout: a target that sends no response head (or WebSocket handshake
+   * answer) within this long of the request's last byte gets the client a 504
+   * PROXY_TARGET_TIMEOUT, and its connection is dropped. Default: never (as CHP); the hub passes it.
+   */
+  targetTimeoutMs?: number;
+  /** highrate's --connect-timeout: give up connecting to a target after this long (ms). Default 10 s. */
+  connectTimeoutMs?: number;
+  /**
+   * highrate's --ws-ping-interval: WebSocket peers silent for half of it get a ping; a peer silent
+   * for all of it is gone, and the other side is closed. Default: never (as CHP); the hub passes it.
+   */
+  wsPingIntervalMs?: number;
   /** Listen on this Unix socket instead of ip/port (CHP's --socket). */
   socket?: string;
   /** The route API on this Unix socket instead of apiIp/apiPort (CHP's --api-socket). */
@@ -78,6 +91,14 @@ export interface ProxyOptions {
   clientTls?: { keyFile?: string; certFile?: string; caFile?: string };
   /** Do not verify https targets' certificates (CHP's --insecure). Default false. */
   insecure?: boolean;
+  /** CHP's Prometheus metrics on this port (--metrics-port); default none. */
+  metricsPort?: number;
+  /** The metrics port's address (--metrics-ip); '' = all interfaces, CHP's default. */
+  metricsIp?: string;
+  /** CHP's metrics on this Unix socket instead (--metrics-socket). */
+  metricsSocket?: string;
+  /** CHP's --storage-backend: a module whose default export is a route store class (see storage-backend.ts). */
+  storageBackend?: string;
   /** Send the target's host:port as Host instead of the client's, as CHP's --change-origin. Default false. */
   changeOrigin?: boolean;
 }
@@ -101,7 +122,7 @@ export interface PublicTls {
 }
 
 /** Options after validation and defaults. */
-type Optional = 'apiTls' | 'clientTls' | 'protocolRewrite' | 'tls' | 'redirectPort' | 'redirectTo' | 'socket' | 'apiSocket' | 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache' | 'daskPort' | 'daskIp' | 'errorTarget' | 'errorPath' | 'timeoutMs' | 'proxyTimeoutMs';
+type Optional = 'apiTls' | 'clientTls' | 'protocolRewrite' | 'tls' | 'redirectPort' | 'redirectTo' | 'socket' | 'apiSocket' | 'ip' | 'defaultTarget' | 'authorizeUrl' | 'authCache' | 'daskPort' | 'daskIp' | 'errorTarget' | 'errorPath' | 'timeoutMs' | 'proxyTimeoutMs' | 'targetTimeoutMs' | 'wsPingIntervalMs' | 'metricsPort' | 'metricsIp' | 'metricsSocket' | 'storageBackend';
 export type CheckedProxyOptions = Required<Omit<ProxyOptions, Optional>> & Pick<ProxyOptions, Optional>;
 
 /** Applies defaults and refuses what cannot work (CONFIG_INVALID), before anything listens. */
@@ -111,10 +132,11 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
   const apiPort = opts.apiPort ?? (port === 0 ? 0 : port + 1);
   checkPort('apiPort', apiPort);
   if (opts.daskPort !== undefined) checkPort('daskPort', opts.daskPort);
+  if (opts.metricsPort !== undefined) checkPort('metricsPort', opts.metricsPort);
   if (opts.errorTarget !== undefined && opts.errorPath !== undefined) {
     throw fail('CONFIG_INVALID', 'Cannot specify both --error-target and --error-path; pick one.');
   }
-  for (const [name, ms] of [['timeoutMs', opts.timeoutMs], ['proxyTimeoutMs', opts.proxyTimeoutMs]] as const) {
+  for (const [name, ms] of [['timeoutMs', opts.timeoutMs], ['proxyTimeoutMs', opts.proxyTimeoutMs], ['targetTimeoutMs', opts.targetTimeoutMs], ['connectTimeoutMs', opts.connectTimeoutMs], ['wsPingIntervalMs', opts.wsPingIntervalMs]] as const) {
     if (ms !== undefined && (!Number.isInteger(ms) || ms < 0)) throw fail('CONFIG_INVALID', `${name} must be a whole number of milliseconds.`);
   }
   for (const [name, value] of [['defaultTarget', opts.defaultTarget], ['authorizeUrl', opts.authorizeUrl], ['errorTarget', opts.errorTarget]] as const) {
@@ -167,6 +189,10 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
     // 0 means "never", as CHP (which only sets timeouts for truthy values).
     timeoutMs: opts.timeoutMs || undefined,
     proxyTimeoutMs: opts.proxyTimeoutMs || undefined,
+    targetTimeoutMs: opts.targetTimeoutMs || undefined,
+    // 0: the OS's own connect timeout (about 2 minutes on Linux).
+    connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+    wsPingIntervalMs: opts.wsPingIntervalMs || undefined,
     hostRouting: opts.hostRouting ?? false,
     changeOrigin: opts.changeOrigin ?? false,
     insecure: opts.insecure ?? false,
@@ -174,6 +200,10 @@ export function checkProxyOptions(opts: ProxyOptions): Readonly<CheckedProxyOpti
     protocolRewrite: opts.protocolRewrite,
     clientTls: opts.clientTls,
     apiTls: opts.apiTls,
+    metricsPort: opts.metricsPort,
+    metricsIp: opts.metricsIp,
+    metricsSocket: opts.metricsSocket,
+    storageBackend: opts.storageBackend,
   });
 }
 
@@ -220,7 +250,9 @@ Routing and forwarding (as CHP):
                          in such redirects, put this scheme (e.g. https) in Location
   --insecure             do not verify https targets' certificates
   --storage-backend <module>
-                         external route storage class                 [not supported yet]
+                         a CHP route store class (a module path or package name): routes
+                         are loaded from it at start and every change is written to it;
+                         requests are routed from memory
 
 Errors (404 no route, 503 target unreachable):
   --error-target <url>   fetch error pages from <url>/<code>?url=<request url>
@@ -258,9 +290,11 @@ HTTPS on the route API port (key passphrase from CONFIGPROXY_API_SSL_KEY_PASSPHR
                          with --api-ssl-request-cert: refuse clients without a valid one
 
 
-Metrics                                                               [not supported yet]:
-  --metrics-ip <address> --metrics-port <n> --metrics-socket <path>
-                         CHP's Prometheus metrics
+Metrics (CHP's Prometheus metrics, same names, at /metrics; default: none):
+  --metrics-port <n>     serve metrics on this port
+  --metrics-ip <address> the metrics port's address (default: all interfaces, as CHP)
+  --metrics-socket <path>
+                         serve metrics on this Unix socket instead of a port
 
 highrate extensions (off unless given):
   --authorize-url <url>  the hub's edge-auth endpoint, e.g.
@@ -278,12 +312,19 @@ highrate extensions (off unless given):
                          SNI name (daskgateway-<cluster>) to the cluster's scheduler, set at
                          /api/dask/routes/<cluster> (default: no Dask port; 0 = any free port)
   --dask-ip <address>    the Dask port's address (default: as --ip)
+  --target-timeout <ms>  answer 504 (PROXY_TARGET_TIMEOUT) when a target sends no response
+                         head within this long of the request, and drop that connection
+                         (default: never; the hub passes proxy.targetTimeout)
+  --connect-timeout <ms> give up connecting to a target after this long: 503 (default 10000;
+                         0: the system's own)
+  --ws-ping-interval <ms>
+                         ping WebSocket peers silent for half of this; close both sides when
+                         one stays silent for all of it (default: never; the hub passes
+                         proxy.wsPingInterval)
 
   -V, --version          print the version
   -h, --help             show this help
 
-Flags marked [not supported yet] are accepted, and the proxy then refuses to start (exit 1)
-naming the flag, rather than running without what was asked for.
 `;
 
 /** The command line, parsed: proxy options plus what only the process needs. */
@@ -304,16 +345,6 @@ export interface ProxyCommandLine {
 export class RefusedFlag extends Error {
   readonly exitCode = 1;
 }
-
-/** CHP 5 flags accepted but not implemented: given, the proxy refuses to start rather than ignore them. */
-const NOT_YET: Record<string, string> = {
-  'metrics-socket': 'metrics on a Unix socket',
-  'metrics-port': "CHP's Prometheus metrics",
-  'storage-backend': 'external route storage classes (routes are kept in memory)',
-   
-   
-  
-};
 
 const BOOLEAN_CHP_FLAGS = [
   'ssl-request-cert', 'ssl-reject-unauthorized', 'ssl-allow-rc4', 'api-ssl-request-cert', 'api-ssl-reject-unauthorized',
@@ -340,6 +371,9 @@ const FLAGS: ParseOptions = {
   'auth-token-file': { type: 'string' },
   'dask-port': { type: 'string' },
   'dask-ip': { type: 'string' },
+  'target-timeout': { type: 'string' },
+  'connect-timeout': { type: 'string' },
+  'ws-ping-interval': { type: 'string' },
   'pid-file': { type: 'string' },
   'log-level': { type: 'string' },
   'custom-header': { type: 'string', multiple: true },
@@ -370,9 +404,6 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     throw fail('CONFIG_INVALID', '--log-level must be debug, info, warn or error.');
   }
   const customHeaders = ((values['custom-header'] as string[] | undefined) ?? []).map(parseCustomHeader);
-  for (const name of Object.keys(NOT_YET)) {
-    if (values[name] !== undefined) throw new RefusedFlag(`--${name} is not supported yet by highrate proxy (${NOT_YET[name]}); remove it or use configurable-http-proxy.`);
-  }
   const tls = publicTls(str, flag, env);
   const apiKey = str('api-ssl-key');
   const apiCert = str('api-ssl-cert');
@@ -392,6 +423,11 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   for (const [sock, others] of [['socket', ['port', 'ip']], ['api-socket', ['api-port', 'api-ip']]] as const) {
     const clash = others.find((o) => str(o) !== undefined);
     if (str(sock) !== undefined && clash !== undefined) throw new RefusedFlag(`--${sock} cannot be used with --${clash}: it replaces the address.`);
+  }
+  const metricsSocket = str('metrics-socket');
+  if (metricsSocket !== undefined) {
+    const clash = ['metrics-port', 'metrics-ip'].find((o) => str(o) !== undefined);
+    if (clash !== undefined) throw new RefusedFlag(`--metrics-socket cannot be used with --${clash}: it replaces the address.`);
   }
   const authTokenFile = str('auth-token-file');
   if (authTokenFile === '') throw fail('CONFIG_INVALID', '--auth-token-file needs a file name.');
@@ -447,6 +483,13 @@ export function parseProxyArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       timeoutMs: toMillis('--timeout', str('timeout')),
       proxyTimeoutMs: toMillis('--proxy-timeout', str('proxy-timeout')),
       keepAliveTimeoutMs: toMillis('--keep-alive-timeout', str('keep-alive-timeout')),
+      targetTimeoutMs: toMillis('--target-timeout', str('target-timeout')),
+      connectTimeoutMs: toMillis('--connect-timeout', str('connect-timeout')),
+      wsPingIntervalMs: toMillis('--ws-ping-interval', str('ws-ping-interval')),
+      metricsPort: str('metrics-port') === undefined ? undefined : toPort('--metrics-port', str('metrics-port')!),
+      metricsIp: str('metrics-ip') === '*' ? '' : str('metrics-ip'),
+      metricsSocket,
+      storageBackend: str('storage-backend'),
     },
   };
 }

@@ -66,6 +66,7 @@ const STATUS_TEXT: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 /** CHP's page titles for the proxy's own errors, so that a browser tab reads the same. */

@@ -5,15 +5,16 @@ import type net from 'node:net';
 import type tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { fail } from '../errors/catalogue.js';
+import { fail, HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { createRouteApi } from './api.js';
-import { createApiServer } from './api-server.js';
+import { createApiServer, type ApiHandler } from './api-server.js';
 import { daskApi } from './dask-api.js';
 import type { AuthDecision } from './auth-cache.js';
 import { Authorizer } from './authorizer.js';
 import { findCredential, withoutQueryToken } from './credential.js';
 import { ErrorPages } from './error-pages.js';
+import { createMetricsServer, ProxyMetrics, Summary } from './metrics.js';
 import { forwardHttp, type ForwardContext } from './forward-http.js';
 import { forwardUpgrade } from './forward-ws.js';
 import { customHeaderBlock, upstreamHead } from './headers.js';
@@ -23,7 +24,9 @@ import { routingPath } from './prefix.js';
 import { refuseUpgrade, sendLoginRedirect, sendProblem, wantsHtml } from './responses.js';
 import { RouteTable, type Route } from './routes.js';
 import { SniRouter } from './sni-router.js';
+import { loadChpStore, loadRoutesFromStore, writeThrough } from './storage-backend.js';
 import { UpstreamPool } from './upstream-pool.js';
+import { WsKeepalive } from './ws-keepalive.js';
 
 /** A proxy that is listening. */
 export interface RunningProxy {
@@ -56,7 +59,12 @@ const CLOSE_GRACE_MS = 2_000;
 export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const opts = checkProxyOptions(options);
   const routes = new RouteTable();
-  if (opts.defaultTarget !== undefined) routes.add('/', { target: opts.defaultTarget });
+  const store = opts.storageBackend === undefined ? null : await loadChpStore(opts.storageBackend, { ...opts, authToken: undefined });
+  if (store !== null) log.info('routes loaded from the storage backend', { module: opts.storageBackend, routes: await loadRoutesFromStore(store, routes) });
+  if (opts.defaultTarget !== undefined) {
+    routes.add('/', { target: opts.defaultTarget });
+    await store?.add('/', { target: opts.defaultTarget });
+  }
   const authorizer = new Authorizer({
     authorizeUrl: opts.authorizeUrl,
     proxyToken: opts.authToken,
@@ -64,11 +72,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     timeoutMs: opts.authorizeTimeoutMs,
   });
   const allowOrigins: ReadonlySet<string> = new Set(opts.allowOrigins);
+  // Edge auth is highrate's extension: on only with --authorize-url. Without it every route is
+  // forwarded as CHP does, whatever its data says (JupyterHub puts `user` in every user route).
+  const edgeAuth = opts.authorizeUrl !== undefined;
   const targetTls = targetTlsOptions(opts.insecure, opts.clientTls);
-  const pool = new UpstreamPool({ targetTls });
+  // Deadlines towards targets (--connect-timeout, --target-timeout): off in CHP mode, set by the hub.
+  const pool = new UpstreamPool({ targetTls, connectTimeoutMs: opts.connectTimeoutMs, headTimeoutMs: opts.targetTimeoutMs ?? 0 });
+  const keepalive = opts.wsPingIntervalMs === undefined ? null : new WsKeepalive(opts.wsPingIntervalMs);
+  const upgradeDeadlines = { connectTimeoutMs: opts.connectTimeoutMs, headTimeoutMs: opts.targetTimeoutMs ?? 0, keepalive };
   const errors = new ErrorPages(opts);
   const locationRewrite = opts.autoRewrite || opts.protocolRewrite !== undefined ? { autoRewrite: opts.autoRewrite, protocol: opts.protocolRewrite } : null;
-  const ctx: ForwardContext = { pool, prependPath: opts.prependPath, proxyTimeoutMs: opts.proxyTimeoutMs ?? 0, errors, locationRewrite };
+  const ctx: ForwardContext = { pool, prependPath: opts.prependPath, proxyTimeoutMs: opts.proxyTimeoutMs ?? 0, errors, locationRewrite, defaultTarget: opts.defaultTarget };
   // CHP's forwarding options, fixed at start: the defaults keep the hot path as it was.
   const { hostRouting, includePrefix, prependPath, xForward, changeOrigin } = opts;
   const custom = customHeaderBlock(opts.customHeaders);
@@ -77,6 +91,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const wsProto = opts.tls === undefined ? 'ws' : 'wss';
   const tunnels = new Set<Duplex>();
   if (opts.authToken === '') log.warn('route API is not authenticated: CONFIGPROXY_AUTH_TOKEN is empty');
+  // CHP's metrics, only when asked for: without them the hot path has one null check.
+  const metrics = opts.metricsPort !== undefined || opts.metricsSocket !== undefined
+    ? new ProxyMetrics(() => ({ routes: routes.size, websockets_open: tunnels.size, hub_authorize_calls: authorizer.hubCalls }))
+    : null;
 
   /** Routes an ordinary request: health check, match, edge auth, forward. */
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -86,15 +104,24 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       res.end(HEALTH_BODY);
       return;
     }
+    let started = 0n;
+    if (metrics !== null) {
+      started = Summary.start();
+      countWeb(metrics, res);
+    }
     let path = routingPath(url);
     if (path === null) return sendProblem(req, res, 'BAD_REQUEST', 'Malformed percent-encoding in the URL.');
     if (hostRouting) path = hostRoutingPath(req, path);
     const route = routes.match(path);
+    if (metrics !== null) {
+      metrics.findTarget.observeSince(started);
+      if (route !== undefined) recordActivityOnSuccess(metrics, res, route);
+    }
     if (route === undefined) {
       req.resume();
       return errors.send(req, res, 404, 'NOT_FOUND', 'No route for this address.');
     }
-    if (route.user === undefined) return forward(req, res, route, false);
+    if (route.user === undefined || !edgeAuth) return forward(req, res, route, false);
     const credential = findCredential(req.rawHeaders, url, false);
     if (credential === null) return refuse(req, res, null);
     // Before the hub is asked: a refused origin costs no hub call, and its body goes nowhere.
@@ -161,15 +188,18 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       socket.destroy();
     });
     const url = req.url ?? '/';
+    if (metrics !== null) metrics.requestsWs++;
     if (req.method !== 'GET' || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
       return refuseUpgrade(socket, 'BAD_REQUEST', 'Only WebSocket upgrades are proxied.');
     }
+    const started = metrics === null ? 0n : Summary.start();
     let path = routingPath(url);
     if (path === null) return refuseUpgrade(socket, 'BAD_REQUEST', 'Malformed percent-encoding in the URL.');
     if (hostRouting) path = hostRoutingPath(req, path);
     const route = routes.match(path);
+    metrics?.findTarget.observeSince(started);
     if (route === undefined) return refuseUpgrade(socket, 'NOT_FOUND', 'No route for this address.');
-    if (route.user === undefined) return tunnel(req, socket, head, route, false, url);
+    if (route.user === undefined || !edgeAuth) return tunnel(req, socket, head, route, false, url);
     const credential = findCredential(req.rawHeaders, url, true);
     if (credential === null) return refuseUpgrade(socket, 'FORBIDDEN', 'A valid credential for this server is required.');
     if (credential.kind === 'cookie') {
@@ -206,7 +236,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
       changeOrigin,
       custom,
     });
-    forwardUpgrade(req, socket, head, route, lines, includePrefix ? path : withoutPrefix(path, route.prefix, hostRouting), tunnels, prependPath, targetTls);
+    forwardUpgrade(req, socket, head, route, lines, includePrefix ? path : withoutPrefix(path, route.prefix, hostRouting), tunnels, prependPath, targetTls, upgradeDeadlines);
   }
 
   const serverOptions = { keepAliveTimeout: opts.keepAliveTimeoutMs, requestTimeout: 0, noDelay: true };
@@ -239,11 +269,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   });
   const sni = opts.daskPort === undefined ? null : new SniRouter();
   let daskPort: number | null = null;
-  const api = createApiServer(createRouteApi(routes, opts.authToken, {
+  const routeApi = createRouteApi(routes, opts.authToken, {
     flushAuth: () => authorizer.cache.clear(),
     dask: daskApi(sni, () => daskPort),
     hostRouting,
-  }), {
+  });
+  const storedApi = store === null ? routeApi : writeThrough(routeApi, store, hostRouting);
+  const api = createApiServer(metrics === null ? storedApi : countedApi(storedApi, metrics), {
     bodyLimit: opts.bodyLimit,
     idleTimeoutMs: opts.keepAliveTimeoutMs,
     tls: opts.apiTls === undefined ? undefined : {
@@ -256,13 +288,17 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     },
   });
   const apiServer = api.server;
+  const metricsServer = metrics === null ? null : createMetricsServer(metrics);
 
   try {
     await listen(publicServer, opts.socket ?? opts.port, opts.ip);
     if (sni) daskPort = await sni.listen(opts.daskPort!, opts.daskIp);
     await listen(apiServer, opts.apiSocket ?? opts.apiPort, opts.apiIp);
     if (redirectServer !== null) await listen(redirectServer, opts.redirectPort!, opts.ip);
+    if (metricsServer !== null) await listen(metricsServer, opts.metricsSocket ?? opts.metricsPort!, opts.metricsIp);
   } catch (err) {
+    metricsServer?.close();
+    metrics?.close();
     redirectServer?.close();
     publicServer.close();
     apiServer.close();
@@ -273,7 +309,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   // A Unix socket (--socket, --api-socket) has no port: 0.
   const publicPort = portOf(publicServer);
   const apiPort = portOf(apiServer);
-  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, socket: opts.socket ?? null, apiSocket: opts.apiSocket ?? null, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined, allowOrigins: opts.allowOrigins });
+  log.info('proxy listening', { publicPort, ip: opts.ip ?? '*', apiPort, apiIp: opts.apiIp, socket: opts.socket ?? null, apiSocket: opts.apiSocket ?? null, daskPort, defaultTarget: opts.defaultTarget ?? null, edgeAuth: opts.authorizeUrl !== undefined, allowOrigins: opts.allowOrigins, metrics: metricsServer === null ? null : opts.metricsSocket ?? portOf(metricsServer) });
 
   let closing: Promise<void> | undefined;
   return {
@@ -295,13 +331,65 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
           api.closeConnections();
         });
         if (redirectServer !== null) redirectServer.closeAllConnections();
+        if (metricsServer !== null) {
+          metricsServer.close();
+          metricsServer.closeAllConnections();
+          metrics!.close();
+        }
         await Promise.all([drain(publicServer), apiClosed, sni?.close(), redirectServer && new Promise((r) => redirectServer.close(r))]);
         pool.close();
+        keepalive?.close();
         authorizer.close();
         log.info('proxy closed', { publicPort, apiPort });
       })();
       return closing;
     },
+  };
+}
+
+/** CHP's requests_web and requests_proxy{status}: every public request, counted by its answer. */
+function countWeb(metrics: ProxyMetrics, res: ServerResponse): void {
+  metrics.requestsWeb++;
+  res.once('finish', function countProxied() {
+    metrics.proxied(res.statusCode);
+  });
+}
+
+/** CHP's last_activity_updating: observed when a routed request succeeds (< 300), as CHP records activity then. */
+function recordActivityOnSuccess(metrics: ProxyMetrics, res: ServerResponse, route: Route): void {
+  res.once('finish', function updateActivity() {
+    if (res.statusCode >= 300) return;
+    const started = Summary.start();
+    route.lastActivity = Date.now();
+    metrics.lastActivityUpdating.observeSince(started);
+  });
+}
+
+/**
+ * The route API counted as CHP: requests_api{status} for every reply; api_route_get/add/delete
+ * for authorized calls that did their work (a GET answered, a route added, a DELETE answered
+ * 204 or 404), as CHP counts them after its handlers.
+ */
+function countedApi(handler: ApiHandler, metrics: ProxyMetrics): ApiHandler {
+  return function countedRouteApi(req) {
+    const routesCall = req.url.startsWith('/api/routes');
+    let status: number;
+    try {
+      const reply = handler(req);
+      status = reply.status;
+      metrics.api(status);
+      if (routesCall) {
+        if (req.method === 'GET' && status === 200) metrics.apiRouteGet++;
+        else if (req.method === 'POST' && status === 201) metrics.apiRouteAdd++;
+        else if (req.method === 'DELETE' && status === 204) metrics.apiRouteDelete++;
+      }
+      return reply;
+    } catch (err) {
+      status = err instanceof HighrateError ? err.status : 500;
+      metrics.api(status);
+      if (routesCall && req.method === 'DELETE' && status === 404) metrics.apiRouteDelete++;
+      throw err;
+    }
   };
 }
 

@@ -16,6 +16,12 @@ export interface UpstreamExchange extends ResponseSink {
 export interface UpstreamPoolOptions {
   /** Give up connecting after this long (ms). Default 10 s. */
   connectTimeoutMs?: number;
+  /**
+   * A connected target must start its response (send the status line) within this long (ms) of
+   * the last byte written to it, else the exchange fails with code `ETARGETTIMEOUT` and the
+   * connection is dropped (--target-timeout). 0 = never (CHP's behaviour). Default 0.
+   */
+  headTimeoutMs?: number;
   /** Close idle connections after this long when the target gave no Keep-Alive hint (ms). Default 15 s. */
   idleTimeoutMs?: number;
   /** Idle connections kept per target. Default 1024. */
@@ -42,8 +48,11 @@ export class UpstreamConnection implements ResponseSink {
   idleSince = 0;
   /** How long it may stay idle in the pool (ms). */
   idleLimit = 0;
+  #connected = false;
+  /** An exchange is waiting for the response's status line (the only phase --target-timeout times). */
+  #awaitingHead = false;
 
-  constructor(pool: UpstreamPool, target: Target, connectTimeoutMs: number, targetTls: tls.ConnectionOptions) {
+  constructor(pool: UpstreamPool, target: Target, connectTimeoutMs: number, headTimeoutMs: number, targetTls: tls.ConnectionOptions) {
     this.#pool = pool;
     this.key = target.poolKey;
     this.socket = target.secure
@@ -52,12 +61,17 @@ export class UpstreamConnection implements ResponseSink {
     this.socket.setNoDelay(true);
     this.socket.setTimeout(connectTimeoutMs);
     const conn = this;
-    // Only connecting is timed: once connected, a proxied request may take as long as it takes (as CHP).
+    // Once connected, the socket's own inactivity timer (refreshed by node on every read and
+    // write, so nothing is allocated per request) times the wait for a response head; it fires
+    // harmlessly while the connection streams a body or idles in the pool. Without
+    // --target-timeout only connecting is timed, as CHP.
     this.socket.once(target.secure ? 'secureConnect' : 'connect', function onConnected() {
-      conn.socket.setTimeout(0);
+      conn.#connected = true;
+      conn.socket.setTimeout(headTimeoutMs);
     });
-    this.socket.on('timeout', function onConnectTimeout() {
-      conn.#fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+    this.socket.on('timeout', function onUpstreamSilence() {
+      if (!conn.#connected) conn.#fail(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+      else if (conn.#awaitingHead && conn.#exchange !== null) conn.#fail(Object.assign(new Error(`no response within ${headTimeoutMs} ms (--target-timeout)`), { code: 'ETARGETTIMEOUT' }));
     });
     this.socket.on('data', function onUpstreamData(data: Buffer) {
       try {
@@ -86,6 +100,7 @@ export class UpstreamConnection implements ResponseSink {
   begin(exchange: UpstreamExchange, method: string): void {
     this.#exchange = exchange;
     this.#requestSent = false;
+    this.#awaitingHead = true;
     this.#parser.begin(this, method);
   }
 
@@ -102,6 +117,7 @@ export class UpstreamConnection implements ResponseSink {
   }
 
   onHead(status: number, reason: string, headers: string[]): void {
+    this.#awaitingHead = false;
     this.#exchange?.onHead(status, reason, headers);
   }
 
@@ -123,7 +139,8 @@ export class UpstreamConnection implements ResponseSink {
 
   #fail(err: NodeJS.ErrnoException): void {
     const exchange = this.#exchange;
-    const silent = this.reused && !this.#parser.received;
+    // A timed-out target is not "silent": it may have seen the request (and must not get it twice).
+    const silent = this.reused && !this.#parser.received && err.code !== 'ETARGETTIMEOUT';
     this.destroy();
     exchange?.onFailure(err, silent);
   }
@@ -138,6 +155,7 @@ export class UpstreamConnection implements ResponseSink {
 export class UpstreamPool {
   readonly #idle = new Map<string, UpstreamConnection[]>();
   readonly #connectTimeoutMs: number;
+  readonly #headTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #maxIdle: number;
   readonly #targetTls: tls.ConnectionOptions;
@@ -145,6 +163,7 @@ export class UpstreamPool {
 
   constructor(opts: UpstreamPoolOptions = {}) {
     this.#connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
+    this.#headTimeoutMs = opts.headTimeoutMs ?? 0;
     this.#idleTimeoutMs = opts.idleTimeoutMs ?? 15_000;
     this.#maxIdle = opts.maxIdlePerTarget ?? 1024;
     this.#targetTls = opts.targetTls ?? {};
@@ -161,7 +180,7 @@ export class UpstreamPool {
         if (!conn.dead && !conn.socket.destroyed) return conn;
       }
     }
-    return new UpstreamConnection(this, target, this.#connectTimeoutMs, this.#targetTls);
+    return new UpstreamConnection(this, target, this.#connectTimeoutMs, this.#headTimeoutMs, this.#targetTls);
   }
 
   /** Takes a connection back after a clean exchange. */

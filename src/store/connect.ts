@@ -130,6 +130,11 @@ function cacheStatements(db: BetterSqlite3.Database): void {
   };
 }
 
+/** Wait for a PostgreSQL connection (new, or free in the pool) at most this long. */
+const STORE_CONNECT_TIMEOUT_MS = 15_000;
+/** Longest a PostgreSQL statement may run (statement_timeout). */
+const STORE_STATEMENT_TIMEOUT_MS = 60_000;
+
 function openPool(url: string): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
@@ -139,6 +144,17 @@ function openPool(url: string): pg.Pool {
     // on a 200-row page) and only triggers when the planner overestimates. A URL that sets
     // ?options=… replaces this.
     options: '-c jit=off',
+    // Deadlines (issue 14: every hop has one). A database that does not accept a connection, or
+    // a pool exhausted for this long, fails the call instead of holding the request.
+    connectionTimeoutMillis: STORE_CONNECT_TIMEOUT_MS,
+    // The server cancels a statement running this long (SQLSTATE 57014); the store's statements
+    // take milliseconds, migrations of large tables seconds.
+    statement_timeout: STORE_STATEMENT_TIMEOUT_MS,
+    // A server that stopped answering (network partition, frozen host): the client gives up a
+    // little after the server-side limit would have fired.
+    query_timeout: STORE_STATEMENT_TIMEOUT_MS + 5_000,
+    // Dead TCP to the database is noticed by the OS instead of never.
+    keepAlive: true,
   });
   // An idle client losing its connection (server restart) emits 'error' on the pool; without a
   // listener that would crash the hub. The pool drops the client and opens a new one on demand.
