@@ -11,7 +11,8 @@ import { optionsFromBody, validateOptions } from './options.js';
 import { freePort } from './ports.js';
 import { ProgressBoard } from './progress.js';
 import { waitForHttp } from './readiness.js';
-import { notebookPod, PLAIN_NOTEBOOK_COMMAND, serverAuthMode, SINGLEUSER_COMMAND, type ServerAuth } from './workload.js';
+import { notebookPod, PLAIN_NOTEBOOK_COMMAND, serverAuthMode, SINGLEUSER_COMMAND, type NotebookStorageAccess, type ServerAuth } from './workload.js';
+import type { UnixIdentity } from '../../executors/security.js';
 import { issueServerCredentials, revokeServerCredentials } from '../oauth/server-client.js';
 import { QUEUED_REASON } from '../../executors/batch/status.js';
 import { AddressBoard, addressUrl, callbackTokenMatches, newCallbackToken, wrapperPython, type WorkloadAddress } from './remote-address.js';
@@ -20,6 +21,7 @@ import { routeDrift } from '../../proxy/token-digest.js';
 import type { UnixUsers } from '../unix-users.js';
 import type { QuotaService } from '../quota/index.js';
 import { serverResources } from '../quota/index.js';
+import { Admission } from './admission.js';
 
 /** How long a POST waits for the server before answering 202 (JupyterHub's slow_spawn_timeout). */
 const SLOW_SPAWN_MS = 10_000;
@@ -44,6 +46,8 @@ export interface ManagerDeps {
   users: Pick<UnixUsers, 'of' | 'ensureHome'>;
   /** Proxy routes other parts own (cluster dashboards): the server reconciler leaves them alone. */
   foreignRoute?: (path: string) => boolean;
+  /** Storage tokens for pods (src/storage): prepares the user's token file and says how to mount it. */
+  storageAccess?: (user: string, groups: readonly string[], identity: UnixIdentity, mountPaths: boolean) => Promise<NotebookStorageAccess>;
 }
 
 interface InFlight {
@@ -64,8 +68,12 @@ export class ServerManager {
   /** Starts waiting for a workload on a batch node to report its address (remote-address.ts). */
   readonly #addresses = new AddressBoard();
   #inflight = new Map<string, InFlight>();
+  /** The spawn and active-server limits, and the line of refused starters (admission.ts). */
+  readonly admission: Admission;
 
-  constructor(private readonly deps: ManagerDeps) {}
+  constructor(private readonly deps: ManagerDeps) {
+    this.admission = new Admission(deps.config.hub);
+  }
 
   executorFor(name: string): Executor {
     const ex = this.deps.executors.get(name);
@@ -78,16 +86,13 @@ export class ServerManager {
 
   /**
    * Starts a server. Resolves with "running" when ready within the slow-spawn window, otherwise
-   * "starting" (the start goes on). Throws 400 if it is running or busy, 429 past the spawn limit.
+   * "starting" (the start goes on). Throws 400 if it is running or busy, 429 past the spawn or
+   * active-server limit (admission.ts).
    */
   async start(user: UserRow, server: string, body: Record<string, unknown> | undefined): Promise<'running' | 'starting'> {
     const { config, store } = this.deps;
     const key = keyOf(user.name, server);
     if (this.#inflight.has(key)) throw fail('SERVER_PENDING', `${describe(user.name, server)} is already starting or stopping; please wait.`);
-    const limit = config.hub.concurrentSpawnLimit;
-    if (limit > 0 && this.#inflight.size >= limit) {
-      throw fail('TOO_MANY_REQUESTS', 'Too many servers are starting right now; retry in a minute.', { extra: { retryAfter: 30 + Math.floor(Math.random() * 30) } });
-    }
     const abort = new AbortController();
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
@@ -106,6 +111,9 @@ export class ServerManager {
         groups: user.groups,
         capabilities: (name) => this.deps.executors.get(name)?.capabilities,
       });
+      // After the checks that are the request's fault (400s win over 429s, as in JupyterHub).
+      const active = config.hub.activeServerLimit > 0 ? (await store.listActiveServers()).map((r) => keyOf(r.user, r.name)) : [];
+      this.admission.admit(key, active);
       if (this.deps.quota) {
         // Check and record under the user's lock, so two starts at once cannot both pass a limit.
         releaseQuota = await this.deps.quota.lock(user.name);
@@ -127,10 +135,11 @@ export class ServerManager {
       // Where the executor decides the node, the workload reports its address with this token.
       const callback = executor.capabilities.remoteAddress ? newCallbackToken() : undefined;
       const remote = callback ? { hubApiUrl: `${this.deps.publicUrl}/hub/api`, token: callback.token, python: wrapperPython(executor.capabilities.images) } : undefined;
+      const storage = await this.deps.storageAccess?.(user.name, user.groups, identity, executor.capabilities.mountPaths);
       const podData = notebookPod({
         user: user.name, server, options, profile, port, upstreamToken, homeDir, identity, defaultCommand,
         hubCredentials: { apiToken: hub.apiToken, clientId: hub.clientId },
-        mountPaths: executor.capabilities.mountPaths, publicUrl: this.deps.publicUrl, clusterAccess, remote,
+        mountPaths: executor.capabilities.mountPaths, publicUrl: this.deps.publicUrl, clusterAccess, remote, storage,
       });
       const now = new Date().toISOString();
       const row: ServerRow = {
@@ -144,6 +153,7 @@ export class ServerManager {
       this.progress.reset(key);
       this.progress.push(key, { progress: 0, message: 'Server requested' });
       const spawn = this.#runSpawn(row, podData, executor, abort.signal).finally(() => {
+        this.admission.release(key);
         this.#inflight.delete(key);
         release();
       });
@@ -156,6 +166,7 @@ export class ServerManager {
     } finally {
       releaseQuota();
       if (!handedOff) {
+        this.admission.release(key);
         this.#inflight.delete(key);
         release();
         if (apiTokenId) void this.#revokeCredentials(user.name, server, { apiTokenId });
@@ -177,6 +188,7 @@ export class ServerManager {
       if (!ok) throw fail('CONFLICT', 'The server was stopped while starting.');
       const url = serverPath(row.user, row.name);
       this.progress.push(key, { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
+      this.admission.release(key, (Date.now() - started) / 1000);
       log.info('server ready', { user: row.user, server: row.name, ms: Date.now() - started });
     } catch (err) {
       const reason = err instanceof HighrateError ? err.message : 'internal error';
@@ -336,6 +348,8 @@ export class ServerManager {
    */
   async stop(user: string, server: string): Promise<'stopped' | 'stopping'> {
     const key = keyOf(user, server);
+    // Whoever waited in the spawn line for this server no longer does.
+    this.admission.forget(key);
     const inflight = this.#inflight.get(key);
     const row = await this.deps.store.getServer(user, server);
     if (!row) {
@@ -497,8 +511,10 @@ export class ServerManager {
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
     this.#inflight.set(key, { abort, done });
+    this.admission.track(key);
     this.progress.push(key, { progress: 30, message: 'The hub restarted; waiting for the server again' });
     void this.#runSpawnAttached(row, pod, ex, abort.signal).finally(() => {
+      this.admission.release(key);
       this.#inflight.delete(key);
       release();
     });

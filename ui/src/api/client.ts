@@ -5,12 +5,18 @@ import type { ApiErrorBody } from './types.js';
 export class ApiError extends Error {
   readonly status: number;
   readonly code: string | undefined;
+  /** The whole error body (a 429 for a start carries `position` in the line), or null. */
+  readonly body: Record<string, unknown> | null;
+  /** Seconds from the Retry-After header (429, 503), or null. */
+  readonly retryAfter: number | null;
 
-  constructor(status: number, message: string, code?: string) {
+  constructor(status: number, message: string, code?: string, extra: { body?: Record<string, unknown> | null; retryAfter?: number | null } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
+    this.body = extra.body ?? null;
+    this.retryAfter = extra.retryAfter ?? null;
   }
 }
 
@@ -52,7 +58,11 @@ export async function api<T>(method: Method, path: string, body?: unknown): Prom
       errorBody && typeof errorBody.message === 'string' && errorBody.message !== ''
         ? errorBody.message
         : `Request failed: HTTP ${response.status} ${response.statusText}`.trim();
-    throw new ApiError(response.status, message, typeof errorBody?.code === 'string' ? errorBody.code : undefined);
+    const retryAfter = Number(response.headers.get('Retry-After') ?? NaN);
+    throw new ApiError(response.status, message, typeof errorBody?.code === 'string' ? errorBody.code : undefined, {
+      body: errorBody && typeof errorBody === 'object' ? (errorBody as Record<string, unknown>) : null,
+      retryAfter: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : null,
+    });
   }
   return { status: response.status, body: parsed as T | null };
 }

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, errorMessage } from '../api/client.js';
 import { currentUserPath, profilesPath, progressPath, serverPath, userPath } from '../api/paths.js';
 import type { Profile, ProfilesResponse, ServerModel, StartRequest, UserModel } from '../api/types.js';
@@ -27,6 +27,7 @@ type Phase =
   | { kind: 'load-failed'; message: string }
   | { kind: 'form' }
   | { kind: 'submitting' }
+  | ({ kind: 'waiting'; request: StartRequest } & Waiting)
   | { kind: 'progress'; progressUrl: string }
   | { kind: 'ready'; url: string }
   | { kind: 'failed'; message: string }
@@ -34,6 +35,38 @@ type Phase =
   | { kind: 'stopping' };
 
 const POLL_MS = 1500;
+
+/** A start the hub refused for now (429): why, the place in line, and when the page asks again. */
+interface Waiting {
+  code: string;
+  message: string;
+  /** 1: next in line (SPAWN_LIMIT only). */
+  position: number | null;
+  /** ms timestamp of the next attempt. */
+  retryAt: number;
+}
+
+/** The hub's "not now" answers, which the page retries by itself after Retry-After. */
+const RETRIED = new Set(['SPAWN_LIMIT', 'ACTIVE_SERVER_LIMIT', 'RATE_LIMITED']);
+
+/** What to wait for, if `err` is a refusal for now rather than a failure. */
+function waitingFor(err: unknown): Waiting | null {
+  if (!(err instanceof ApiError) || err.status !== 429 || !err.code || !RETRIED.has(err.code)) return null;
+  const fromBody = typeof err.body?.retryAfter === 'number' ? err.body.retryAfter : null;
+  const seconds = Math.min(300, Math.max(1, err.retryAfter ?? fromBody ?? 10));
+  const position = typeof err.body?.position === 'number' && err.body.position >= 1 ? err.body.position : null;
+  return { code: err.code, message: err.message, position, retryAt: Date.now() + seconds * 1000 };
+}
+
+/** "Waiting to start: 12 ahead of you", or why the page waits when there is no line. */
+function waitingHeadline(w: Waiting): string {
+  if (w.code === 'SPAWN_LIMIT') {
+    if (w.position === null) return 'Waiting to start';
+    return w.position === 1 ? 'Waiting to start: you are next' : `Waiting to start: ${w.position - 1} ahead of you`;
+  }
+  if (w.code === 'ACTIVE_SERVER_LIMIT') return 'Waiting for a free place';
+  return 'Waiting a moment';
+}
 
 /** The start form for one server, then its progress until it is ready or has failed. */
 export function SpawnPage({ self, targetUser, server, next = null }: SpawnPageProps) {
@@ -134,9 +167,16 @@ export function SpawnPage({ self, targetUser, server, next = null }: SpawnPagePr
     setPhase({ kind: 'submitting' });
     const request: StartRequest = { profile: choice.profile, cores: choice.cores, memory: choice.memory };
     if (choice.image !== undefined) request.image = choice.image;
+    await start(request);
+  }
+
+  /** Asks the hub to start the server; a 429 "not now" waits its Retry-After and asks again. */
+  async function start(request: StartRequest) {
+    const mine = ++attempt.current;
     try {
       // 201: ready; 202: starting. JupyterHub sends no body, so the state comes from the user model.
       const { status, body } = await api<Partial<ServerModel> & { warnings?: string[] }>('POST', serverPath(owner, server), request);
+      if (mine !== attempt.current) return;
       setWarnings(Array.isArray(body?.warnings) ? body.warnings.filter((w): w is string => typeof w === 'string') : []);
       const model = (await fetchOwner()).servers?.[server];
       const url = model?.url || body?.url || defaultServerUrl(owner, server);
@@ -146,9 +186,50 @@ export function SpawnPage({ self, targetUser, server, next = null }: SpawnPagePr
         setPhase({ kind: 'progress', progressUrl: model?.progress_url || body?.progress_url || progressPath(owner, server) });
       }
     } catch (err) {
+      if (mine !== attempt.current) return;
+      const wait = waitingFor(err);
+      if (wait) {
+        setPhase({ kind: 'waiting', request, ...wait });
+        return;
+      }
       setError(errorMessage(err));
       setPhase({ kind: 'form' });
     }
+  }
+
+  /** Counts attempts; "Stop waiting" bumps it, so the answer to a retry still in flight is ignored. */
+  const attempt = useRef(0);
+  // While waiting: a countdown each second, and the next attempt at `retryAt`. The hub keeps the
+  // place in line only while the page keeps asking (docs/architecture.md, "Limits").
+  const [now, setNow] = useState(() => Date.now());
+  const waitingPhase = phase.kind === 'waiting' ? phase : null;
+  useEffect(
+    function retryWhenDue() {
+      if (!waitingPhase) return;
+      const tick = window.setInterval(function countdown() {
+        setNow(Date.now());
+      }, 1000);
+      const due = window.setTimeout(function retry() {
+        void start(waitingPhase.request);
+      }, Math.max(0, waitingPhase.retryAt - Date.now()));
+      return function cancel() {
+        window.clearInterval(tick);
+        window.clearTimeout(due);
+      };
+    },
+    // Not `start`, a new function each render: each waiting phase object schedules exactly one attempt.
+    [waitingPhase],
+  );
+
+  /** Gives the place in line back: a stop of a server that never started only leaves the line. */
+  function stopWaiting() {
+    if (phase.kind === 'waiting' && phase.code === 'SPAWN_LIMIT') {
+      api('DELETE', serverPath(owner, server)).catch(function ignored() {
+        /* the place expires by itself */
+      });
+    }
+    attempt.current++;
+    backToForm();
   }
 
   function backToForm() {
@@ -236,6 +317,18 @@ export function SpawnPage({ self, targetUser, server, next = null }: SpawnPagePr
             <a className="button button-primary" href={phase.url} data-testid="open">
               Open
             </a>
+          </p>
+        </Alert>
+      ) : null}
+      {phase.kind === 'waiting' ? (
+        <Alert kind="info" title={waitingHeadline(phase)}>
+          <p role="status" data-testid="spawn-queue" data-position={phase.position ?? ''}>
+            {phase.message} Trying again in {Math.max(0, Math.ceil((phase.retryAt - now) / 1000))} s.
+          </p>
+          <p className="alert-actions">
+            <button type="button" className="button" onClick={stopWaiting} data-testid="spawn-queue-cancel">
+              Stop waiting
+            </button>
           </p>
         </Alert>
       ) : null}
