@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { errorBody, HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
+import { storeFailureError } from '../store/db-errors.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const data = body === undefined ? '' : JSON.stringify(body);
@@ -23,6 +24,8 @@ export function sendEmpty(res: ServerResponse, status = 204, headers: Record<str
  * anything else is logged with its stack and answered as 500 INTERNAL without detail.
  */
 export function sendError(res: ServerResponse, err: unknown, context: Record<string, unknown> = {}): void {
+  // A full disk or a database that did not answer is the facility's to fix, not a bug: 507/503, not 500.
+  err = storeFailureError(err);
   const body = errorBody(err);
   if (err instanceof HighrateError) {
     if (err.status >= 500 || err.detail) log.warn('request failed', { ...context, code: err.code, detail: err.detail });
@@ -34,6 +37,7 @@ export function sendError(res: ServerResponse, err: unknown, context: Record<str
     return;
   }
   const headers: Record<string, string> = {};
-  if (body.code === 'TOO_MANY_REQUESTS' && typeof body.retryAfter === 'number') headers['retry-after'] = String(body.retryAfter);
+  // Every 429 (spawn and server limits, rate limits) says when to come back (RFC 6585 §4).
+  if (body.status === 429 && typeof body.retryAfter === 'number') headers['retry-after'] = String(body.retryAfter);
   sendJson(res, body.status, body, headers);
 }
