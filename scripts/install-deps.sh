@@ -16,6 +16,9 @@ APT_PACKAGES=(
   python3-numba
   python3-fsspec
   python3-xrootd        # XRootD's Python client (root:// data)
+  xrootd-server         # the embedded storage element (storage.embedded; creates the xrootd system user)
+  xrootd-client         # xrdcp, for root:// in pods and tests
+  xrootd-scitokens-plugins  # WLCG/SciTokens token authorisation in XRootD (libXrdAccSciTokens)
   python3-ipywidgets
   bubblewrap            # per-pod mount and PID namespaces for the local executor
   chromium              # end-to-end browser tests

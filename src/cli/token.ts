@@ -5,6 +5,9 @@ import { fail } from '../errors/catalogue.js';
 import { checkUsername } from '../hub/names.js';
 import { createStore } from '../store/index.js';
 import { DEPLOYMENT_FLAGS, resolveConfig, usage } from './common.js';
+import type { Config } from '../config/schema.js';
+import type { Store } from '../store/types.js';
+import { loadStorageSigner, signStorageToken, storageIssuer } from '../storage/index.js';
 
 const HELP = `
 Usage: highrate token issue USER [options]
@@ -12,7 +15,13 @@ Usage: highrate token issue USER [options]
 Issues an API token for an existing user and prints it as the last line (like \`jupyterhub token\`).
 Use it as "Authorization: token <token>" with the JupyterHub REST API at /hub/api/.
 
+With --storage, prints a WLCG storage token instead (a JWT for XRootD, dCache, EOS: scopes
+storage.read/create/modify by the storage policy of the config, signed by the embedded IdP's key),
+valid storage.tokenLifetime seconds (or --expires-in). Use it as "Authorization: Bearer <token>"
+or put it in the file BEARER_TOKEN_FILE names (mode 0600).
+
 Options:
+  --storage          issue a WLCG storage token (see above)
   --note TEXT        what the token is for
   --scopes A,B       limit the token to these scopes (default: all of the user's permissions)
   --expires-in SEC   lifetime in seconds (default: never expires)
@@ -22,7 +31,7 @@ Options:
 `;
 
 export async function token(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...DEPLOYMENT_FLAGS, note: { type: 'string' }, scopes: { type: 'string' }, 'expires-in': { type: 'string' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { ...DEPLOYMENT_FLAGS, storage: { type: 'boolean' }, note: { type: 'string' }, scopes: { type: 'string' }, 'expires-in': { type: 'string' } } });
   if (values.help || positionals[0] !== 'issue' || positionals.length !== 2) {
     usage(HELP);
     return values.help ? 0 : 2;
@@ -33,6 +42,7 @@ export async function token(argv: string[]): Promise<number> {
   try {
     await store.migrate();
     if (!(await store.getUser(name))) throw fail('USER_NOT_FOUND', `No such user: ${name}. Users appear after their first login, or create them with POST /hub/api/users.`);
+    if (values.storage) return await storageToken(store, config, dataDir, name, values['expires-in']);
     const scopes = values.scopes ? validateScopes(values.scopes.split(',').map((s) => s.trim()).filter(Boolean)) : [];
     let expiresAt: string | null = null;
     if (values['expires-in'] !== undefined) {
@@ -50,4 +60,25 @@ export async function token(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * `token issue USER --storage`: a WLCG storage token for USER (who must exist: the groups come from
+ * the store), printed as the last line; audited by its jti, never by its value.
+ */
+async function storageToken(store: Store, config: Config, dataDir: string, name: string, expiresIn: string | undefined): Promise<number> {
+  const user = await store.getUser(name);
+  if (!user) throw fail('USER_NOT_FOUND', `No such user: ${name}. Users appear after their first login, or create them with POST /hub/api/users.`);
+  let lifetime = config.storage.tokenLifetime;
+  if (expiresIn !== undefined) {
+    lifetime = Number(expiresIn);
+    if (!Number.isInteger(lifetime) || lifetime <= 0 || lifetime > 6 * 3600) throw fail('BAD_REQUEST', '--expires-in for a storage token must be 1 to 21600 seconds.');
+  }
+  // The issuer is the hub's own (`<publicUrl>/oidc`), as in startHub, so storage elements provisioned with its keys accept the token.
+  const publicUrl = (config.hub.publicUrl ?? `http://${config.hub.ip}:${config.hub.port}`).replace(/\/+$/, '');
+  const signer = await loadStorageSigner(dataDir, storageIssuer(publicUrl));
+  const t = await signStorageToken(signer, { user: name, groups: user.groups, policy: config.storage, audience: config.storage.audience, lifetime });
+  await store.appendAudit({ time: new Date().toISOString(), actor: 'cli', actorKind: 'system', action: 'storage-token.issue', target: t.jti, targetUser: name, outcome: 'ok', code: null, detail: { scope: t.scope, expires_at: new Date(t.expiresAt * 1000).toISOString(), via: 'highrate token issue --storage' }, ip: null });
+  process.stdout.write(t.token + '\n');
+  return 0;
 }

@@ -45,6 +45,7 @@ export async function startClusters(deps: {
   quota: QuotaService;
   publicUrl: string;
   users: ClusterServiceDeps['users'];
+  storageAccess?: ClusterServiceDeps['storageAccess'];
 }): Promise<RunningClusters | null> {
   const c = deps.config.clusters;
   if (!c.enabled) return null;
@@ -53,7 +54,7 @@ export async function startClusters(deps: {
     throw fail('CONFIG_INVALID', 'The proxy runs no Dask port (it needs highrate\'s proxy started with --dask-port): restart it, or set clusters.enabled: false.');
   }
   const proxyAddress = c.proxyAddress ?? `${new URL(deps.publicUrl).hostname}:${daskPort}`;
-  const service = new ClusterService({ config: deps.config, store: deps.store, executors: deps.executors, proxy: deps.proxy, proxyAddress, quota: deps.quota, users: deps.users });
+  const service = new ClusterService({ config: deps.config, store: deps.store, executors: deps.executors, proxy: deps.proxy, proxyAddress, quota: deps.quota, users: deps.users, ...(deps.storageAccess ? { storageAccess: deps.storageAccess } : {}) });
   deps.quota.register(clusterUsageProvider(deps.store));
   log.info('dask port', { port: daskPort, proxyAddress });
   return {

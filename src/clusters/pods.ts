@@ -25,6 +25,8 @@ export class ClusterPods {
     proxyAddress: string;
     progress: ProgressBoard;
     users: { of(user: string): Promise<UnixIdentity> };
+    /** The owner's storage token directory for a pod on an executor (src/storage), when storage is on. */
+    storageAccess?: (user: string, identity: UnixIdentity, mountPaths: boolean) => Promise<NonNullable<ClusterWorkloadInput['storage']>>;
   }) {}
 
   /** Pod statuses, one batch call per executor. */
@@ -51,10 +53,14 @@ export class ClusterPods {
   }
 
   /** What the pod builders need of a cluster. */
-  async workloadInput(row: ClusterRow): Promise<ClusterWorkloadInput> {
+  async workloadInput(row: ClusterRow, executor?: string): Promise<ClusterWorkloadInput> {
+    const identity = await this.deps.users.of(row.user);
+    const ex = executor === undefined ? undefined : this.deps.executors.get(executor);
+    const storage = ex && this.deps.storageAccess ? await this.deps.storageAccess(row.user, identity, ex.capabilities.mountPaths) : undefined;
     return {
-      name: row.name, user: row.user, identity: await this.deps.users.of(row.user), spec: specOf(row.config),
+      name: row.name, user: row.user, identity, spec: specOf(row.config),
       clusters: this.deps.config.clusters, tlsCert: row.tlsCert, tlsKey: row.tlsKey, httpToken: row.httpToken,
+      ...(storage ? { storage } : {}),
     };
   }
 
@@ -71,7 +77,7 @@ export class ClusterPods {
     // On the scheduler's executor workers connect directly; elsewhere through the Dask port by SNI.
     const viaGateway = spec.workerExecutor !== sched.executor;
     const schedulerAddress = viaGateway ? `tls://${this.deps.proxyAddress}` : `tls://127.0.0.1:${sched.ports.tls}`;
-    const input = await this.workloadInput(row);
+    const input = await this.workloadInput(row, spec.workerExecutor);
     const pods: RetrievedPodData[] = [];
     for (let i = 0; i < n; i++) {
       state.seq++;

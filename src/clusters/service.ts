@@ -41,6 +41,8 @@ export interface ClusterServiceDeps {
   quota: QuotaService;
   /** Who each user's pods run as (the hub's UnixUsers): a cluster's pods run as its owner. */
   users: { of(user: string): Promise<UnixIdentity> };
+  /** Storage tokens for the cluster's pods (src/storage), when storage is on. */
+  storageAccess?: (user: string, identity: UnixIdentity, mountPaths: boolean) => Promise<{ hostDir: string; mountPath: string; env: Array<{ name: string; value: string }> }>;
 }
 
 /** What the hub knows of a cluster beyond its row: the scheduler's last answers. */
@@ -79,7 +81,7 @@ export class ClusterService {
 
   constructor(private readonly deps: ClusterServiceDeps) {
     this.#changes.setMaxListeners(0);
-    this.#pods = new ClusterPods({ config: deps.config, executors: deps.executors, proxyAddress: deps.proxyAddress, progress: this.progress, users: deps.users });
+    this.#pods = new ClusterPods({ config: deps.config, executors: deps.executors, proxyAddress: deps.proxyAddress, progress: this.progress, users: deps.users, ...(deps.storageAccess ? { storageAccess: deps.storageAccess } : {}) });
     this.#step = {
       store: deps.store,
       config: deps.config,
@@ -130,7 +132,7 @@ export class ClusterService {
       tlsCert: creds.cert, tlsKey: creds.key, httpToken: newSecret(),
       desiredWorkers: workers, adaptive: null, state: {},
     };
-    const pod = schedulerPod(await this.#pods.workloadInput(row), ports);
+    const pod = schedulerPod(await this.#pods.workloadInput(row, spec.schedulerExecutor), ports);
     const state = emptyState();
     state.scheduler = { executor: scheduler.name, pod: pod.pod, ports, ready: null };
     row.state = state as unknown as Record<string, unknown>;

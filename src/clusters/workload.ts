@@ -88,6 +88,21 @@ export interface ClusterWorkloadInput {
   tlsCert: string;
   tlsKey: string;
   httpToken: string;
+  /** Storage access (src/storage): the owner's WLCG token directory, mounted read-only, and its variables. */
+  storage?: { hostDir: string; mountPath: string; env: Array<{ name: string; value: string }> };
+}
+
+/**
+ * Gives a cluster pod its owner's storage token: the directory the hub keeps fresh, read-only at
+ * `mountPath` (the host path itself on executors that run host processes), BEARER_TOKEN_FILE.
+ */
+function withStorage(data: RetrievedPodData, c: ClusterWorkloadInput): RetrievedPodData {
+  if (!c.storage) return data;
+  const container = data.pod.spec.containers[0]!;
+  data.pod.spec.volumes = [...(data.pod.spec.volumes ?? []), { name: 'wlcg-token', hostPath: { path: c.storage.hostDir, type: 'Directory' } }];
+  container.volumeMounts = [...(container.volumeMounts ?? []), { name: 'wlcg-token', mountPath: c.storage.mountPath, readOnly: true }];
+  container.env = [...(container.env ?? []), ...c.storage.env];
+  return data;
 }
 
 /** The URL prefix of every HTTP route of a cluster's scheduler (its `--dashboard-prefix`). */
@@ -166,7 +181,7 @@ export function schedulerPod(c: ClusterWorkloadInput, ports: SchedulerPorts): Re
       }],
     },
   };
-  return { pod, container: [{ name: 'scheduler', configMaps: [preload], projectedvolumemaps: null, secrets: [secret], emptyDirs: null }] };
+  return withStorage({ pod, container: [{ name: 'scheduler', configMaps: [preload], projectedvolumemaps: null, secrets: [secret], emptyDirs: null }] }, c);
 }
 
 function credentialEnv(secret: string): EnvVar[] {
@@ -230,5 +245,5 @@ export function workerPod(c: ClusterWorkloadInput, w: WorkerPlacement): Retrieve
       }],
     },
   };
-  return { pod, container: [{ name: 'worker', configMaps: null, projectedvolumemaps: null, secrets: [secret], emptyDirs: null }] };
+  return withStorage({ pod, container: [{ name: 'worker', configMaps: null, projectedvolumemaps: null, secrets: [secret], emptyDirs: null }] }, c);
 }

@@ -18,6 +18,8 @@ export interface Hub {
   readonly servers: ServerManager;
   /** Dask clusters (undefined when `clusters.enabled` is false). */
   readonly clusters?: ClusterService;
+  /** WLCG storage tokens (`issue(user, groups)`) and the embedded XRootD's endpoints (src/storage). */
+  readonly storage?: import('../storage/index.js').StorageService;
   readonly login: LoginFlow;
   /** Roles, services and external access tokens: what a credential may do. */
   readonly rbac: Rbac;

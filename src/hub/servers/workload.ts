@@ -75,11 +75,25 @@ export interface NotebookWorkload {
   publicUrl: string;
   /** Dask access for the notebook (clusters/notebook-env.ts): variables, secret variables, Python modules. */
   clusterAccess?: NotebookClusterAccess;
+  /** Storage access (src/storage): the user's WLCG token directory, kept fresh by the hub, and its variables. */
+  storage?: NotebookStorageAccess;
   /**
    * Set when the executor runs workloads where the hub cannot predict (remote-address.ts): the
    * command is wrapped to pick its address on the node and report it with this token.
    */
   remote?: { hubApiUrl: string; token: string; python?: string };
+}
+
+/**
+ * What a notebook pod gets for storage: a host directory holding the user's WLCG bearer token
+ * file, mounted read-only (the hub rewrites the file in place before it expires, and a directory
+ * mount shows the new file), and BEARER_TOKEN_FILE pointing at it.
+ */
+export interface NotebookStorageAccess {
+  hostDir: string;
+  /** Where the pod sees `hostDir` (the host path itself where volumes are not moved). */
+  mountPath: string;
+  env: Array<{ name: string; value: string }>;
 }
 
 /** Fills `{ip}`, `{port}`, `{base_url}`, `{home}`, `{user}`, `{server}` in a command template. */
@@ -113,11 +127,13 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
     { name: 'home', mountPath: home },
     ...(tokenFile ? [{ name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true }] : []),
     ...libs.map((l) => ({ name: l.name, mountPath: l.mountPath, readOnly: true })),
+    ...(w.storage ? [{ name: 'wlcg-token', mountPath: w.storage.mountPath, readOnly: true }] : []),
   ];
   const volumes: Volume[] = [
     { name: 'home', hostPath: { path: w.homeDir, type: 'DirectoryOrCreate' } },
     ...(tokenFile ? [{ name: 'credentials', secret: { secretName: `${secretName}-files`, defaultMode: 0o400 } }] : []),
     ...libs.map((l) => ({ name: l.name, hostPath: { path: l.hostPath, type: 'Directory' } })),
+    ...(w.storage ? [{ name: 'wlcg-token', hostPath: { path: w.storage.hostDir, type: 'Directory' } }] : []),
   ];
   const security = restrictedSecurity(w.identity, w.profile.securityContext);
   const env = [
@@ -144,6 +160,7 @@ export function notebookPod(w: NotebookWorkload): RetrievedPodData {
     { name: 'MEM_LIMIT', value: w.options.memory },
     ...tokenEnv,
     ...(w.clusterAccess?.env ?? []),
+    ...(w.storage?.env ?? []),
     ...(libs.length ? [
       { name: 'PYTHONPATH', value: libs.map((l) => l.mountPath).join(':') },
       // The modules come from the installed package: leave no __pycache__ in it.
