@@ -46,10 +46,13 @@ export const SCOPE_TABLE: Record<string, { description: string; subscopes?: stri
   'read:services': { description: 'Read service models.', subscopes: ['list:services'] },
   'list:services': { description: 'List services.' },
   'read:audit': { description: 'Read the audit log (with !user=: entries by or about that user).' },
+  // Data in Rucio, acting as the user's Rucio account: search and read; stage (add and delete rules).
+  'write:data': { description: 'Make data available at the facility (add and delete Rucio rules).', subscopes: ['read:data'] },
+  'read:data': { description: 'Search Rucio, read replicas, rules and quota.' },
 };
 
 /** What the user role grants: JupyterHub's `self`, expanded with the owner filter. */
-const SELF_SCOPES = ['read:users!user', 'users:activity!user', 'servers!user', 'access:servers!user', 'tokens!user', 'read:users:groups!user', 'clusters!user', 'access:clusters!user', 'read:audit!user'];
+const SELF_SCOPES = ['read:users!user', 'users:activity!user', 'servers!user', 'access:servers!user', 'tokens!user', 'read:users:groups!user', 'clusters!user', 'access:clusters!user', 'read:audit!user', 'write:data!user'];
 
 export type Filter = '*' | `user=${string}` | `server=${string}` | `group=${string}` | `service=${string}`;
 /** scope name → the filters under which it is held ('*' = all objects). */

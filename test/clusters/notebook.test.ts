@@ -27,16 +27,18 @@ describe('Dask from a notebook server', () => {
     await p.startServer('alice', token);
 
     const tokens = (await http('GET', `${p.base}/hub/api/users/alice/tokens`, { headers: auth })).json().api_tokens;
-    // The server's own token (JupyterHub's server role) carries the cluster scopes too.
+    // The server's own token (JupyterHub's server role) carries the cluster and data scopes too.
     const serverToken = tokens.find((t: any) => t.note === 'Server at /user/alice/ (revoked when it stops)');
     assert.ok(serverToken, JSON.stringify(tokens));
-    assert.deepEqual([...serverToken.scopes].sort(), ['access:clusters!user', 'access:servers!server=alice/', 'clusters!user', 'read:users:name!user', 'users:activity!user=alice']);
+    assert.deepEqual([...serverToken.scopes].sort(), ['access:clusters!user', 'access:servers!server=alice/', 'clusters!user', 'read:data!user', 'read:users:name!user', 'users:activity!user=alice', 'write:data!user']);
 
     const kernel = await startKernel(p.base, '/user/alice/', auth);
     const ws = await openChannels(p.base, '/user/alice/', kernel, auth);
     try {
       const env = await execute(ws, 'import os\nprint(os.environ["DASK_GATEWAY__ADDRESS"], os.environ["DASK_GATEWAY__PROXY_ADDRESS"], os.environ["DASK_GATEWAY__AUTH__TYPE"], "JUPYTERHUB_API_TOKEN" in os.environ)');
       assert.equal(env, `${p.base}/services/dask-gateway gateway://${p.hub!.hub.clusters!.proxyAddress} jupyterhub True\n`);
+      // The data helper is on the kernel's path too (src/data/notebook-env.ts).
+      assert.equal(await execute(ws, 'import highrate_data\nprint(callable(highrate_data.files), callable(highrate_data.download))'), 'True True\n');
       const code = [
         'import highrate_dask as hd',
         'name = hd.new_cluster(workers=2)',

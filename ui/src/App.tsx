@@ -10,6 +10,7 @@ import { ResourcesPage } from './pages/ResourcesPage.js';
 import { AdminPage } from './pages/AdminPage.js';
 import { ClusterPage } from './pages/ClusterPage.js';
 import { ClustersPage } from './pages/ClustersPage.js';
+import { DataPage } from './pages/DataPage.js';
 import { matchRoute, useLocation, type Route } from './router.js';
 import type { UserModel } from './api/types.js';
 import { useSession, type Session } from './session.js';
@@ -20,7 +21,7 @@ export function App() {
   const route = matchRoute(location.pathname);
   const { session, reload } = useSession();
   const userName = session.status === 'ready' ? session.user.name : null;
-  const current = route.page === 'home' || route.page === 'token' || route.page === 'admin' || route.page === 'resources' ? route.page : route.page === 'clusters' || route.page === 'cluster' ? 'clusters' : 'other';
+  const current = route.page === 'home' || route.page === 'token' || route.page === 'admin' || route.page === 'resources' || route.page === 'data' ? route.page : route.page === 'clusters' || route.page === 'cluster' ? 'clusters' : 'other';
   const isAdmin = session.status === 'ready' && (session.user.admin || (session.user.scopes ?? []).some((s) => s === 'admin-ui' || s.startsWith('admin-ui!')));
   const main = useRef<HTMLElement | null>(null);
   const firstPath = useRef(location.pathname);
@@ -103,5 +104,7 @@ function Page({ route, session, reload, location }: PageProps) {
       return <ClustersPage />;
     case 'cluster':
       return <ClusterPage key={route.name} name={route.name} />;
+    case 'data':
+      return <DataPage />;
   }
 }

@@ -42,6 +42,7 @@ export type Route =
   | { page: 'token' }
   | { page: 'resources' }
   | { page: 'clusters' }
+  | { page: 'data' }
   | { page: 'cluster'; name: string }
   | { page: 'admin'; section: 'users' | 'groups' | 'activity' | 'audit' | 'roles' }
   | { page: 'not-found' };
@@ -68,6 +69,7 @@ export function matchRoute(pathname: string): Route {
   if (rest.length === 1 && rest[0] === 'token') return { page: 'token' };
   if (rest.length === 1 && rest[0] === 'resources') return { page: 'resources' };
   if (rest.length === 1 && rest[0] === 'clusters') return { page: 'clusters' };
+  if (rest.length === 1 && rest[0] === 'data') return { page: 'data' };
   if (rest.length === 2 && rest[0] === 'clusters') {
     const name = decodeSegment(rest[1]!);
     return name === null ? { page: 'not-found' } : { page: 'cluster', name };

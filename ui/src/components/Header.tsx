@@ -2,7 +2,7 @@ import { Link } from './Link.js';
 
 interface HeaderProps {
   userName: string | null;
-  current: 'home' | 'token' | 'admin' | 'resources' | 'clusters' | 'other';
+  current: 'home' | 'token' | 'admin' | 'resources' | 'clusters' | 'data' | 'other';
   /** Shows the Admin link (the API still decides what an admin may do). */
   isAdmin?: boolean;
 }
@@ -22,6 +22,9 @@ export function Header({ userName, current, isAdmin = false }: HeaderProps) {
             </Link>
             <Link to="/hub/clusters" aria-current={current === 'clusters' ? 'page' : undefined} data-testid="nav-clusters">
               Clusters
+            </Link>
+            <Link to="/hub/data" aria-current={current === 'data' ? 'page' : undefined} data-testid="nav-data">
+              Data
             </Link>
             <Link to="/hub/token" aria-current={current === 'token' ? 'page' : undefined} data-testid="nav-token">
               Token
