@@ -7,15 +7,19 @@
  * Measures, with wrk (-c 64 -t 2 -d 5s --latency, N rounds interleaved, medians) and small
  * (100-byte) responses: throughput and p99 direct / through CHP / through highrate with edge auth
  * on (a cookie-authenticated user route against a fake hub authorize endpoint) / highrate with
- * 10,000 user routes installed. Then, each 3 times on freshly started processes: the time to add
- * 10,000 routes through the route API (ProxyClient, keep-alive, 16 calls in flight) and the RSS
+ * 10,000 user routes installed, and CHP with 10,000 routes. Then, each 3 times on freshly started
+ * processes: the time to add 10,000 routes through the route API one request at a time on one
+ * keep-alive connection (as JupyterHub sends them) and with 16 calls in flight, and the RSS
  * (VmRSS) of each proxy holding them; and WebSocket echo round trips (p50 of 1,000, 5 series).
- * Both proxies run as their own processes. Everything started is killed, also on failure.
+ * Both proxies run as their own processes with the flags JupyterHub passes (--ip, --port,
+ * --api-ip, --api-port, --error-target, --log-level) at CHP's default log level, info.
+ * Everything started is killed, also on failure.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { skipBench } from './skip.js';
 import { ProxyClient } from '../src/proxy/index.js';
 import { startBackend, startFakeHub } from '../test/proxy/peers.js';
 import { call, freePort, openWs, waitFor } from '../test/proxy/tools.js';
@@ -69,7 +73,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 async function startHighrate(hubUrl: string, authorizeUrl: string): Promise<ProxyProcess> {
   const child = spawn(process.execPath, [path.join(REPO, 'dist/src/proxy/main.js'), '--port', '0', '--ip', '127.0.0.1', '--api-port', '0',
-    '--default-target', hubUrl, '--authorize-url', authorizeUrl],
+    '--default-target', hubUrl, '--authorize-url', authorizeUrl, ...jupyterhubFlags(hubUrl)],
   { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = track(child);
   let stderr = '';
@@ -80,6 +84,9 @@ async function startHighrate(hubUrl: string, authorizeUrl: string): Promise<Prox
     return line ? (JSON.parse(line) as { publicPort: number; apiPort: number }) : undefined;
   }, 15_000).catch(() => undefined);
   if (ports === undefined) throw new Error(`highrate proxy did not start:\n${stderr}`);
+  // At info it logs every route change: read and drop from here on.
+  child.stderr!.removeAllListeners('data');
+  child.stderr!.resume();
   return {
     pid: child.pid!,
     publicUrl: `http://127.0.0.1:${ports.publicPort}`,
@@ -91,24 +98,51 @@ async function startHighrate(hubUrl: string, authorizeUrl: string): Promise<Prox
   };
 }
 
-async function startChp(): Promise<ProxyProcess> {
-  const port = await freePort();
-  const apiPort = await freePort();
-  const child = spawn(path.join(REPO, 'node_modules/.bin/configurable-http-proxy'),
-    ['--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), '--log-level', 'warn'],
-    { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'inherit'] });
-  const exited = track(child);
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
-  await waitFor(async () => (await call(`${apiUrl}/api/routes`, { headers: { authorization: `token ${TOKEN}` } })).status === 200, 15_000);
-  return {
-    pid: child.pid!,
-    publicUrl: `http://127.0.0.1:${port}`,
-    apiUrl,
-    async stop() {
+/** What JupyterHub's ConfigurableHTTPProxy adds besides addresses: its error page and the log level (CHP's default, info). */
+function jupyterhubFlags(hubUrl: string): string[] {
+  return ['--error-target', `${hubUrl}/hub/error`, '--log-level', 'info'];
+}
+
+async function startChp(hubUrl: string): Promise<ProxyProcess> {
+  // Ports are picked before CHP binds them: on a busy machine one may be taken meanwhile, so a
+  // CHP that exits at start is tried again on other ports (its stderr is shown if all fail).
+  let lastError = '';
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const apiPort = await freePort();
+    const child = spawn(path.join(REPO, 'node_modules/.bin/configurable-http-proxy'),
+      ['--ip', '127.0.0.1', '--port', String(port), '--api-ip', '127.0.0.1', '--api-port', String(apiPort), ...jupyterhubFlags(hubUrl)],
+      { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    const collect = (c: Buffer) => { stderr += c.toString(); };
+    child.stderr!.on('data', collect);
+    const exited = track(child);
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    try {
+      await waitFor(async () => {
+        if (child.exitCode !== null) throw new Error(`CHP exited ${child.exitCode}`);
+        return (await call(`${apiUrl}/api/routes`, { headers: { authorization: `token ${TOKEN}` } })).status === 200;
+      }, 30_000);
+    } catch (err) {
       child.kill('SIGKILL');
       await exited;
-    },
-  };
+      lastError = `${(err as Error).message}\n${stderr.slice(-2000)}`;
+      continue;
+    }
+    // At info it logs every route change: read and drop from here on.
+    child.stderr!.off('data', collect);
+    child.stderr!.resume();
+    return {
+      pid: child.pid!,
+      publicUrl: `http://127.0.0.1:${port}`,
+      apiUrl,
+      async stop() {
+        child.kill('SIGKILL');
+        await exited;
+      },
+    };
+  }
+  throw new Error(`configurable-http-proxy did not start:\n${lastError}`);
 }
 
 /** Runs wrk and parses requests/s, p50, p99 and errors. */
@@ -139,14 +173,17 @@ function toMs(m: RegExpExecArray): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
 }
 
-/** Adds `n` user routes through the route API with 16 calls in flight; returns seconds. */
-async function addRoutes(apiUrl: string, target: string, n: number): Promise<number> {
+/**
+ * Adds `n` user routes through the route API with `inFlight` calls at a time (1: one request after
+ * the other, as JupyterHub adds a route per spawn); returns seconds.
+ */
+async function addRoutes(apiUrl: string, target: string, n: number, inFlight: number): Promise<number> {
   const client = new ProxyClient(apiUrl, TOKEN);
   try {
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
-      Array.from({ length: 16 }, async () => {
+      Array.from({ length: inFlight }, async () => {
         while (next < n) {
           const i = next++;
           await client.addRoute(`/user/u${i}/`, target, { user: `u${i}`, server_name: '', upstream_token: `upstream-${i}` });
@@ -194,13 +231,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   const rounds = Number(argValue('--rounds') ?? 3);
   const jsonFile = argValue('--json');
-  if (spawnSync(WRK, ['--version']).error) throw new Error(`${WRK} is needed`);
+  if (spawnSync(WRK, ['--version']).error) skipBench('proxy', `${WRK} is not installed (scripts/install-deps.sh installs Debian's wrk)`);
 
   const backend = await startBackend('bench');
   const credentials: Record<string, string> = { 'sess-alice': 'alice', 'sess-u5000': 'u5000' };
   const hub = await startFakeHub(TOKEN, credentials);
   const ours = await startHighrate(hub.url, hub.authorizeUrl);
-  const chp = await startChp();
+  const chp = await startChp(hub.url);
   const cookie = { Cookie: 'highrate-session=sess-alice' };
   try {
     for (const [proxy, data] of [[ours, { user: 'alice', server_name: '', upstream_token: 'alice-upstream' }], [chp, { user: 'alice', server_name: '' }]] as const) {
@@ -215,23 +252,36 @@ async function main(): Promise<void> {
     // Route adds and RSS: 10,000 routes into freshly started processes, interleaved, 3 times
     // (medians). The last highrate process keeps its routes for the 10,000-route load test.
     const adds = { highrate: [] as number[], chp: [] as number[] };
+    const adds16 = { highrate: [] as number[], chp: [] as number[] };
     const rss = { highrate: [] as number[], chp: [] as number[] };
     let ours10k: ProxyProcess | undefined;
+    let chp10k: ProxyProcess | undefined;
     for (let rep = 0; rep < 3; rep++) {
       const freshOurs = await startHighrate(hub.url, hub.authorizeUrl);
-      const freshChp = await startChp();
-      adds.highrate.push(await addRoutes(freshOurs.apiUrl, backend.url, ROUTES));
-      adds.chp.push(await addRoutes(freshChp.apiUrl, backend.url, ROUTES));
+      const freshChp = await startChp(hub.url);
+      adds.highrate.push(await addRoutes(freshOurs.apiUrl, backend.url, ROUTES, 1));
+      adds.chp.push(await addRoutes(freshChp.apiUrl, backend.url, ROUTES, 1));
       await new Promise((r) => setTimeout(r, 1000));
       rss.highrate.push(vmRssMb(freshOurs.pid));
       rss.chp.push(vmRssMb(freshChp.pid));
-      await freshChp.stop();
-      if (rep < 2) await freshOurs.stop();
-      else ours10k = freshOurs;
+      if (rep < 2) {
+        await Promise.all([freshChp.stop(), freshOurs.stop()]);
+      } else {
+        ours10k = freshOurs;
+        chp10k = freshChp;
+      }
+      // 16 in flight, into other fresh processes (what a hub re-adding routes concurrently does).
+      const o16 = await startHighrate(hub.url, hub.authorizeUrl);
+      const c16 = await startChp(hub.url);
+      adds16.highrate.push(await addRoutes(o16.apiUrl, backend.url, ROUTES, 16));
+      adds16.chp.push(await addRoutes(c16.apiUrl, backend.url, ROUTES, 16));
+      await Promise.all([o16.stop(), c16.stop()]);
     }
-    if (ours10k === undefined) throw new Error('unreachable');
+    if (ours10k === undefined || chp10k === undefined) throw new Error('unreachable');
     const addOurs = median(adds.highrate);
     const addChp = median(adds.chp);
+    const add16Ours = median(adds16.highrate);
+    const add16Chp = median(adds16.chp);
     const rssOurs = median(rss.highrate);
     const rssChp = median(rss.chp);
     const cookie10k = { Cookie: 'highrate-session=sess-u5000' };
@@ -243,8 +293,9 @@ async function main(): Promise<void> {
       chp: { url: `${chp.publicUrl}/user/alice/`, headers: {} },
       highrate: { url: `${ours.publicUrl}/user/alice/`, headers: cookie },
       highrate10k: { url: `${ours10k.publicUrl}/user/u5000/`, headers: cookie10k },
+      chp10k: { url: `${chp10k.publicUrl}/user/u5000/`, headers: {} },
     } as const;
-    const runs: Record<keyof typeof cases, WrkResult[]> = { direct: [], chp: [], highrate: [], highrate10k: [] };
+    const runs: Record<keyof typeof cases, WrkResult[]> = { direct: [], chp: [], highrate: [], highrate10k: [], chp10k: [] };
     for (const c of Object.values(cases)) await runWrk(c.url, 1, c.headers);
     for (let r = 0; r < rounds; r++) {
       for (const [name, c] of Object.entries(cases) as Array<[keyof typeof cases, (typeof cases)[keyof typeof cases]]>) {
@@ -254,7 +305,7 @@ async function main(): Promise<void> {
         runs[name].push(await runWrk(c.url, 5, c.headers));
       }
     }
-    await ours10k.stop();
+    await Promise.all([ours10k.stop(), chp10k.stop()]);
 
     // WebSocket echo: 5 interleaved series of 1,000 round trips each, medians of their p50/p99.
     const wsRuns = { direct: [] as Array<{ p50us: number; p99us: number }>, chp: [] as Array<{ p50us: number; p99us: number }>, highrate: [] as Array<{ p50us: number; p99us: number }> };
@@ -275,8 +326,9 @@ async function main(): Promise<void> {
     });
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
-      throughput: { direct: agg('direct'), chp: agg('chp'), highrate: agg('highrate'), highrate10k: agg('highrate10k') },
+      throughput: { direct: agg('direct'), chp: agg('chp'), highrate: agg('highrate'), highrate10k: agg('highrate10k'), chp10k: agg('chp10k') },
       routeAddSeconds: { highrate: addOurs, chp: addChp, runs: adds },
+      routeAdd16InFlightSeconds: { highrate: add16Ours, chp: add16Chp, runs: adds16 },
       wsEchoUs: ws,
       rss10kMb: { highrate: rssOurs, chp: rssChp, runs: rss },
       seconds: (Date.now() - started) / 1000,
@@ -286,7 +338,8 @@ async function main(): Promise<void> {
       ['throughput highrate (auth on) / CHP', t.highrate.rps / t.chp.rps, '≥ 2', t.highrate.rps / t.chp.rps >= 2],
       ['p99 highrate (auth on) / CHP', t.highrate.p99ms / t.chp.p99ms, '≤ 0.5', t.highrate.p99ms / t.chp.p99ms <= 0.5],
       ['throughput 10,000 routes / 1 route', t.highrate10k.rps / t.highrate.rps, '≥ 0.9', t.highrate10k.rps / t.highrate.rps >= 0.9],
-      ['add 10,000 routes, highrate (s)', addOurs, '≤ 0.5', addOurs <= 0.5],
+      ['throughput 10,000 routes highrate / CHP', t.highrate10k.rps / t.chp10k.rps, '≥ 2', t.highrate10k.rps / t.chp10k.rps >= 2],
+      ['add 10,000 routes one at a time, highrate / CHP', addOurs / addChp, '≤ 0.5', addOurs / addChp <= 0.5],
       ['WS echo p50 highrate / CHP', ws.highrate.p50us / ws.chp.p50us, '≤ 1', ws.highrate.p50us / ws.chp.p50us <= 1],
       ['RSS with 10,000 routes highrate / CHP', rssOurs / rssChp, '≤ 1', rssOurs / rssChp <= 1],
     ] as const;
@@ -299,8 +352,10 @@ async function main(): Promise<void> {
       `| requests/s, 1 route (highrate: edge auth, cookie) | ${f(t.direct.rps)} | ${f(t.chp.rps)} | ${f(t.highrate.rps)} | ${f(t.highrate.rps / t.chp.rps, 2)}× |`,
       `| p99 latency (ms) | ${f(t.direct.p99ms, 2)} | ${f(t.chp.p99ms, 2)} | ${f(t.highrate.p99ms, 2)} | ${f(t.highrate.p99ms / t.chp.p99ms, 2)} |`,
       `| p50 latency (ms) | ${f(t.direct.p50ms, 2)} | ${f(t.chp.p50ms, 2)} | ${f(t.highrate.p50ms, 2)} | ${f(t.highrate.p50ms / t.chp.p50ms, 2)} |`,
-      `| requests/s, 10,000 routes installed | | | ${f(t.highrate10k.rps)} | (${f(t.highrate10k.rps / t.highrate.rps, 2)} of 1 route) |`,
-      `| add 10,000 routes via the API (s, ProxyClient, 16 in flight) | | ${f(addChp, 3)} | ${f(addOurs, 3)} | ${f(addOurs / addChp, 2)} |`,
+      `| requests/s, 10,000 routes installed | | ${f(t.chp10k.rps)} | ${f(t.highrate10k.rps)} | ${f(t.highrate10k.rps / t.chp10k.rps, 2)}× |`,
+      `| p99 latency, 10,000 routes (ms) | | ${f(t.chp10k.p99ms, 2)} | ${f(t.highrate10k.p99ms, 2)} | ${f(t.highrate10k.p99ms / t.chp10k.p99ms, 2)} |`,
+      `| add 10,000 routes, one request at a time (s) | | ${f(addChp, 3)} | ${f(addOurs, 3)} | ${f(addOurs / addChp, 2)} |`,
+      `| add 10,000 routes, 16 in flight (s) | | ${f(add16Chp, 3)} | ${f(add16Ours, 3)} | ${f(add16Ours / add16Chp, 2)} |`,
       `| WebSocket echo p50 (µs) | ${f(ws.direct.p50us)} | ${f(ws.chp.p50us)} | ${f(ws.highrate.p50us)} | ${f(ws.highrate.p50us / ws.chp.p50us, 2)} |`,
       `| WebSocket echo p99 (µs) | ${f(ws.direct.p99us)} | ${f(ws.chp.p99us)} | ${f(ws.highrate.p99us)} | ${f(ws.highrate.p99us / ws.chp.p99us, 2)} |`,
       `| RSS with 10,000 routes (MB) | | ${f(rssChp, 1)} | ${f(rssOurs, 1)} | ${f(rssOurs / rssChp, 2)} |`,
@@ -309,7 +364,7 @@ async function main(): Promise<void> {
       '|---|---:|---:|:---:|',
       ...checks.map(([name, v, goal, ok]) => `| ${name} | ${f(v, 3)} | ${goal} | ${ok ? 'yes' : 'NO'} |`),
       '',
-      `Non-2xx responses under load: direct ${t.direct.non2xx}, CHP ${t.chp.non2xx}, highrate ${t.highrate.non2xx}, highrate 10k ${t.highrate10k.non2xx}. Total time ${f(result.seconds, 0)} s.`,
+      `Non-2xx responses under load: direct ${t.direct.non2xx}, CHP ${t.chp.non2xx}, highrate ${t.highrate.non2xx}, highrate 10k ${t.highrate10k.non2xx}, CHP 10k ${t.chp10k.non2xx}. Total time ${f(result.seconds, 0)} s.`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
     if (jsonFile) fs.writeFileSync(jsonFile, JSON.stringify({ ...result, checks: checks.map(([name, value, goal, met]) => ({ name, value, goal, met })) }, null, 2));

@@ -16,19 +16,17 @@
  * Target: highrate's median ≤ 0.8 × JupyterHub's.
  * Usage: node dist/bench/singleuser-spawn.bench.js [--json FILE] [--rounds N] [--verbose (the hub's info log too)]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { skipBench } from './skip.js';
 import { log } from '../src/log.js';
-import { freePort } from '../src/hub/servers/ports.js';
 import { http } from '../test/helpers/http.js';
 import { readProgress } from '../test/helpers/kernel.js';
+import { JUPYTERHUB, JupyterHub3, killUnder } from '../test/helpers/jupyterhub.js';
 import { killRecordedProcesses, Platform, ROOT } from '../test/helpers/platform.js';
 
 const TARGET_RATIO = 0.8;
-const JUPYTERHUB = '/usr/bin/jupyterhub';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
 const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
@@ -107,95 +105,21 @@ async function highrateHub(parent: string): Promise<Hub> {
   };
 }
 
-/** Debian's JupyterHub 3.0 with its own configurable-http-proxy, everything in `dir`. */
+/** Debian's JupyterHub 3.0 with its own configurable-http-proxy (test/helpers/jupyterhub.ts). */
 async function jupyterHub(parent: string, register: (h: Hub) => void): Promise<Hub> {
-  const dir = mkdtempSync(join(parent, 'bench-jupyterhub-'));
-  const ports = new Set<number>();
-  while (ports.size < 3) ports.add(await freePort());
-  const [port, apiPort, hubPort] = [...ports] as [number, number, number];
-  const adminToken = randomBytes(24).toString('hex');
-  const py = (s: string) => JSON.stringify(s);
-  writeFileSync(join(dir, 'jupyterhub_config.py'), [
-    `c.JupyterHub.ip = '127.0.0.1'`,
-    `c.JupyterHub.port = ${port}`,
-    `c.JupyterHub.hub_ip = '127.0.0.1'`,
-    `c.JupyterHub.hub_port = ${hubPort}`,
-    `c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:${apiPort}'`,
-    `c.ConfigurableHTTPProxy.command = ['/usr/bin/configurable-http-proxy']`,
-    `c.ConfigurableHTTPProxy.pid_file = ${py(join(dir, 'proxy.pid'))}`,
-    `c.JupyterHub.pid_file = ${py(join(dir, 'jupyterhub.pid'))}`,
-    `c.JupyterHub.db_url = ${py(`sqlite:///${join(dir, 'jupyterhub.sqlite')}`)}`,
-    `c.JupyterHub.cookie_secret_file = ${py(join(dir, 'jupyterhub_cookie_secret'))}`,
-    `c.JupyterHub.authenticator_class = 'dummy'`,
-    `c.JupyterHub.spawner_class = 'jupyterhub.spawner.SimpleLocalProcessSpawner'`,
-    `c.SimpleLocalProcessSpawner.home_dir_template = ${py(join(dir, 'homes', '{username}'))}`,
-    `c.Spawner.cmd = ['/usr/bin/jupyterhub-singleuser']`,
-    `c.Spawner.args = ['--allow-root']`,
-    `c.Spawner.notebook_dir = ${py(join(dir, 'homes', '{username}'))}`,
-    `c.JupyterHub.services = [{'name': 'bench', 'api_token': ${py(adminToken)}}]`,
-    `c.JupyterHub.load_roles = [{'name': 'bench', 'scopes': ['admin:users', 'admin:servers', 'tokens'], 'services': ['bench']}]`,
-  ].join('\n') + '\n');
-  const logFile = join(dir, 'jupyterhub.log');
-  const out = openSync(logFile, 'a');
-  // Debian's configurable-http-proxy finds its modules (commander, http-proxy…) in /usr/share/nodejs,
-  // which only Debian's own node searches; this machine's node is another build.
-  const env = { ...process.env, NODE_PATH: ['/usr/share/nodejs', process.env.NODE_PATH].filter(Boolean).join(':') };
-  const child: ChildProcess = spawn(JUPYTERHUB, ['-f', join(dir, 'jupyterhub_config.py')], { cwd: dir, env, detached: true, stdio: ['ignore', out, out] });
-  closeSync(out);
-  const base = `http://127.0.0.1:${port}`;
+  const jh = await JupyterHub3.start(parent);
   const hub: Hub = {
-    label: 'JupyterHub', base, adminToken,
-    async newUser(name) {
-      const headers = { authorization: `token ${adminToken}` };
-      const u = await http('POST', `${base}/hub/api/users/${name}`, { headers });
-      if (u.status !== 201) throw new Error(`JupyterHub: create ${name}: ${u.status} ${u.text.slice(0, 300)}`);
-      const t = await http('POST', `${base}/hub/api/users/${name}/tokens`, { headers, body: { note: 'bench' } });
-      if (t.status !== 201) throw new Error(`JupyterHub: token for ${name}: ${t.status} ${t.text.slice(0, 300)}`);
-      return t.json().token;
-    },
+    label: 'JupyterHub', base: jh.base, adminToken: jh.adminToken,
+    newUser: (name) => jh.newUser(name),
     async close() {
-      // JupyterHub stops its servers and its proxy on SIGTERM; what is left after 10 s is killed.
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        await Promise.race([exited, sleep(10_000)]);
-      }
-      hub.killNow();
+      // JupyterHub stops its servers and its proxy on SIGTERM; what is left is killed.
+      await jh.stopHub();
+      jh.close();
     },
-    killNow() {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
-      // The proxy and every server run in sessions of their own, all with their cwd in `dir`.
-      for (let i = 0; i < 5 && killUnder(dir) > 0; i++) { /* until none is left */ }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    killNow: () => jh.close(),
   };
   register(hub);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await http('GET', `${base}/hub/api`).catch(() => undefined);
-    if (r?.status === 200) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
-      const tail = readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
-      hub.killNow();
-      throw new Error(`JupyterHub did not start (exit ${child.exitCode}):\n${tail}`);
-    }
-    await sleep(100);
-  }
   return hub;
-}
-
-/** SIGKILLs every process of ours whose working directory is `dir` or below; how many. */
-function killUnder(dir: string): number {
-  let n = 0;
-  for (const entry of readdirSync('/proc')) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    let cwd: string;
-    try { cwd = readlinkSync(`/proc/${pid}/cwd`); } catch { continue; }
-    if (cwd !== dir && !cwd.startsWith(dir + '/')) continue;
-    try { process.kill(pid, 'SIGKILL'); n++; } catch { /* gone */ }
-  }
-  return n;
 }
 
 async function main(): Promise<void> {
@@ -203,7 +127,8 @@ async function main(): Promise<void> {
   const jsonOut = arg('--json');
   const rounds = Number(arg('--rounds') ?? 9);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds wants a positive integer, not ${arg('--rounds')}`);
-  if (process.getuid?.() !== 0) throw new Error('highrate runs each server as its user\'s uid, JupyterHub\'s spawner runs them as root: run the benchmark as root');
+  if (process.getuid?.() !== 0) skipBench('singleuser-spawn', 'highrate runs each server as its user\'s uid, JupyterHub\'s spawner runs them as root: run it as root');
+  if (!existsSync(JUPYTERHUB)) skipBench('singleuser-spawn', `${JUPYTERHUB} is not installed (scripts/install-deps.sh installs Debian's jupyterhub)`);
   // The hub's info lines would bury the progress lines; warnings still show.
   if (!process.argv.includes('--verbose')) log.setLevel('warn');
   // Outside /tmp, as a real data directory would be (the sandbox hides /tmp with its own tmpfs).

@@ -8,12 +8,17 @@ mkdir -p bench-results
 only="${2:-}"
 [ "${1:-}" = "--only" ] || only=""
 failed=()
+skipped=()
 for b in proxy executor isolation singleuser-spawn slurm store hub clusters analysis security; do
   [ -n "$only" ] && [ "$only" != "$b" ] && continue
   f="dist/bench/$b.bench.js"
   [ -f "$f" ] || continue
   echo "== $b" >&2
   # A missed bar (exit 1) or a crash is reported at the end; the other benchmarks still run.
-  node "$f" --json "bench-results/$b.json" || failed+=("$b")
+  # Exit 3: the benchmark cannot run here and said why (bench/skip.ts).
+  rc=0
+  node "$f" --json "bench-results/$b.json" || rc=$?
+  if [ "$rc" -eq 3 ]; then skipped+=("$b"); elif [ "$rc" -ne 0 ]; then failed+=("$b"); fi
 done
+if [ ${#skipped[@]} -gt 0 ]; then echo "[bench] skipped (reasons above): ${skipped[*]}" >&2; fi
 if [ ${#failed[@]} -gt 0 ]; then echo "[bench] missed a bar or failed: ${failed[*]}" >&2; exit 1; fi

@@ -9,6 +9,7 @@ The analysis facility in a box: notebooks, Dask clusters and executors for high-
 Commands:
   up          start the platform (hub, proxy, embedded login) on this machine
   cluster     create, list, scale, adapt and stop Dask clusters (\`highrate cluster --help\`)
+  data        search Rucio, see replicas, make data available here (\`highrate data --help\`)
   token       issue an API token for a user (\`highrate token issue USER\`)
   user        manage accounts of the embedded identity provider
   config      check a config file, print the config reference
@@ -16,6 +17,8 @@ Commands:
   plugin      serve an executor as an interLink plugin (\`highrate plugin serve\`)
   workloads   list the pods the hub runs for you (servers, cluster pods)
   logs        print a workload's log (\`highrate logs UID --follow\`)
+  backup      write the platform's state (store, keys, secrets, config) into one archive
+  restore     restore such an archive into a new data directory
 
 Run \`highrate COMMAND --help\` for a command's options.
 `;
@@ -33,6 +36,9 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   workloads: async () => (await import('./workloads.js')).workloads,
   logs: async () => (await import('./logs.js')).logs,
   cluster: async () => (await import('./cluster.js')).cluster,
+  data: async () => (await import('./data.js')).data,
+  backup: async () => (await import('./backup.js')).backup,
+  restore: async () => (await import('./restore.js')).restore,
 };
 
 export async function main(argv: string[]): Promise<number> {

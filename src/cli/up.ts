@@ -8,7 +8,8 @@ Usage: highrate up [options]
 
 Starts the platform: the hub, the proxy (or re-attaches to a running one) and the embedded
 OpenID Provider, with all state in the data directory. Servers that are running keep running
-across restarts; the hub re-attaches to them.
+across restarts; the hub re-attaches to them. "running" is printed once a request through the
+public port is answered by the hub. SIGTERM lets requests in flight finish (10 s at most).
 
 Options:
   --port N          public port (default 8000; the route API uses N+1)
@@ -39,13 +40,21 @@ export async function up(argv: string[]): Promise<number> {
     }
   });
   log.setComponent('hub');
-  const running = await startHub({ config, dataDir, configFile, onShutdown: () => process.exit(0) });
+  const running = await startHub({ config, dataDir, configFile, onShutdown: () => process.exit(0), embeddedStorageDefault: true });
+  // SIGTERM/SIGINT drain: the hub stops accepting (the proxy answers 503 HUB_STARTING meanwhile),
+  // requests in flight finish (10 s at most), then the store closes. A second signal exits at once.
+  let stopping = false;
   const shutdown = (signal: string) => {
+    if (stopping) {
+      log.warn('second signal: exiting without waiting for requests in flight', { signal });
+      process.exit(1);
+    }
+    stopping = true;
     log.info('shutting down; servers and the proxy keep running', { signal });
     running.close().then(() => process.exit(0), () => process.exit(1));
   };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
   await new Promise(() => {});
   return 0;
 }

@@ -186,6 +186,19 @@ export const CullerSchema = z.strictObject({
   every: z.number().int().min(1).default(60).describe('How often the culler checks, seconds.'),
 });
 
+/** Token buckets on the hub API (src/hub/api/rate-limit.ts); rates are requests per second, bursts the bucket size. */
+export const ApiRateLimitSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Whether the hub API is rate limited at all.'),
+  userRate: z.number().positive().default(50).describe('Sustained requests per second of one user or service (all its tokens and sessions together).'),
+  userBurst: z.number().int().min(1).default(100).describe('Requests one user or service may make at once before userRate applies.'),
+  ipRate: z.number().positive().default(20).describe('Sustained requests per second from one client address (X-Forwarded-For\'s last entry) without a valid credential; loopback and the OAuth code exchange count only globally.'),
+  ipBurst: z.number().int().min(1).default(100).describe('Burst of one client address without a valid credential.'),
+  globalRate: z.number().positive().default(2000).describe('Sustained requests per second of everyone not exempt, together (a ceiling near what one hub serves; the per-user limits are what protects from one client).'),
+  globalBurst: z.number().int().min(1).default(4000).describe('Burst of everyone not exempt, together.'),
+  exempt: z.array(z.enum(['admins', 'services'])).default(['admins', 'services']).describe('Callers no limit applies to: admins (operators\' scripts, bulk user management) and services (the idle culler, monitoring), both configured by the operator. The proxy\'s own edge checks (`POST /hub/api/proxy/authorize` with the proxy\'s token) are always exempt.'),
+  maxBuckets: z.number().int().min(100).default(10000).describe('Per-user and per-address buckets kept in memory; past it the least recently used is dropped (idle ones are dropped as soon as they are full again).'),
+});
+
 export const HubSchema = z.strictObject({
   ip: z.string().default('127.0.0.1').describe('Address the public proxy listens on.'),
   port: z.number().int().min(1).max(65535).default(8000).describe('Public port (the proxy); the route API listens on port + 1.'),
@@ -197,7 +210,11 @@ export const HubSchema = z.strictObject({
   startTimeout: seconds(120, 'A server not ready after this long fails to start, seconds.'),
   startTimeoutIncludesQueue: z.boolean().default(false).describe('Whether time spent queued in a batch system counts against startTimeout; default: the clock starts when the job runs.'),
   reconcileInterval: z.number().int().min(1).default(30).describe('How often servers and routes are reconciled with executors and the proxy, seconds.'),
-  concurrentSpawnLimit: z.number().int().min(0).default(100).describe('Spawns in progress at once; more get 429. 0: no limit.'),
+  concurrentSpawnLimit: z.number().int().min(0).default(100).describe('Starts in progress at once (JupyterHub\'s concurrent_spawn_limit); more get 429 SPAWN_LIMIT with Retry-After and a place in a first-come queue (`position` in the body, shown by the portal). 0: no limit.'),
+  activeServerLimit: z.number().int().min(0).default(0).describe('Servers not fully stopped (starting, running or stopping) at once, all users together (JupyterHub\'s active_server_limit); more starts get 429 ACTIVE_SERVER_LIMIT. 0: no limit.'),
+  spawnRetryAfterMin: seconds(5, 'Shortest Retry-After of a start refused by concurrentSpawnLimit, seconds; the hub suggests more the further back in the queue (JupyterHub\'s spawn_throttle_retry_range is 30-60 without a queue).'),
+  spawnRetryAfterMax: seconds(60, 'Longest Retry-After of a refused start (spawn or active-server limit), seconds.'),
+  apiRateLimit: ApiRateLimitSchema.prefault({}).describe('Request rate limits on the hub API (`/hub/api/`): token buckets per user or service, per client address for requests without a valid credential, and one for all; past one, 429 RATE_LIMITED with Retry-After.'),
 });
 
 const quotaCount = (help: string) => z.number().int().min(0).optional().describe(help);
@@ -295,6 +312,33 @@ export const ClustersSchema = z.strictObject({
   securityContext: SecurityRelaxSchema.optional().describe('Loosens the restricted securityContext of schedulers and workers (docs/security.md); unset: fully restricted.'),
 });
 
+/** Rucio: the Data page, `/hub/api/data/` and `highrate data` (docs/data.md). */
+export const RucioSchema = z.strictObject({
+  url: z.string().url().describe('The Rucio server, e.g. https://rucio.example.org'),
+  authUrl: z.string().url().optional().describe('Rucio\'s auth server when it is a separate host (its `auth_host`); default: url.'),
+  vo: z.string().regex(/^[a-z0-9]{1,3}$/).default('def').describe('Rucio\'s VO (`X-Rucio-VO`) on multi-VO servers.'),
+  facilityRse: z.string().min(1).describe('The RSE of this facility: "make available here" adds a rule to it.'),
+  site: z.string().optional().describe('The facility\'s site name (`client_location.site`): replicas on RSEs of this site are listed first.'),
+  auth: z.enum(['userpass', 'x509', 'oidc']).default('userpass').describe('How the hub authenticates to Rucio. userpass and x509: one identity of the hub, which Rucio associates with each user\'s account; the hub logs in per account (`X-Rucio-Account`), so every call carries the user\'s own permissions and quota. oidc: a JWT per user read from tokenFile.'),
+  username: z.string().optional().describe('auth userpass: the identity\'s username.'),
+  passwordFile: z.string().optional().describe('auth userpass: file holding the password (first line).'),
+  certFile: z.string().optional().describe('auth x509: PEM client certificate.'),
+  keyFile: z.string().optional().describe('auth x509: PEM private key.'),
+  tokenFile: z.string().optional().describe('auth oidc: file holding the JWT (audience rucio), `{user}` replaced by the platform user, e.g. /var/lib/highrate/tokens/{user}.jwt.'),
+  caFile: z.string().optional().describe('PEM CA bundle for a Rucio server whose certificate the system does not trust.'),
+  accounts: z.record(z.string(), z.string().regex(/^[a-z0-9_-]{1,25}$/)).default({}).describe('Platform user → Rucio account; users not listed use their own name.'),
+  ruleLifetime: seconds(7 * 86400, 'Lifetime of the rules "make available here" adds, seconds (0: none).'),
+  schemes: z.array(z.string().regex(/^[a-z0-9]+$/)).min(1).default(['root', 'https', 'davs']).describe('Protocols of the replica URLs shown and handed to notebooks, in order of preference.'),
+  timeout: seconds(30, 'How long a Rucio call may take, seconds.'),
+}).superRefine((r, ctx) => {
+  const need = { userpass: ['username', 'passwordFile'], x509: ['certFile', 'keyFile'], oidc: ['tokenFile'] }[r.auth] as Array<keyof typeof r>;
+  for (const k of need) if (!r[k]) ctx.addIssue({ code: 'custom', path: [k], message: `auth ${r.auth} needs ${String(k)}` });
+});
+
+export const DataSchema = z.strictObject({
+  rucio: RucioSchema.optional().describe('The Rucio server; unset: no Rucio (the data API answers 404).'),
+});
+
 /** Who the pods run as: each platform user is a Unix user of their own (docs/security.md). */
 export const PodsSchema = z.strictObject({
   identity: z.enum(['auto', 'range', 'accounts', 'hub']).default('auto').describe('range: each user gets a uid of uidRange, recorded and never reused; accounts: the host\'s account of the same name (getent passwd: /etc/passwd, LDAP, SSSD), for facilities whose users have accounts; hub: every pod runs as the hub\'s own user (a single-user machine: users are NOT isolated from each other); auto: range when highrate runs as root, else hub.'),
@@ -305,8 +349,39 @@ export const PodsSchema = z.strictObject({
   minAccountUid: z.number().int().min(1).default(1000).describe('With identity accounts: accounts below this uid (system accounts, root) are refused.'),
 }).refine((p) => p.uidRange.min <= p.uidRange.max, { message: 'uidRange.min must not exceed uidRange.max', path: ['uidRange'] });
 
+const storagePath = z.string().min(1).regex(/^(\/[A-Za-z0-9._{}-]+)*\/?$/, 'must be an absolute path of letters, digits and . _ - (and {user}), without ".."').refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
+
+/** Storage: WLCG tokens for users and pods, and the embedded XRootD storage element (docs/storage.md). */
+export const StorageSchema = z.strictObject({
+  embedded: z.boolean().optional().describe('Run an XRootD storage element over storage.root with `highrate up` (root:// and https:// on storage.port, WLCG token authorisation). Default: true when /usr/bin/xrootd is installed, else false.'),
+  port: z.number().int().min(1).max(65535).default(1094).describe('Port of the embedded XRootD (root:// and https:// on the same port).'),
+  host: z.string().regex(/^[A-Za-z0-9.-]+$/).optional().describe('Host name in the embedded storage\'s URLs and TLS certificate; default: the host of hub.publicUrl, else 127.0.0.1.'),
+  root: z.string().regex(/^\//, 'must be an absolute path').optional().describe('Directory the embedded XRootD serves; default <data>/storage.'),
+  audience: z.string().min(1).default('https://wlcg.cern.ch/jwt/v1/any').describe('The `aud` of issued storage tokens (WLCG profile; "https://wlcg.cern.ch/jwt/v1/any" is accepted by every WLCG storage element).'),
+  acceptAudiences: z.array(z.string().min(1)).default([]).describe('More audiences the embedded XRootD accepts, besides its own URL (https://<host>:<port>) and the WLCG "any" audience.'),
+  tokenLifetime: z.number().int().min(2).max(6 * 3600).default(1200).describe('Lifetime of storage tokens, seconds (WLCG profile: short-lived access tokens).'),
+  refreshAt: z.number().gt(0).lt(1).default(0.5).describe('Token files in pods are rewritten once this fraction of their token\'s lifetime has passed.'),
+  publicPath: storagePath.default('/public').describe('Every user\'s tokens may read under this path.'),
+  userPath: storagePath.default('/user/{user}').describe('Each user\'s tokens may read, create and modify under this path ({user}: the username).'),
+  groups: z.record(z.string().min(1), z.strictObject({
+    read: z.array(storagePath).default([]).describe('Paths members may read.'),
+    write: z.array(storagePath).default([]).describe('Paths members may read, create and modify.'),
+  })).default({}).describe('Extra paths per group (group name → paths; {user} allowed).'),
+});
+
+/**
+ * Deadlines the hub gives the proxy it starts (issue 14: every hop has one). The proxy run alone
+ * (`highrate proxy`, configurable-http-proxy's flags) has none of them unless given, as CHP.
+ */
+export const ProxySchema = z.strictObject({
+  targetTimeout: seconds(60, 'A target (the hub, a server, a dashboard) that sends no response head within this long of a request gets the client a 504 PROXY_TARGET_TIMEOUT, and its connection is dropped, seconds; 0: never. Only the wait for the head is timed: streamed bodies (event streams, downloads) and WebSockets may last. 60 s as nginx\'s proxy_read_timeout, which Jupyter servers commonly run behind; the hub\'s own slowest answer (a start) comes within 10 s. Raise it for servers with slower requests (e.g. nbconvert to PDF of a large notebook).'),
+  connectTimeout: seconds(10, 'Give up connecting to a target after this long (503), seconds; 0: the system\'s own (about 2 minutes).'),
+  wsPingInterval: seconds(30, 'WebSocket keep-alive, seconds: a peer (browser or server) silent for half of this is pinged; one silent for all of it is gone, and the proxy closes the other side (close 1001). Also keeps NAT and load-balancer idle timers from cutting quiet kernels. 0: off.'),
+});
+
 export const ConfigSchema = z.strictObject({
   hub: HubSchema.prefault({}),
+  proxy: ProxySchema.prefault({}).describe('Deadlines of the proxy the hub starts (towards the hub, servers and dashboards) and WebSocket keep-alive.'),
   auth: AuthSchema.prefault({}),
   culler: CullerSchema.prefault({}),
   executors: z.array(ExecutorSchema).default([{ name: 'local', kind: 'local', options: { sandbox: 'auto', cgroups: 'auto', pidsLimit: 4096 } }]).describe('Where workloads run.'),
@@ -318,6 +393,8 @@ export const ConfigSchema = z.strictObject({
   clusters: ClustersSchema.prefault({}).describe('Dask clusters as a service (dask-gateway API, SNI port, adaptive scaling).'),
   pods: PodsSchema.prefault({}).describe('Who pods run as (Unix identities of platform users).'),
   plugin: PluginSchema.prefault({}).describe('`highrate plugin serve` (an executor as an interLink plugin).'),
+  data: DataSchema.prefault({}).describe('Data management: Rucio.'),
+  storage: StorageSchema.prefault({}).describe('WLCG storage tokens and the embedded XRootD storage element.'),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -330,3 +407,5 @@ export type ServiceConfig = z.infer<typeof ServiceSchema>;
 export type ClustersConfig = z.infer<typeof ClustersSchema>;
 export type PodsConfig = z.infer<typeof PodsSchema>;
 export type SecurityRelax = z.infer<typeof SecurityRelaxSchema>;
+export type RucioConfig = z.infer<typeof RucioSchema>;
+export type StorageConfig = z.infer<typeof StorageSchema>;

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,10 +13,14 @@ import type { Hub } from './context.js';
 import { cullOnce } from './culler.js';
 import { createHubHandler } from './http-app.js';
 import { LoginFlow } from './login.js';
-import { ensureProxy } from './proxy-process.js';
+import { ensureProxy, proxyDeadlines } from './proxy-process.js';
+import { awaitPublicPort, drainServer } from '../proxy/deadlines.js';
+import { sendHubStarting } from '../proxy/starting.js';
 import { revocationAwareStore } from './revocation.js';
 import { loadSecret } from './secrets.js';
+import { combineNotebookAccess } from './servers/cluster-access.js';
 import { hostDefaultCommand } from './servers/default-command.js';
+import { notebookDataAccess } from '../data/notebook-env.js';
 import { registerServiceClients, routeServices } from './oauth/service-clients.js';
 import { ServerManager } from './servers/manager.js';
 import { isClusterRoutePath, startClusters } from '../clusters/index.js';
@@ -25,6 +29,7 @@ import { ensureAdminAccount } from './admin-account.js';
 import { ANONYMOUS, AuditLog } from './audit/index.js';
 import { QuotaService } from './quota/index.js';
 import { JwtAccessTokens, Rbac } from './rbac/index.js';
+import { StorageService, storageEmbedded, usersWithServers } from '../storage/index.js';
 
 export interface HubOptions {
   config: Config;
@@ -38,6 +43,11 @@ export interface HubOptions {
    * it the API answers 501: an embedded hub is not the API's to end.
    */
   onShutdown?: () => void;
+  /**
+   * `highrate up` sets it: with `storage.embedded` unset, the embedded XRootD runs when it is
+   * installed (and a failure to start it is a warning, not a failed start). Unset: off unless configured.
+   */
+  embeddedStorageDefault?: boolean;
 }
 
 export interface RunningHub {
@@ -47,6 +57,8 @@ export interface RunningHub {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** On close (SIGTERM), requests in flight get this long to finish before their connections are cut. */
+const HUB_DRAIN_MS = 10_000;
 const packageRoot = resolve(here, '..', '..', '..');
 
 /** The hub's own port is taken: say which, and which flag or config key moves it. */
@@ -106,7 +118,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
     const proxyToken = loadSecret(dataDir, 'proxy-token');
 
-    const server = createServer();
+    // The port answers from the moment it listens: 503 HUB_STARTING (Retry-After) until the hub's
+    // handler is in place. Before, a request the proxy forwarded while the hub was starting was
+    // accepted with no 'request' listener and never answered (issue 14).
+    let handle = function hubStarting(req: IncomingMessage, res: ServerResponse): void {
+      sendHubStarting(req, res);
+    };
+    const server = createServer(function hubRequest(req, res) {
+      handle(req, res);
+    });
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((ok, bad) => {
       server.once('error', (err: NodeJS.ErrnoException) => bad(err.code === 'EADDRINUSE' ? hubPortInUse(config.hub.hubPort, err) : err));
@@ -151,6 +171,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, dask,
       // The token travels in its file, not the proxy's environment; the public URL's origin may drive user servers.
       token: proxyToken, tokenFile: join(dataDir, 'secrets', 'proxy-token'), publicUrl,
+      deadlines: proxyDeadlines(config.proxy),
     });
     undo.push(() => proxy.client.close());
     flushProxyAuth = () => proxy.client.flushAuthCache();
@@ -159,13 +180,30 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     await routeServices(proxy.client, config.services);
     await registerServiceClients(store, config.services);
 
-    const clusters = await startClusters({ config, store, executors, proxy: proxy.client, quota, publicUrl, users });
+    const storage = await StorageService.create({
+      config, dataDir, publicUrl, embedded: storageEmbedded(config, opts.embeddedStorageDefault === true),
+      wanted: usersWithServers(store, (user) => users.of(user)),
+    });
+    undo.push(() => storage.close());
+    try {
+      await storage.start();
+      if (storage.endpoints) announce(`Storage: ${storage.endpoints.rootUrl}// and ${storage.endpoints.httpsUrl}/ (WLCG tokens)`);
+    } catch (err) {
+      if (config.storage.embedded !== undefined) throw err;
+      log.warn('the embedded storage element did not start; set storage.embedded to choose', { error: String(err) });
+    }
+
+    const clusters = await startClusters({
+      config, store, executors, proxy: proxy.client, quota, publicUrl, users,
+      storageAccess: async (user, identity, mountPaths) => storage.podAccess(user, (await store.getUser(user))?.groups ?? [], identity, mountPaths),
+    });
     const servers = new ServerManager({
       config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users,
-      clusterAccess: clusters?.notebookAccess, foreignRoute: isClusterRoutePath, defaultCommand: hostDefaultCommand(),
+      clusterAccess: combineNotebookAccess(clusters?.notebookAccess, notebookDataAccess()), foreignRoute: isClusterRoutePath, defaultCommand: hostDefaultCommand(),
+      storageAccess: (user, groups, identity, mountPaths) => storage.podAccess(user, groups, identity, mountPaths),
     });
     const hub: Hub = {
-      config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
+      config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
       uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
       proxyApiUrl: `http://127.0.0.1:${config.hub.port + 1}`, // ensureProxy's apiPort
       ...(opts.onShutdown ? { shutdown: (o: { proxy: boolean; servers: boolean }) => void shutdownThenExit(o) } : {}),
@@ -181,13 +219,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
           try {
             process.kill(proxy.pid, 'SIGTERM');
           } catch { /* already gone */ }
+          // The storage element, like the proxy, outlives the hub unless the whole platform goes.
+          await storage.shutdown().catch(() => undefined);
         }
         await running.close();
       } finally {
         opts.onShutdown!();
       }
     };
-    server.on('request', createHubHandler(hub));
+    handle = createHubHandler(hub);
 
     await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
     await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
@@ -198,6 +238,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
     ];
     for (const t of timers) t.unref();
+    // "running" only once a request through the public port reaches this hub.
+    await awaitPublicPort(config.hub.ip, config.hub.port);
     log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused });
     announce(`highrate is running at ${publicUrl}/`);
     if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
@@ -207,13 +249,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       server,
       async close() {
         for (const t of timers) clearInterval(t);
+        // Requests in flight finish first (the proxy answers new ones 503 HUB_STARTING meanwhile).
+        await drainServer(server, HUB_DRAIN_MS);
         rbac.stop();
         audit.stop();
-        await new Promise<void>((r) => {
-          server.close(() => r());
-          server.closeAllConnections();
-        });
         await closeIdp();
+        await storage.close();
         await clusters?.close();
         for (const ex of executors.values()) await ex.close?.();
         await store.close();

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail } from '../errors/catalogue.js';
 import { sendError } from '../http/respond.js';
+import { storeFailureError } from '../store/db-errors.js';
 import { Router } from '../http/router.js';
 import { log, redactUrl } from '../log.js';
 import { JUPYTERHUB_API_VERSION, registerMiscRoutes } from './api/misc.js';
@@ -18,6 +19,7 @@ import { registerAuditRoutes } from './api/audit.js';
 import { registerGroupRoutes } from './api/groups.js';
 import { registerRoleRoutes } from './api/roles.js';
 import { registerServiceRoutes } from './api/services.js';
+import { registerDataRoutes } from './api/data.js';
 import { registerOAuthRoutes } from './oauth/provider.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { clientIp } from './audit/index.js';
@@ -27,6 +29,7 @@ import { sendPage, securityHeaders } from './html.js';
 import { RequestContext, wantsHtml } from './request.js';
 import { serveFile } from './static.js';
 import { userLinkNotRouted, userRedirect } from './user-links.js';
+import { ApiRateLimiter } from './api/rate-limit.js';
 
 /** Every route of the hub API (`/hub/api/...`). */
 export function createApiRouter(): Router<RequestContext> {
@@ -48,6 +51,7 @@ export function createApiRouter(): Router<RequestContext> {
   registerAuditRoutes(api);
   registerAdminRoutes(api);
   registerClusterRoutes(api);
+  registerDataRoutes(api);
   return api;
 }
 
@@ -84,11 +88,14 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
   const api = createApiRouter();
   const gateway = createGatewayHandler();
   const https = hub.publicUrl.startsWith('https:');
+  const limiter = new ApiRateLimiter(hub.config.hub.apiRateLimit, hub.proxyToken);
 
   async function route(ctx: RequestContext): Promise<void> {
     const path = ctx.url.pathname;
     if (path.startsWith('/hub/api')) {
       for (const [k, v] of Object.entries(securityHeaders(https))) ctx.res.setHeader(k, v);
+      // The caller is resolved once per request anyway (memoised): limits are per user, not per token.
+      if (!limiter.isProxyCall(ctx.req, path)) limiter.check(ctx.req, await ctx.identity().catch(() => null), path);
       const m = api.match(ctx.method, path);
       if (!m) throw fail('NOT_FOUND', `No API endpoint at ${path.slice(0, 200)}`);
       return m.handler(ctx, m.params);
@@ -127,7 +134,9 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
       // sign of path traversal. Browsers never send dot segments; refuse them rather than guess.
       return sendError(res, fail('BAD_REQUEST', 'The path contains "." or ".." segments.'));
     }
-    route(ctx).catch(async (err: unknown) => {
+    route(ctx).catch(async (raw: unknown) => {
+      // A full disk or a database that did not answer: 507 STORAGE_FULL / 503 STORE_UNAVAILABLE on pages too.
+      const err = storeFailureError(raw);
       await auditDenial(ctx, err).catch(() => undefined);
       const context = { method: req.method, url: redactUrl(req.url ?? '') };
       if (ctx.url.pathname.startsWith('/hub/api') || !wantsHtml(req) || res.headersSent) return sendError(res, err, context);

@@ -72,6 +72,9 @@ export class Platform {
       ...(opts.config ?? {}),
       hub: { port, hubPort: 0, reconcileInterval: 2, ...(opts.config?.hub ?? {}) },
       clusters: { daskPort: 0, ...(opts.config?.clusters ?? {}) },
+      // `highrate up` runs the embedded XRootD where it is installed, on port 1094: tests that
+      // want it say so (with a free port), the others must not compete for that port.
+      storage: { embedded: false, ...(opts.config?.storage ?? {}) },
     };
     const configFile = join(dataDir, 'config.yaml');
     writeFileSync(configFile, stringify(raw));
@@ -190,12 +193,16 @@ function mkdirp(dir: string): string {
   return dir;
 }
 
-/** Kills the proxy and every pod supervisor recorded under the data dir, by PID. */
+/** Kills the proxy, the storage element and every pod supervisor recorded under the data dir, by PID. */
 export function killRecordedProcesses(dataDir: string): void {
   const pids: number[] = [];
   try {
     pids.push(JSON.parse(readFileSync(join(dataDir, 'run', 'proxy.json'), 'utf8')).pid);
   } catch { /* no proxy */ }
+  try {
+    // The embedded storage element (`highrate up` runs it when XRootD is installed) outlives the hub too.
+    pids.push(JSON.parse(readFileSync(join(dataDir, 'run', 'xrootd.json'), 'utf8')).pid);
+  } catch { /* no storage element */ }
   const podsRoot = join(dataDir, 'executors');
   if (existsSync(podsRoot)) {
     for (const ex of readdirSync(podsRoot)) {
