@@ -3,6 +3,7 @@ import { fail } from '../errors/catalogue.js';
 import { formatCores, formatMemory, formatState } from '../contracts/format.js';
 import { resolveClusterName } from './cluster-name.js';
 import { usage } from './common.js';
+import { callHub, HUB_CLIENT_OPTIONS, hubContext } from './hub-client.js';
 
 const HELP = `
 Usage: highrate cluster COMMAND [options]
@@ -26,31 +27,9 @@ NAME is a cluster's full name or any unique prefix of it (at least 4 characters)
 12 characters a narrow table shows.
 
 Options:
-  --url URL        the platform (default $HIGHRATE_URL, else http://127.0.0.1:8000)
-  --token TOKEN    an API token (default $HIGHRATE_TOKEN, else $JUPYTERHUB_API_TOKEN);
-                   \`highrate token issue USER\` prints one
-  --json           print the API's JSON
-  -h, --help       this help
+${HUB_CLIENT_OPTIONS}
 `;
 
-interface Ctx { url: string; token: string; json: boolean }
-
-async function call(ctx: Ctx, method: string, path: string, body?: unknown): Promise<any> {
-  let res: Response;
-  try {
-    res = await fetch(ctx.url + path, {
-      method,
-      headers: { authorization: `token ${ctx.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw fail('UPSTREAM_UNAVAILABLE', `Cannot reach ${ctx.url}: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw fail('BAD_REQUEST', `${res.status}: ${data?.message ?? data?.error ?? text}`);
-  return data;
-}
 
 function int(v: string | undefined, what: string): number | undefined {
   if (v === undefined) return undefined;
@@ -83,22 +62,20 @@ export async function cluster(argv: string[]): Promise<number> {
     usage(HELP);
     return values.help ? 0 : 2;
   }
-  const token = values.token ?? process.env.HIGHRATE_TOKEN ?? process.env.JUPYTERHUB_API_TOKEN;
-  if (!token) throw fail('UNAUTHENTICATED', 'No API token: pass --token or set HIGHRATE_TOKEN.');
-  const ctx: Ctx = { url: (values.url ?? process.env.HIGHRATE_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, ''), token, json: !!values.json };
+  const ctx = hubContext(values);
   const out = (line: string) => process.stdout.write(line + '\n');
   /** The full name of the cluster args[0] names, whole or by a unique prefix. */
   const needName = async () => {
     const typed = args[0];
     if (!typed) throw fail('BAD_REQUEST', `highrate cluster ${cmd} needs a cluster name.`);
-    const { clusters } = await call(ctx, 'GET', '/hub/api/clusters?all=1');
+    const { clusters } = await callHub(ctx, 'GET', '/hub/api/clusters?all=1');
     return encodeURIComponent(resolveClusterName(typed, clusters));
   };
 
   switch (cmd) {
     case 'list': {
       const status = values.all ? '' : '&status=PENDING,RUNNING,STOPPING';
-      const data = await call(ctx, 'GET', `/hub/api/clusters?all=${values.everyone ? 1 : 0}${status}`);
+      const data = await callHub(ctx, 'GET', `/hub/api/clusters?all=${values.everyone ? 1 : 0}${status}`);
       if (ctx.json) return out(JSON.stringify(data, null, 2)), 0;
       if (data.clusters.length === 0) return out('No clusters.'), 0;
       for (const c of data.clusters) out(`${c.name}  ${formatState(c.status).padEnd(8)}  ${c.user}  ${workersText(c)}  ${formatCores(c.worker_cores)} × ${formatMemory(c.worker_memory)} on ${c.worker_executor}`);
@@ -112,13 +89,13 @@ export async function cluster(argv: string[]): Promise<number> {
       if (values['max-workers'] !== undefined) options.max_workers = int(values['max-workers'], '--max-workers');
       if (values.image !== undefined) options.image = values.image;
       const workers = int(values.workers, '--workers') ?? 0;
-      let c = await call(ctx, 'POST', '/hub/api/clusters', { cluster_options: options, workers });
+      let c = await callHub(ctx, 'POST', '/hub/api/clusters', { cluster_options: options, workers });
       if (!ctx.json) for (const w of c.warnings ?? []) process.stderr.write(`Warning: ${w}\n`);
       if (values.wait) {
         let last = '';
         while (c.status === 'PENDING') {
           await new Promise((r) => setTimeout(r, 300));
-          c = await call(ctx, 'GET', `/hub/api/clusters/${c.name}`);
+          c = await callHub(ctx, 'GET', `/hub/api/clusters/${c.name}`);
           const line = `${formatState(c.status)}: ${workersText(c)}`;
           if (line !== last) process.stderr.write(line + '\n');
           last = line;
@@ -132,14 +109,14 @@ export async function cluster(argv: string[]): Promise<number> {
       return 0;
     }
     case 'show': {
-      const c = await call(ctx, 'GET', `/hub/api/clusters/${await needName()}`);
+      const c = await callHub(ctx, 'GET', `/hub/api/clusters/${await needName()}`);
       out(JSON.stringify(c, null, 2));
       return 0;
     }
     case 'scale': {
       const n = int(args[1], 'the worker count');
       if (n === undefined) throw fail('BAD_REQUEST', 'highrate cluster scale NAME N');
-      const r = await call(ctx, 'POST', `/hub/api/clusters/${await needName()}/scale`, { count: n });
+      const r = await callHub(ctx, 'POST', `/hub/api/clusters/${await needName()}/scale`, { count: n });
       out(ctx.json ? JSON.stringify(r) : (r.msg ?? `Scaling to ${n} worker${n === 1 ? '' : 's'}.`));
       if (!ctx.json) for (const w of r.warnings ?? []) process.stderr.write(`Warning: ${w}\n`);
       return 0;
@@ -147,13 +124,13 @@ export async function cluster(argv: string[]): Promise<number> {
     case 'adapt': {
       const name = await needName();
       const body = values.off ? { active: false } : { minimum: int(values.min, '--min') ?? 0, maximum: int(values.max, '--max') ?? null, active: true };
-      const r = await call(ctx, 'POST', `/hub/api/clusters/${name}/adapt`, body);
+      const r = await callHub(ctx, 'POST', `/hub/api/clusters/${name}/adapt`, body);
       out(ctx.json ? JSON.stringify(r) : (r.msg ?? (values.off ? 'Adaptive scaling off.' : `Adaptive between ${body.minimum} and ${body.maximum ?? 'the cluster maximum'} workers.`)));
       return 0;
     }
     case 'stop': {
       const name = await needName();
-      await call(ctx, 'DELETE', `/hub/api/clusters/${name}`);
+      await callHub(ctx, 'DELETE', `/hub/api/clusters/${name}`);
       out(`Stopped ${decodeURIComponent(name)}.`);
       return 0;
     }

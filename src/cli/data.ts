@@ -1,6 +1,8 @@
 import { parseArgs } from 'node:util';
-import { ERRORS, fail, HighrateError, type ErrorCode } from '../errors/catalogue.js';
+import { formatBytes } from '../contracts/format.js';
+import { fail } from '../errors/catalogue.js';
 import { usage } from './common.js';
+import { callHub, HUB_CLIENT_OPTIONS, hubContext } from './hub-client.js';
 
 const HELP = `
 Usage: highrate data COMMAND [options]
@@ -24,46 +26,9 @@ Commands:
   quota                    your limit and usage at this facility
 
 Options:
-  --url URL        the platform (default $HIGHRATE_URL, else http://127.0.0.1:8000)
-  --token TOKEN    an API token (default $HIGHRATE_TOKEN, else $JUPYTERHUB_API_TOKEN);
-                   \`highrate token issue USER\` prints one
-  --json           print the API's JSON
-  -h, --help       this help
+${HUB_CLIENT_OPTIONS}
 `;
 
-interface Ctx { url: string; token: string; json: boolean }
-
-async function call(ctx: Ctx, method: string, path: string, body?: unknown): Promise<any> {
-  let res: Response;
-  try {
-    res = await fetch(ctx.url + path, {
-      method,
-      headers: { authorization: `token ${ctx.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    throw fail('UPSTREAM_UNAVAILABLE', `Cannot reach ${ctx.url}: ${(err as Error).message}`);
-  }
-  const text = await res.text();
-  let data: any = null;
-  try { data = text ? JSON.parse(text) : null; } catch { /* not JSON: shown as text */ }
-  if (!res.ok) {
-    // Keep the hub's code so scripts (and the exit message) can tell quota from a typo.
-    const code = (typeof data?.code === 'string' && data.code in ERRORS ? data.code : 'BAD_REQUEST') as ErrorCode;
-    throw new HighrateError(code, `${data?.message ?? text.slice(0, 300)} (${res.status} ${code})`);
-  }
-  return data;
-}
-
-/** 1.5 GiB, 12 KiB, 512 B. */
-export function formatBytes(n: number | null | undefined): string {
-  if (n === null || n === undefined) return '?';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return i === 0 ? `${v} B` : `${v >= 10 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
-}
 
 function progressText(r: any): string {
   const l = r.locks;
@@ -90,9 +55,7 @@ export async function data(argv: string[]): Promise<number> {
     usage(HELP);
     return values.help ? 0 : 2;
   }
-  const token = values.token ?? process.env.HIGHRATE_TOKEN ?? process.env.JUPYTERHUB_API_TOKEN;
-  if (!token) throw fail('UNAUTHENTICATED', 'No API token: pass --token or set HIGHRATE_TOKEN.');
-  const ctx: Ctx = { url: (values.url ?? process.env.HIGHRATE_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, ''), token, json: !!values.json };
+  const ctx = hubContext(values);
   const out = (line: string) => process.stdout.write(line + '\n');
   const json = (v: unknown) => (out(JSON.stringify(v, null, 2)), 0);
 
@@ -100,14 +63,14 @@ export async function data(argv: string[]): Promise<number> {
     case 'search': {
       if (!args[0]) throw fail('BAD_REQUEST', 'highrate data search needs SCOPE:PATTERN, e.g. "data:*".');
       const q = new URLSearchParams({ did: args[0], type: values.type ?? 'collection', ...(values.limit ? { limit: values.limit } : {}) });
-      const r = await call(ctx, 'GET', `/hub/api/data/search?${q}`);
+      const r = await callHub(ctx, 'GET', `/hub/api/data/search?${q}`);
       if (ctx.json) return json(r);
       if (r.dids.length === 0) return out(`Nothing matches ${args[0]}.`), 0;
       for (const d of r.dids) out(`${d.did}  ${d.type}  ${formatBytes(d.bytes)}${d.length !== null && d.type !== 'FILE' ? `  ${d.length} files` : ''}`);
       return 0;
     }
     case 'ls': {
-      const r = await call(ctx, 'GET', `/hub/api/data/dids/${did(args, cmd)}`);
+      const r = await callHub(ctx, 'GET', `/hub/api/data/dids/${did(args, cmd)}`);
       if (ctx.json) return json(r);
       out(`${r.did}  ${r.type}  ${formatBytes(r.bytes)} in ${r.files_count} file${r.files_count === 1 ? '' : 's'}`);
       for (const c of r.type === 'CONTAINER' ? r.children : []) out(`  ${c.did}  ${c.type}`);
@@ -116,7 +79,7 @@ export async function data(argv: string[]): Promise<number> {
       return 0;
     }
     case 'replicas': {
-      const r = await call(ctx, 'GET', `/hub/api/data/dids/${did(args, cmd)}/replicas`);
+      const r = await callHub(ctx, 'GET', `/hub/api/data/dids/${did(args, cmd)}/replicas`);
       if (ctx.json) return json(r);
       for (const s of r.rses) out(`${s.rse}  ${s.files}/${r.files_count} files  ${formatBytes(s.bytes)}${s.complete ? '  complete' : ''}`);
       if (r.rses.length === 0) out('No replicas.');
@@ -124,7 +87,7 @@ export async function data(argv: string[]): Promise<number> {
       return 0;
     }
     case 'urls': {
-      const r = await call(ctx, 'GET', `/hub/api/data/dids/${did(args, cmd)}/files`);
+      const r = await callHub(ctx, 'GET', `/hub/api/data/dids/${did(args, cmd)}/files`);
       if (ctx.json) return json(r);
       for (const f of r.files) out(f.url);
       for (const m of r.missing) process.stderr.write(`No replica of ${m}\n`);
@@ -134,13 +97,13 @@ export async function data(argv: string[]): Promise<number> {
       if (!args[0]) throw fail('BAD_REQUEST', 'highrate data stage needs a DID (scope:name).');
       const lifetime = values.lifetime === undefined ? undefined : Number(values.lifetime);
       if (lifetime !== undefined && !(Number.isInteger(lifetime) && lifetime > 0)) throw fail('BAD_REQUEST', '--lifetime is a whole number of seconds.');
-      let r = await call(ctx, 'POST', '/hub/api/data/rules', { did: args[0], ...(lifetime ? { lifetime } : {}) });
+      let r = await callHub(ctx, 'POST', '/hub/api/data/rules', { did: args[0], ...(lifetime ? { lifetime } : {}) });
       if (!ctx.json) process.stderr.write(`Rule ${r.id} to ${r.rse_expression}: ${progressText(r)}\n`);
       if (values.wait) {
         let last = progressText(r);
         while (r.state === 'REPLICATING' || r.state === 'INJECT' || r.state === 'WAITING_APPROVAL') {
           await new Promise((res) => setTimeout(res, 500));
-          r = await call(ctx, 'GET', `/hub/api/data/rules/${r.id}`);
+          r = await callHub(ctx, 'GET', `/hub/api/data/rules/${r.id}`);
           const line = progressText(r);
           if (line !== last && !ctx.json) process.stderr.write(line + '\n');
           last = line;
@@ -155,24 +118,24 @@ export async function data(argv: string[]): Promise<number> {
       if (args[0]) {
         const id = encodeURIComponent(args[0]);
         if (values.delete) {
-          await call(ctx, 'DELETE', `/hub/api/data/rules/${id}`);
+          await callHub(ctx, 'DELETE', `/hub/api/data/rules/${id}`);
           out(`Deleted rule ${args[0]}.`);
           return 0;
         }
-        const r = await call(ctx, 'GET', `/hub/api/data/rules/${id}`);
+        const r = await callHub(ctx, 'GET', `/hub/api/data/rules/${id}`);
         if (ctx.json) return json(r);
         out(`${r.id}  ${r.did}  → ${r.rse_expression}  ${progressText(r)}${r.expires_at ? `  expires ${r.expires_at}` : ''}`);
         for (const f of r.files) out(`  ${f.did}  ${f.rse}  ${f.state}`);
         return 0;
       }
-      const r = await call(ctx, 'GET', '/hub/api/data/rules');
+      const r = await callHub(ctx, 'GET', '/hub/api/data/rules');
       if (ctx.json) return json(r);
       if (r.rules.length === 0) return out('No rules.'), 0;
       for (const x of r.rules) out(`${x.id}  ${x.did}  → ${x.rse_expression}  ${progressText(x)}`);
       return 0;
     }
     case 'quota': {
-      const r = await call(ctx, 'GET', '/hub/api/data/quota');
+      const r = await callHub(ctx, 'GET', '/hub/api/data/quota');
       if (ctx.json) return json(r);
       const f = r.facility;
       out(`${r.account} at ${r.facility_rse}: ${formatBytes(f.bytes)} of ${f.bytes_limit === null ? 'no limit (Rucio allows nothing)' : formatBytes(f.bytes_limit)} used, ${f.files} files`);

@@ -45,11 +45,11 @@ describe('highrate data (CLI) against a platform with the Rucio test server', ()
     assert.match(help.stdout, /^Usage: highrate data COMMAND/);
 
     const found = await run(['search', 'data:dataset*', '--type', 'dataset'], as('alice'));
-    assert.equal(found.stdout, 'data:dataset1  DATASET  28 KiB  3 files\ndata:dataset2  DATASET  3.0 KiB  2 files\n');
+    assert.equal(found.stdout, 'data:dataset1  DATASET  28 KiB  3 files\ndata:dataset2  DATASET  3 KiB  2 files\n');
     const ls = await run(['ls', 'data:dataset2'], as('alice'));
-    assert.match(ls.stdout, /^data:dataset2  DATASET  3\.0 KiB in 2 files\n  data:file4\.root  2\.0 KiB  adler32:[0-9a-f]{8}\n  data:file5\.root  1\.0 KiB  adler32:[0-9a-f]{8}\n$/);
+    assert.match(ls.stdout, /^data:dataset2  DATASET  3 KiB in 2 files\n  data:file4\.root  2 KiB  adler32:[0-9a-f]{8}\n  data:file5\.root  1 KiB  adler32:[0-9a-f]{8}\n$/);
     const where = await run(['replicas', 'data:dataset2'], as('alice'));
-    assert.equal(where.stdout, 'SITE-DISK  2/2 files  3.0 KiB  complete\nNot (all) at this facility (FACILITY): `highrate data stage data:dataset2` brings it here.\n');
+    assert.equal(where.stdout, 'SITE-DISK  2/2 files  3 KiB  complete\nNot (all) at this facility (FACILITY): `highrate data stage data:dataset2` brings it here.\n');
 
     const staged = await run(['stage', 'data:dataset2', '--wait'], as('alice'));
     assert.equal(staged.code, 0, staged.stderr);
@@ -62,7 +62,7 @@ describe('highrate data (CLI) against a platform with the Rucio test server', ()
     assert.match((await run(['rules', id], as('alice'))).stdout, /\n  data:file4\.root  FACILITY  OK\n  data:file5\.root  FACILITY  OK\n$/);
     assert.equal((await run(['urls', 'data:dataset2'], as('alice'))).stdout, ['file4.root', 'file5.root'].map((n) => `root://127.0.0.1:31094//rucio/${hashPath('data', n)}\n`).join(''));
     assert.equal((await run(['replicas', 'data:dataset2'], as('alice'))).stdout.split('\n').at(-2), 'Available at this facility (FACILITY).');
-    assert.equal((await run(['quota'], as('alice'))).stdout, 'alice at FACILITY: 3.0 KiB of 64 MiB used, 2 files\n');
+    assert.equal((await run(['quota'], as('alice'))).stdout, 'alice at FACILITY: 3 KiB of 64 MiB used, 2 files\n');
 
     // bob may not see it, nor delete it.
     const notHis = await run(['rules', id, '--delete'], as('bob'));
