@@ -7,25 +7,15 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execute, openChannels, startKernel } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
 import { closeWithClusters } from '../clusters/helpers.js';
+import { freePort } from './helpers.js';
 
 const ready = fs.existsSync('/usr/bin/xrootd') && fs.existsSync('/usr/lib/python3/dist-packages/XRootD');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('storage from a notebook kernel', { skip: !ready && 'needs XRootD and python3-xrootd' }, () => {
   let p: Platform;

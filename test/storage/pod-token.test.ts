@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
@@ -16,21 +15,12 @@ import { terminated } from '../../src/executors/conformance/pods.js';
 import { LocalExecutor } from '../../src/executors/local/index.js';
 import { restrictedSecurity } from '../../src/executors/security.js';
 import type { Pod } from '../../src/executors/types.js';
-import { isXrootd, StorageService } from '../../src/storage/index.js';
+import { StorageService } from '../../src/storage/index.js';
+import { freePort, stopXrootd } from './helpers.js';
 
 const root = process.getuid?.() === 0;
 const ready = root && fs.existsSync('/usr/bin/bwrap') && fs.existsSync('/usr/bin/xrootd') && fs.existsSync('/usr/bin/xrdcp');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('storage token in a pod', { skip: !ready && 'needs root, bubblewrap and XRootD' }, () => {
   // Not under /tmp: /tmp is a private tmpfs in every pod, which would hide the data dir for free.
@@ -61,11 +51,7 @@ describe('storage token in a pod', { skip: !ready && 'needs root, bubblewrap and
     await Promise.all(pods.map((p) => ex.delete(p).catch(() => undefined)));
     await ex?.close?.();
     await service?.close();
-    if (pid && isXrootd(pid)) {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && isXrootd(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (isXrootd(pid)) process.kill(pid, 'SIGKILL');
-    }
+    await stopXrootd(pid);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 

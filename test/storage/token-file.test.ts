@@ -8,27 +8,17 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt } from 'jose';
 import { validateConfig } from '../../src/config/load.js';
-import { isXrootd, StorageService, type TokenOwner } from '../../src/storage/index.js';
+import { StorageService, type TokenOwner } from '../../src/storage/index.js';
+import { freePort, stopXrootd } from './helpers.js';
 
 const HAVE_XROOTD = fs.existsSync('/usr/bin/xrootd') && fs.existsSync('/usr/lib/x86_64-linux-gnu/libXrdAccSciTokens-5.so');
 const LIFETIME = 4;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function get(url: string, ca: string, token: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -65,11 +55,7 @@ describe('storage token files', { skip: !HAVE_XROOTD && 'XRootD is not installed
 
   after(async () => {
     await service?.close();
-    if (pid && isXrootd(pid)) {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && isXrootd(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (isXrootd(pid)) process.kill(pid, 'SIGKILL');
-    }
+    await stopXrootd(pid);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 

@@ -9,26 +9,16 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import { validateConfig } from '../../src/config/load.js';
 import { isXrootd, signStorageToken, StorageService, type StorageSigner } from '../../src/storage/index.js';
+import { freePort, stopXrootd } from './helpers.js';
 
 const HAVE_XROOTD = fs.existsSync('/usr/bin/xrootd') && fs.existsSync('/usr/bin/xrdcp') && fs.existsSync('/usr/lib/x86_64-linux-gnu/libXrdAccSciTokens-5.so');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface HttpAnswer { status: number; body: Buffer }
 
@@ -102,11 +92,7 @@ describe('embedded XRootD with WLCG tokens', { skip: !HAVE_XROOTD && 'XRootD is 
 
   after(async () => {
     await service?.close();
-    if (pid && isXrootd(pid)) {
-      process.kill(pid, 'SIGTERM');
-      for (let i = 0; i < 50 && isXrootd(pid); i++) await new Promise((r) => setTimeout(r, 100));
-      if (isXrootd(pid)) process.kill(pid, 'SIGKILL');
-    }
+    await stopXrootd(pid);
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
