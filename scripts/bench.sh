@@ -9,7 +9,7 @@ only="${2:-}"
 [ "${1:-}" = "--only" ] || only=""
 failed=()
 skipped=()
-for b in proxy executor isolation singleuser-spawn slurm store hub clusters analysis security; do
+for b in proxy executor isolation singleuser-spawn slurm store hub clusters analysis security hub-restart longrun; do
   [ -n "$only" ] && [ "$only" != "$b" ] && continue
   f="dist/bench/$b.bench.js"
   [ -f "$f" ] || continue
