@@ -37,7 +37,7 @@ export function sendError(res: ServerResponse, err: unknown, context: Record<str
     return;
   }
   const headers: Record<string, string> = {};
-  // Every 429 (spawn and server limits, rate limits) says when to come back (RFC 6585 §4).
-  if (body.status === 429 && typeof body.retryAfter === 'number') headers['retry-after'] = String(body.retryAfter);
+  // Every 429 (spawn and server limits, rate limits) and 503 that knows says when to come back (RFC 6585 §4, RFC 9110 §10.2.3).
+  if ((body.status === 429 || body.status === 503) && typeof body.retryAfter === 'number') headers['retry-after'] = String(body.retryAfter);
   sendJson(res, body.status, body, headers);
 }

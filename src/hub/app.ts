@@ -167,17 +167,32 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit, endIdpSessions });
 
     const dask = config.clusters.enabled ? { port: config.clusters.daskPort, ip: config.clusters.daskIp ?? config.hub.ip } : null;
-    const proxy = await ensureProxy({
+    const proxyOptions = {
       dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, dask,
       // The token travels in its file, not the proxy's environment; the public URL's origin may drive user servers.
       token: proxyToken, tokenFile: join(dataDir, 'secrets', 'proxy-token'), publicUrl,
       deadlines: proxyDeadlines(config.proxy),
-    });
+    };
+    const proxy = await ensureProxy(proxyOptions);
     undo.push(() => proxy.client.close());
     flushProxyAuth = () => proxy.client.flushAuthCache();
-    // The hub's own route, as JupyterHub adds it: the proxy then follows a hub that moved ports.
-    await proxy.client.addRoute('/', hubUrl, { hub: true });
-    await routeServices(proxy.client, config.services);
+    /** The hub's own route (as JupyterHub adds it: the proxy then follows a hub that moved ports) and the services'. */
+    const routeHub = async () => {
+      await proxy.client.addRoute('/', hubUrl, { hub: true });
+      await routeServices(proxy.client, config.services);
+    };
+    await routeHub();
+    /**
+     * A proxy that died while the hub runs is started again, as JupyterHub restarts the proxy it
+     * started (a live one is re-attached to, never doubled); the reconcilers then put the users'
+     * and clusters' routes back. The client keeps its address, so it reaches the new process.
+     */
+    const reviveProxy = async () => {
+      const again = await ensureProxy(proxyOptions);
+      again.client.close();
+      if (!again.reused) log.warn('the proxy was gone: started a new one', { pid: again.pid });
+      await routeHub();
+    };
     await registerServiceClients(store, config.services);
 
     const storage = await StorageService.create({
@@ -201,6 +216,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users,
       clusterAccess: combineNotebookAccess(clusters?.notebookAccess, notebookDataAccess()), foreignRoute: isClusterRoutePath, defaultCommand: hostDefaultCommand(),
       storageAccess: (user, groups, identity, mountPaths) => storage.podAccess(user, groups, identity, mountPaths),
+      reviveProxy,
     });
     const hub: Hub = {
       config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,

@@ -63,7 +63,14 @@ export async function userLinkNotRouted(ctx: RequestContext): Promise<void> {
   const link = ctx.url.pathname + ctx.url.search;
   const browser = wantsHtml(ctx.req) && (ctx.method === 'GET' || ctx.method === 'HEAD') && !inServer.split('/').includes('api');
   // JSON even to a browser: an API path or a form post is a client that cannot use a page.
-  if (!browser) return sendError(ctx.res, fail('SERVER_NOT_RUNNING', `No server is running at /user/${user.slice(0, 64)}/.`));
+  if (!browser) {
+    // Running but not routed (a proxy the hub has just started again, a start ending now): a
+    // moment's wait, said as 503 with Retry-After to whoever may use that server; 424 otherwise.
+    if (await runningForCaller(ctx, user, inServer)) {
+      return sendError(ctx.res, fail('UPSTREAM_UNAVAILABLE', 'The server is running; the proxy is putting its route back. Retry in a moment.', { extra: { retryAfter: 1 } }));
+    }
+    return sendError(ctx.res, fail('SERVER_NOT_RUNNING', `No server is running at /user/${user.slice(0, 64)}/.`));
+  }
 
   const who = await ctx.identity();
   if (!who) return redirect(ctx.res, `/hub/login?next=${encodeURIComponent(link)}`);
@@ -105,6 +112,19 @@ async function refuseOthersLink(ctx: RequestContext, who: Identity, user: string
     https: ctx.hub.publicUrl.startsWith('https:'),
     ...(own ? { link: own } : {}),
   });
+}
+
+/** Whether the caller may use `user`'s server named by the path and the store has it running. */
+async function runningForCaller(ctx: RequestContext, user: string, inServer: string): Promise<boolean> {
+  if (!user) return false;
+  const who = await ctx.identity().catch(() => null);
+  if (!who) return false;
+  const owner = await ctx.hub.store.getUser(user);
+  if (!owner) return false;
+  const server = await serverOf(ctx.hub, owner.name, inServer);
+  const mine = who.kind === 'user' && who.name === user;
+  if (!mine && !who.can('access:servers', { user, server, groups: owner.groups })) return false;
+  return (await ctx.hub.store.getServer(owner.name, server))?.state === 'running';
 }
 
 /**

@@ -14,6 +14,7 @@ import { startProxy } from './server.js';
  */
 export async function runProxyProcess(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   log.setComponent('proxy');
+  log.setBuffered(true);
   // Measured: V8 grows the young generation to 16 MB under the proxy's allocation pattern (many
   // short-lived request objects), which was most of the RSS a proxy with 10,000 routes had
   // above an idle one. Keeping it at its initial size cost no measurable throughput. This flag

@@ -161,5 +161,25 @@ function openPool(url: string): pg.Pool {
   pool.on('error', function onIdleClientError(err: Error & { code?: string }) {
     log.warn('store: idle PostgreSQL connection failed', { code: err.code, error: err.message });
   });
+  // A client checked out of the pool has no pool listener (pg-pool removes it while the client is
+  // lent): a restart of the database cutting it then was an uncaught 'error' that ended the hub.
+  // The query it was running fails on its own; this only keeps the process alive.
+  pool.on('connect', function listenOnClient(client: pg.PoolClient) {
+    client.on('error', function onClientError(err: Error & { code?: string }) {
+      log.warn('store: PostgreSQL connection failed', { code: err.code, error: err.message });
+    });
+  });
+  // Connecting is the store's own hop: its failures (refused, timed out) are marked so the API
+  // answers 503 STORE_UNAVAILABLE rather than 500 (db-errors.ts), without blaming the database
+  // for any other hop's ECONNREFUSED.
+  const connect = pool.connect.bind(pool) as () => Promise<pg.PoolClient>;
+  (pool as unknown as { connect: () => Promise<pg.PoolClient> }).connect = async function connectToStore() {
+    try {
+      return await connect();
+    } catch (err) {
+      if (err !== null && typeof err === 'object') (err as { storeConnect?: boolean }).storeConnect = true;
+      throw err;
+    }
+  };
   return pool;
 }

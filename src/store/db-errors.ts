@@ -75,6 +75,7 @@ function isStoreUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && STORE_UNAVAILABLE_CODES.has(code)) return true;
+    if ((e as { storeConnect?: boolean }).storeConnect === true) return true;
     if (STORE_UNAVAILABLE_MESSAGES.test((e as Error).message ?? '')) return true;
   }
   return false;
@@ -88,5 +89,5 @@ function isStoreUnavailable(err: unknown): boolean {
 export function storeFailureError(err: unknown): unknown {
   const full = storageFullError(err);
   if (full !== err || err instanceof HighrateError || !isStoreUnavailable(err)) return full;
-  return fail('STORE_UNAVAILABLE', undefined, { detail: `${(err as { code?: string }).code ?? ''} ${(err as Error)?.message ?? String(err)}`.trim(), cause: err });
+  return fail('STORE_UNAVAILABLE', undefined, { extra: { retryAfter: 5 }, detail: `${(err as { code?: string }).code ?? ''} ${(err as Error)?.message ?? String(err)}`.trim(), cause: err });
 }

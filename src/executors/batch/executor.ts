@@ -18,6 +18,9 @@ import { JobRecords, type ContainerRecord, type JobRecord } from './records.js';
 import { batchPodStatus, readJobFiles, type JobFiles } from './status.js';
 import { TERMINAL, type BatchJobState, type BatchSystem } from './types.js';
 
+/** sbatch's and condor_submit's words for "the controller (slurmctld, the schedd) did not answer". */
+const CONTROLLER_UNREACHABLE = /Unable to contact slurm controller|slurm_persist_conn_open|Failed to connect to (local )?(queue manager|schedd)|Can't find address of (local )?schedd/i;
+
 export interface BatchExecutorOptions {
   /** The configured name. */
   name: string;
@@ -256,13 +259,24 @@ export class BatchExecutor implements Executor {
         podScript, scriptPath, stateDir: dir, limits: requestedLimits(plan), ...(runAs ? { runAs } : {}),
       });
       if (cmd.stdin !== undefined) writeFileSync(join(dir, 'submit.stdin'), cmd.stdin, { mode: 0o600 });
+      // The last poll found the controller away: say so now instead of after the submit command's own retries.
+      const outage = this.#poller.outage;
+      if (outage !== null) {
+        throw fail('UPSTREAM_UNAVAILABLE', `The ${this.kind} controller is not reachable (${outage}); nothing was started. Try again in a minute.`, { extra: { retryAfter: 30 } });
+      }
       let r;
       try {
         r = await this.commands.run(cmd);
       } catch (err) {
         throw fail('EXECUTOR_FAILED', `The ${this.kind} controller did not accept the job: ${(err as Error).message}`, { cause: err });
       }
-      if (r.exitCode !== 0) throw fail('EXECUTOR_FAILED', `${cmd.argv[0]} refused the job: ${firstErrorLine(r)}`, { detail: r.stderr });
+      if (r.exitCode !== 0) {
+        // The controller being away (a restart, a failover) is not the job's fault: 503, retry later.
+        if (CONTROLLER_UNREACHABLE.test(r.stderr)) {
+          throw fail('UPSTREAM_UNAVAILABLE', `The ${this.kind} controller is not reachable (${firstErrorLine(r)}); nothing was started. Try again in a minute.`, { detail: r.stderr, extra: { retryAfter: 30 } });
+        }
+        throw fail('EXECUTOR_FAILED', `${cmd.argv[0]} refused the job: ${firstErrorLine(r)}`, { detail: r.stderr });
+      }
       const jobId = this.#system.parseSubmit(r.stdout);
       const containers: ContainerRecord[] = [...plan.initContainers, ...plan.containers].map((c) => ({
         kind: c.kind, name: c.name, image: c.image ?? '',

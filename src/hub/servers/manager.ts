@@ -46,6 +46,8 @@ export interface ManagerDeps {
   users: Pick<UnixUsers, 'of' | 'ensureHome'>;
   /** Proxy routes other parts own (cluster dashboards): the server reconciler leaves them alone. */
   foreignRoute?: (path: string) => boolean;
+  /** Starts the proxy again when it is unreachable (a dead process), re-attaching to a live one. */
+  reviveProxy?: () => Promise<void>;
   /** Storage tokens for pods (src/storage): prepares the user's token file and says how to mount it. */
   storageAccess?: (user: string, groups: readonly string[], identity: UnixIdentity, mountPaths: boolean) => Promise<NotebookStorageAccess>;
 }
@@ -68,6 +70,8 @@ export class ServerManager {
   /** Starts waiting for a workload on a batch node to report its address (remote-address.ts). */
   readonly #addresses = new AddressBoard();
   #inflight = new Map<string, InFlight>();
+  /** Starts that failed because a hop was away (503), for the caller still waiting on them (start()). */
+  #transientFailures = new Map<string, HighrateError>();
   /** The spawn and active-server limits, and the line of refused starters (admission.ts). */
   readonly admission: Admission;
 
@@ -162,6 +166,10 @@ export class ServerManager {
       if (!ready) return 'starting';
       const after = await store.getServer(user.name, server);
       if (after?.state === 'running') return 'running';
+      // A hop that was away (the batch controller restarting) is said as such: 503 with Retry-After.
+      const transient = this.#transientFailures.get(key);
+      this.#transientFailures.delete(key);
+      if (transient !== undefined) throw transient;
       throw fail('SPAWN_FAILED', after?.failure ?? 'The server failed to start.');
     } finally {
       releaseQuota();
@@ -192,6 +200,10 @@ export class ServerManager {
       log.info('server ready', { user: row.user, server: row.name, ms: Date.now() - started });
     } catch (err) {
       const reason = err instanceof HighrateError ? err.message : 'internal error';
+      if (err instanceof HighrateError && err.status === 503) {
+        this.#transientFailures.set(key, err);
+        setTimeout(() => this.#transientFailures.delete(key), SLOW_SPAWN_MS * 2).unref();
+      }
       if (!(err instanceof HighrateError)) log.error('spawn crashed', { user: row.user, server: row.name, error: String((err as Error)?.stack ?? err) });
       const tail = await this.#logTail(executor, podData.pod);
       const failure = tail ? `${reason}\n\nLast lines of the server's log:\n${tail}` : reason;
@@ -443,7 +455,14 @@ export class ServerManager {
       routes = await proxy.getRoutes();
     } catch (err) {
       log.warn('reconcile: proxy unreachable', { error: String(err) });
-      return;
+      if (this.deps.reviveProxy === undefined) return;
+      try {
+        await this.deps.reviveProxy();
+        routes = await proxy.getRoutes();
+      } catch (again) {
+        log.warn('reconcile: the proxy could not be started again', { error: String(again) });
+        return;
+      }
     }
     const wanted = new Set<string>();
     for (const row of active) {
