@@ -45,7 +45,8 @@ describe('chaos: a notebook pod SIGKILLed under traffic', () => {
     const victimToken = victimAuth.authorization!.slice('token '.length);
     traffic = new Traffic([
       httpLoad({ base: p.base, paths: others.map((u) => `/user/${u}/api/status`), headers, connections: 8, deadlineMs: 5000, name: 'others' }),
-      httpLoad({ base: p.base, paths: ['/user/victim/api/status'], headers: [victimAuth], connections: 2, deadlineMs: 5000, pauseMs: 20, name: 'victim' }),
+      // A request the kill cuts counts with the kill (the window it ended in), not before it.
+      httpLoad({ base: p.base, paths: ['/user/victim/api/status'], headers: [victimAuth], connections: 2, deadlineMs: 5000, pauseMs: 20, name: 'victim', countAt: 'end' }),
     ]);
     await sleep(1000);
 
