@@ -64,6 +64,8 @@ describe('highrate_data (Python) against the Rucio test server and a real XRootD
     await rucio?.stop();
     if (xrootd?.pid && xrootd.exitCode === null) xrootd.kill('SIGKILL');
     if (work) rmSync(work, { recursive: true, force: true });
+    // xrootd run as nobody cannot write its environment file beside its pid (a root-owned dir): it puts it in /tmp.
+    rmSync('/tmp/xrootd.highrate-test.env', { force: true });
   });
 
   test('files → stage(wait) → files at the facility → download with adler32 check', async () => {

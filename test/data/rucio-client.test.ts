@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -173,12 +174,9 @@ describe('Rucio client: x509 and OIDC-token authentication', () => {
     const state = demoState({ facilityRse: 'FACILITY', rootUrl: 'root://127.0.0.1:31094', httpsUrl: 'https://127.0.0.1:31094', prefix: '/rucio/' });
     state.identities.push({ kind: 'X509', identity: '/C=CH/O=Highrate/CN=hub', accounts: ['alice', 'carol'] });
     state.identities.push({ kind: 'OIDC', identity: 'SUB=alice-sub, ISS=https://idp.example.org', accounts: ['alice'] });
-    rucio = await startRucioProcess({ state, args: ['--token-lifetime', '60'] });
-    await rucio.stop();
-    // Now with TLS: a CA, a server certificate and a client certificate (the hub's).
-    certs = rucio.dir;
+    // With TLS: a CA, a server certificate and a client certificate (the hub's), in a dir of our own.
+    certs = mkdtempSync(join(tmpdir(), 'highrate-rucio-certs-'));
     const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs, stdio: 'ignore' });
-    await import('node:fs').then((fs) => fs.mkdirSync(certs, { recursive: true }));
     ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=Test CA');
     for (const [n, subj] of [['server', '/CN=127.0.0.1'], ['client', '/C=CH/O=Highrate/CN=hub']] as const) {
       ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${n}.key`, '-out', `${n}.csr`, '-subj', subj);
@@ -190,7 +188,10 @@ describe('Rucio client: x509 and OIDC-token authentication', () => {
     writeFileSync(tlsState, JSON.stringify(state));
     rucio = await startRucioProcess({ state, args: ['--token-lifetime', '60', '--tls-cert', join(certs, 'server.pem'), '--tls-key', join(certs, 'server.key'), '--tls-ca', join(certs, 'ca.pem'), '--oidc-issuer', 'https://idp.example.org', '--oidc-key', join(certs, 'oidc.pem')] });
   });
-  after(async () => { await rucio?.stop(); });
+  after(async () => {
+    await rucio?.stop();
+    if (certs) rmSync(certs, { recursive: true, force: true });
+  });
 
   test('x509: the client certificate\'s DN is the identity; X-Rucio-Account picks the account', async () => {
     const ca = readFileSync(join(certs, 'ca.pem'));
