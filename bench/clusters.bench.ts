@@ -13,7 +13,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../src/hub/servers/ports.js';
+import { freePort } from '../src/http/ports.js';
 import { generateCredentials } from '../src/clusters/tls.js';
 import { SchedulerHttp } from '../src/clusters/scheduler-http.js';
 import { Platform } from '../test/helpers/platform.js';

@@ -19,7 +19,7 @@ import { JUPYTERHUB, JupyterHub3 } from '../test/helpers/jupyterhub.js';
 import { Platform } from '../test/helpers/platform.js';
 import { waitForHttp } from '../src/hub/servers/readiness.js';
 import { tinyServerCommand } from '../test/fixtures/tiny-server.js';
-import { freePort } from '../src/hub/servers/ports.js';
+import { freePort } from '../src/http/ports.js';
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
 

@@ -13,7 +13,7 @@ import { skipBench } from './skip.js';
 import { validateConfig } from '../src/config/load.js';
 import { LocalExecutor } from '../src/executors/local/index.js';
 import type { RetrievedPodData } from '../src/executors/types.js';
-import { freePort } from '../src/hub/servers/ports.js';
+import { freePort } from '../src/http/ports.js';
 import { waitForHttp } from '../src/hub/servers/readiness.js';
 import { notebookPod, PLAIN_NOTEBOOK_COMMAND } from '../src/hub/servers/workload.js';
 import { ROOT } from '../test/helpers/platform.js';

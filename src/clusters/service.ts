@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { fail, HighrateError } from '../errors/catalogue.js';
 import type { Executor } from '../executors/types.js';
 import type { QuotaService } from '../hub/quota/index.js';
-import { freePort } from '../hub/servers/ports.js';
+import { freePort } from '../http/ports.js';
 import { ProgressBoard } from '../hub/servers/progress.js';
 import { log } from '../log.js';
 import type { ClusterRow, ClusterStatus, Store, UserRow } from '../store/types.js';

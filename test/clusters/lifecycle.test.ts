@@ -164,6 +164,6 @@ describe('Dask cluster lifecycle (local executor)', () => {
     assert.equal(await run('stop', name), `Stopped ${name}.`);
     assert.equal(await run('list'), 'No clusters.');
     assert.deepEqual(daskProcesses(name), []);
-    await assert.rejects(run('scale', name, '1'), /409: Cluster [0-9a-f]+ is stopped\./);
+    await assert.rejects(run('scale', name, '1'), /highrate cluster: Cluster [0-9a-f]+ is stopped\. \(409 CLUSTER_NOT_RUNNING\)/);
   });
 });

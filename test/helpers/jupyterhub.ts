@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../../src/hub/servers/ports.js';
+import { freePort } from '../../src/http/ports.js';
 import { http } from './http.js';
 
 export const JUPYTERHUB = '/usr/bin/jupyterhub';

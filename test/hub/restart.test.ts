@@ -12,7 +12,7 @@ describe('hub restart', () => {
 
   before(async () => {
     // A fixed hub port, as in production (8081): the new hub must find the proxy it left behind.
-    const { freePort } = await import('../../src/hub/servers/ports.js');
+    const { freePort } = await import('../../src/http/ports.js');
     p = await Platform.start({ process: true, config: { hub: { hubPort: await freePort() } } });
   });
   after(async () => { await p?.close(); });

@@ -1,6 +1,6 @@
 import { isXrootd } from '../../src/storage/index.js';
 
-export { freePort } from '../../src/hub/servers/ports.js';
+export { freePort } from '../../src/http/ports.js';
 
 /** Stops the xrootd at `pid` a test started (SIGTERM, then SIGKILL after 5 s); nothing if it is gone. */
 export async function stopXrootd(pid: number | undefined): Promise<void> {

@@ -8,7 +8,7 @@ import type { ProxyClient } from '../../proxy/index.js';
 import type { ServerRow, Store, UserRow } from '../../store/types.js';
 import { routeKey, serverPath } from '../models.js';
 import { optionsFromBody, validateOptions } from './options.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../http/ports.js';
 import { ProgressBoard } from './progress.js';
 import { waitForHttp } from './readiness.js';
 import { notebookPod, PLAIN_NOTEBOOK_COMMAND, serverAuthMode, SINGLEUSER_COMMAND, type NotebookStorageAccess, type ServerAuth } from './workload.js';
