@@ -9,8 +9,10 @@
  * on (a cookie-authenticated user route against a fake hub authorize endpoint) / highrate with
  * 10,000 user routes installed, and CHP with 10,000 routes. Then, each 3 times on freshly started
  * processes: the time to add 10,000 routes through the route API one request at a time on one
- * keep-alive connection (as JupyterHub sends them) and with 16 calls in flight, and the RSS
- * (VmRSS) of each proxy holding them; and WebSocket echo round trips (p50 of 1,000, 5 series).
+ * keep-alive connection (as JupyterHub sends them; beside it the floor, a process that answers
+ * 201 at once, and highrate with edge auth and upstream tokens as its own hub runs it) and with 16
+ * calls in flight, and the RSS (VmRSS) of each proxy holding them (highrate with edge auth); and
+ * WebSocket echo round trips (p50 of 1,000, 5 series).
  * Both proxies run as their own processes with the flags JupyterHub passes (--ip, --port,
  * --api-ip, --api-port, --error-target, --log-level) at CHP's default log level, info.
  * Everything started is killed, also on failure.
@@ -71,9 +73,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-async function startHighrate(hubUrl: string, authorizeUrl: string): Promise<ProxyProcess> {
+/** highrate's proxy with JupyterHub's flags; with `authorizeUrl`, edge auth on as well (highrate's own hub does that). */
+async function startHighrate(hubUrl: string, authorizeUrl?: string): Promise<ProxyProcess> {
+  const auth = authorizeUrl === undefined ? [] : ['--authorize-url', authorizeUrl];
   const child = spawn(process.execPath, [path.join(REPO, 'dist/src/proxy/main.js'), '--port', '0', '--ip', '127.0.0.1', '--api-port', '0',
-    '--default-target', hubUrl, '--authorize-url', authorizeUrl, ...jupyterhubFlags(hubUrl)],
+    '--default-target', hubUrl, ...auth, ...jupyterhubFlags(hubUrl)],
   { env: { ...process.env, CONFIGPROXY_AUTH_TOKEN: TOKEN }, stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = track(child);
   let stderr = '';
@@ -145,6 +149,50 @@ async function startChp(hubUrl: string): Promise<ProxyProcess> {
   throw new Error(`configurable-http-proxy did not start:\n${lastError}`);
 }
 
+/**
+ * The floor of the route-add measurement: a process that answers every request with 201 at once,
+ * parsing nothing but the body's length. What it takes is the client's and the kernel's share,
+ * which no proxy can go below.
+ */
+const NULL_API = `
+const srv = require('node:net').createServer((s) => {
+  let buf = '';
+  s.setNoDelay(true);
+  s.on('data', (d) => {
+    buf += d.toString('latin1');
+    for (;;) {
+      const end = buf.indexOf('\\r\\n\\r\\n');
+      if (end < 0) return;
+      const m = /content-length: *(\\d+)/i.exec(buf.slice(0, end));
+      const len = m ? Number(m[1]) : 0;
+      if (buf.length < end + 4 + len) return;
+      buf = buf.slice(end + 4 + len);
+      s.write('HTTP/1.1 201 Created\\r\\nContent-Length: 0\\r\\n\\r\\n');
+    }
+  });
+});
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
+`;
+
+async function nullApiSeconds(n: number): Promise<number> {
+  const child = spawn(process.execPath, ['-e', NULL_API], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = track(child);
+  try {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+    const port = await waitFor(async () => (out.includes('\n') ? Number(out.trim()) : undefined), 15_000);
+    const client = new ProxyClient(`http://127.0.0.1:${port}`, TOKEN);
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await client.addRoute(`/user/u${i}/`, 'http://127.0.0.1:9', { user: `u${i}`, server_name: '' });
+    const seconds = (performance.now() - t0) / 1000;
+    client.close();
+    return seconds;
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+  }
+}
+
 /** Runs wrk and parses requests/s, p50, p99 and errors. */
 function runWrk(url: string, seconds: number, headers: Record<string, string> = {}): Promise<WrkResult> {
   const args = ['-c', '64', '-t', '2', '-d', `${seconds}s`, '--latency'];
@@ -177,7 +225,7 @@ function toMs(m: RegExpExecArray): number {
  * Adds `n` user routes through the route API with `inFlight` calls at a time (1: one request after
  * the other, as JupyterHub adds a route per spawn); returns seconds.
  */
-async function addRoutes(apiUrl: string, target: string, n: number, inFlight: number): Promise<number> {
+async function addRoutes(apiUrl: string, target: string, n: number, inFlight: number, upstreamTokens = false): Promise<number> {
   const client = new ProxyClient(apiUrl, TOKEN);
   try {
     let next = 0;
@@ -186,7 +234,8 @@ async function addRoutes(apiUrl: string, target: string, n: number, inFlight: nu
       Array.from({ length: inFlight }, async () => {
         while (next < n) {
           const i = next++;
-          await client.addRoute(`/user/u${i}/`, target, { user: `u${i}`, server_name: '', upstream_token: `upstream-${i}` });
+          const data = upstreamTokens ? { user: `u${i}`, server_name: '', upstream_token: `upstream-${i}` } : { user: `u${i}`, server_name: '' };
+          await client.addRoute(`/user/u${i}/`, target, data);
         }
       }),
     );
@@ -251,16 +300,22 @@ async function main(): Promise<void> {
 
     // Route adds and RSS: 10,000 routes into freshly started processes, interleaved, 3 times
     // (medians). The last highrate process keeps its routes for the 10,000-route load test.
-    const adds = { highrate: [] as number[], chp: [] as number[] };
+    const adds = { highrate: [] as number[], chp: [] as number[], highrateEdgeAuth: [] as number[], floor: [] as number[] };
     const adds16 = { highrate: [] as number[], chp: [] as number[] };
     const rss = { highrate: [] as number[], chp: [] as number[] };
     let ours10k: ProxyProcess | undefined;
     let chp10k: ProxyProcess | undefined;
     for (let rep = 0; rep < 3; rep++) {
-      const freshOurs = await startHighrate(hub.url, hub.authorizeUrl);
+      // The bar: both with JupyterHub's flags only, routes as JupyterHub sends them.
+      const plainOurs = await startHighrate(hub.url);
       const freshChp = await startChp(hub.url);
-      adds.highrate.push(await addRoutes(freshOurs.apiUrl, backend.url, ROUTES, 1));
+      adds.highrate.push(await addRoutes(plainOurs.apiUrl, backend.url, ROUTES, 1));
       adds.chp.push(await addRoutes(freshChp.apiUrl, backend.url, ROUTES, 1));
+      await plainOurs.stop();
+      adds.floor.push(await nullApiSeconds(ROUTES));
+      // highrate's own hub: edge auth on, each route with the upstream token highrate adds.
+      const freshOurs = await startHighrate(hub.url, hub.authorizeUrl);
+      adds.highrateEdgeAuth.push(await addRoutes(freshOurs.apiUrl, backend.url, ROUTES, 1, true));
       await new Promise((r) => setTimeout(r, 1000));
       rss.highrate.push(vmRssMb(freshOurs.pid));
       rss.chp.push(vmRssMb(freshChp.pid));
@@ -271,7 +326,7 @@ async function main(): Promise<void> {
         chp10k = freshChp;
       }
       // 16 in flight, into other fresh processes (what a hub re-adding routes concurrently does).
-      const o16 = await startHighrate(hub.url, hub.authorizeUrl);
+      const o16 = await startHighrate(hub.url);
       const c16 = await startChp(hub.url);
       adds16.highrate.push(await addRoutes(o16.apiUrl, backend.url, ROUTES, 16));
       adds16.chp.push(await addRoutes(c16.apiUrl, backend.url, ROUTES, 16));
@@ -280,6 +335,8 @@ async function main(): Promise<void> {
     if (ours10k === undefined || chp10k === undefined) throw new Error('unreachable');
     const addOurs = median(adds.highrate);
     const addChp = median(adds.chp);
+    const addFloor = median(adds.floor);
+    const addOursEdge = median(adds.highrateEdgeAuth);
     const add16Ours = median(adds16.highrate);
     const add16Chp = median(adds16.chp);
     const rssOurs = median(rss.highrate);
@@ -327,7 +384,7 @@ async function main(): Promise<void> {
     const result = {
       machine: { cpus: (await import('node:os')).cpus().length, node: process.version },
       throughput: { direct: agg('direct'), chp: agg('chp'), highrate: agg('highrate'), highrate10k: agg('highrate10k'), chp10k: agg('chp10k') },
-      routeAddSeconds: { highrate: addOurs, chp: addChp, runs: adds },
+      routeAddSeconds: { highrate: addOurs, chp: addChp, highrateEdgeAuth: addOursEdge, floor: addFloor, runs: adds },
       routeAdd16InFlightSeconds: { highrate: add16Ours, chp: add16Chp, runs: adds16 },
       wsEchoUs: ws,
       rss10kMb: { highrate: rssOurs, chp: rssChp, runs: rss },
@@ -354,7 +411,8 @@ async function main(): Promise<void> {
       `| p50 latency (ms) | ${f(t.direct.p50ms, 2)} | ${f(t.chp.p50ms, 2)} | ${f(t.highrate.p50ms, 2)} | ${f(t.highrate.p50ms / t.chp.p50ms, 2)} |`,
       `| requests/s, 10,000 routes installed | | ${f(t.chp10k.rps)} | ${f(t.highrate10k.rps)} | ${f(t.highrate10k.rps / t.chp10k.rps, 2)}× |`,
       `| p99 latency, 10,000 routes (ms) | | ${f(t.chp10k.p99ms, 2)} | ${f(t.highrate10k.p99ms, 2)} | ${f(t.highrate10k.p99ms / t.chp10k.p99ms, 2)} |`,
-      `| add 10,000 routes, one request at a time (s) | | ${f(addChp, 3)} | ${f(addOurs, 3)} | ${f(addOurs / addChp, 2)} |`,
+      `| add 10,000 routes, one request at a time (s; direct: a server answering 201 at once) | ${f(addFloor, 3)} | ${f(addChp, 3)} | ${f(addOurs, 3)} | ${f(addOurs / addChp, 2)} |`,
+      `| the same, highrate with edge auth and upstream tokens (s) | | | ${f(addOursEdge, 3)} | ${f(addOursEdge / addChp, 2)} |`,
       `| add 10,000 routes, 16 in flight (s) | | ${f(add16Chp, 3)} | ${f(add16Ours, 3)} | ${f(add16Ours / add16Chp, 2)} |`,
       `| WebSocket echo p50 (µs) | ${f(ws.direct.p50us)} | ${f(ws.chp.p50us)} | ${f(ws.highrate.p50us)} | ${f(ws.highrate.p50us / ws.chp.p50us, 2)} |`,
       `| WebSocket echo p99 (µs) | ${f(ws.direct.p99us)} | ${f(ws.chp.p99us)} | ${f(ws.highrate.p99us)} | ${f(ws.highrate.p99us / ws.chp.p99us, 2)} |`,
@@ -363,6 +421,8 @@ async function main(): Promise<void> {
       '| target | measured | goal | met |',
       '|---|---:|---:|:---:|',
       ...checks.map(([name, v, goal, ok]) => `| ${name} | ${f(v, 3)} | ${goal} | ${ok ? 'yes' : 'NO'} |`),
+      '',
+      `The floor of the one-at-a-time adds (client and kernel, a server that does nothing) is ${f(addFloor / addChp, 2)} of CHP's time; of the time above that floor, highrate takes ${f((addOurs - addFloor) / (addChp - addFloor), 2)} of CHP's.`,
       '',
       `Non-2xx responses under load: direct ${t.direct.non2xx}, CHP ${t.chp.non2xx}, highrate ${t.highrate.non2xx}, highrate 10k ${t.highrate10k.non2xx}, CHP 10k ${t.chp10k.non2xx}. Total time ${f(result.seconds, 0)} s.`,
     ];
