@@ -5,7 +5,6 @@ import { LocalExecutor } from './local/index.js';
 import { createSlurmExecutor } from './slurm/index.js';
 import { createHtcondorExecutor } from './htcondor/index.js';
 import { InterlinkExecutor } from './interlink/index.js';
-import { KubernetesExecutor, loadKubeConfig } from './kubernetes/index.js';
 import type { Executor } from './types.js';
 
 /** Builds the configured executors, each with its own state directory under `<data>/executors/`. */
@@ -67,6 +66,8 @@ export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { 
       }
       case 'kubernetes': {
         const o = c.kubernetes ?? KubernetesOptionsSchema.parse({});
+        // Loaded only when configured: the Kubernetes client is 0.6 s of every hub start otherwise.
+        const { KubernetesExecutor, loadKubeConfig } = await import('./kubernetes/index.js');
         out.set(c.name, new KubernetesExecutor({
           name: c.name,
           kubeConfig: loadKubeConfig(o),
