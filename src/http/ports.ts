@@ -22,7 +22,7 @@ const HIGHEST = 20_000;
 export async function freePort(): Promise<number> {
   const now = Date.now();
   for (const [port, at] of handedOut) if (now - at > HOLD_MS) handedOut.delete(port);
-  const top = Math.min(HIGHEST, ephemeralLow());
+  const top = Math.min(HIGHEST, (ephemeralFloor ??= ephemeralLow()));
   for (let i = 0; top - LOWEST > 1000 && i < 100; i++) {
     const port = LOWEST + Math.floor(Math.random() * (top - LOWEST));
     if (handedOut.has(port)) continue;
@@ -38,6 +38,9 @@ export async function freePort(): Promise<number> {
     }
   }
 }
+
+/** The low end of the ephemeral range, read once (it is a boot-time sysctl). */
+let ephemeralFloor: number | undefined;
 
 function ephemeralLow(): number {
   try {
