@@ -351,6 +351,25 @@ export const PodsSchema = z.strictObject({
 
 const storagePath = z.string().min(1).regex(/^(\/[A-Za-z0-9._{}-]+)*\/?$/, 'must be an absolute path of letters, digits and . _ - (and {user}), without ".."').refine((p) => !p.split('/').includes('..'), 'must not contain ".."');
 
+/** URL schemes of storage elements the hub can probe (root:// with XRootD's client, the others over HTTP). */
+export const STORAGE_ELEMENT_SCHEMES = ['root:', 'roots:', 'https:', 'davs:'] as const;
+
+/** A storage element the hub watches for the Resources page (docs/storage.md, "Other storage elements"). */
+export const StorageElementSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'letters, digits and _ . - (at most 63)').refine((n) => n !== 'embedded', '"embedded" is the hub\'s own storage element').describe('Name shown on the Resources page.'),
+  url: z.string().refine((u) => {
+    try {
+      const p = new URL(u);
+      return (STORAGE_ELEMENT_SCHEMES as readonly string[]).includes(p.protocol) && p.hostname !== '' && !p.username && !p.password && !p.search && !p.hash;
+    } catch {
+      return false;
+    }
+  }, 'must be root://host[:port][/path], roots://, https:// or davs://host[:port][/path], without user, password, query or fragment (never put a token in a URL)').describe('The element: root://host:port/path (probed with xrdfs query config version), https:// or davs://host:port/path (probed with PROPFIND depth 0). Default ports: 1094 for root, 443 for https and davs.'),
+  kind: z.enum(['xrootd', 'dcache', 'eos', 'xcache', 'webdav']).optional().describe('What software it is (informational, shown on the Resources page).'),
+  caFile: z.string().regex(/^\//, 'must be an absolute path').optional().describe('PEM file of the CA(s) its TLS certificate is checked against; default: /etc/grid-security/certificates when present, else the system CAs.'),
+  checkPath: storagePath.optional().describe('For https/davs: the path the probe asks for (default: the URL\'s path). Any HTTP answer, 401 and 403 included, counts as reachable.'),
+});
+
 /** Storage: WLCG tokens for users and pods, and the embedded XRootD storage element (docs/storage.md). */
 export const StorageSchema = z.strictObject({
   embedded: z.boolean().optional().describe('Run an XRootD storage element over storage.root with `highrate up` (root:// and https:// on storage.port, WLCG token authorisation). Default: true when /usr/bin/xrootd is installed, else false.'),
@@ -367,6 +386,10 @@ export const StorageSchema = z.strictObject({
     read: z.array(storagePath).default([]).describe('Paths members may read.'),
     write: z.array(storagePath).default([]).describe('Paths members may read, create and modify.'),
   })).default({}).describe('Extra paths per group (group name → paths; {user} allowed).'),
+  elements: z.array(StorageElementSchema).default([]).refine((els) => new Set(els.map((e) => e.name)).size === els.length, 'element names must be unique').describe('Other storage elements (by URL) whose health the hub probes and the Resources page shows, beside the embedded one.'),
+  probeInterval: z.number().int().min(5).max(3600).default(60).describe('Seconds between health probes of storage elements (the Resources page can also ask for one now).'),
+  probeTimeout: z.number().int().min(1).max(60).default(5).describe('A storage element that has not answered a probe within this many seconds is unreachable (the probe is killed).'),
+  probeSlowMs: z.number().int().min(1).default(2000).describe('A storage element answering a probe slower than this many milliseconds is degraded.'),
 });
 
 /**
@@ -398,6 +421,7 @@ export const ConfigSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
+export type StorageElementConfig = z.infer<typeof StorageElementSchema>;
 export type Profile = z.infer<typeof ProfileSchema>;
 export type ExecutorConfig = z.infer<typeof ExecutorSchema>;
 export type QuotaConfig = z.infer<typeof QuotaSchema>;
