@@ -12,9 +12,11 @@ read with the WLCG bearer token the pod holds (``BEARER_TOKEN`` / ``BEARER_TOKEN
 ``$XDG_RUNTIME_DIR/bt_u<uid>`` / ``/tmp/bt_u<uid>``, the WLCG discovery order); tokens never go
 into URLs.
 """
+import base64
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 import urllib.error
@@ -22,7 +24,7 @@ import urllib.parse
 import urllib.request
 import zlib
 
-__all__ = ["files", "stage", "rule", "download", "DataError", "DIDNotAvailable", "ChecksumMismatch"]
+__all__ = ["files", "stage", "rule", "download", "DataError", "DIDNotAvailable", "ChecksumMismatch", "StorageRefused"]
 
 
 class DataError(Exception):
@@ -40,6 +42,10 @@ class DIDNotAvailable(DataError):
 
 class ChecksumMismatch(DataError):
     """A downloaded file's adler32 differs from Rucio's; the file was removed."""
+
+
+class StorageRefused(DataError):
+    """The storage element refused to serve a file with your storage token (code ``STORAGE_FORBIDDEN``)."""
 
 
 def _api():
@@ -147,14 +153,52 @@ def bearer_token():
     return None
 
 
-def _copy(url, dest):
+def _storage_tls():
+    """TLS for https storage: the system's CAs plus the facility's (HIGHRATE_STORAGE_CA, X509_CERT_DIR; pods have both)."""
+    ctx = ssl.create_default_context()
+    if os.path.isfile(os.environ.get("HIGHRATE_STORAGE_CA", "")):
+        ctx.load_verify_locations(cafile=os.environ["HIGHRATE_STORAGE_CA"])
+    if os.path.isdir(os.environ.get("X509_CERT_DIR", "")):
+        ctx.load_verify_locations(capath=os.environ["X509_CERT_DIR"])
+    return ctx
+
+
+def _readable_paths(token):
+    """The paths a WLCG token lets its holder read (its ``storage.read:`` scopes), or None if it is no JWT.
+
+    The payload is only decoded, not verified: it words an error message, the storage decides."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return [s[len("storage.read:"):] for s in str(claims.get("scope", "")).split() if s.startswith("storage.read:")], claims.get("sub")
+    except Exception:
+        return None
+
+
+def _refused(did, url, token, detail):
+    path = "/" + urllib.parse.urlparse(url).path.lstrip("/")
+    if not token:
+        why = "no storage token was found (BEARER_TOKEN, BEARER_TOKEN_FILE; a highrate pod has one)"
+    else:
+        allowed = _readable_paths(token)
+        why = "your storage token%s may read %s, not %s" % (" (%s)" % allowed[1] if allowed and allowed[1] else "", ", ".join(allowed[0]) if allowed and allowed[0] else "nothing", path) if allowed else "your storage token does not allow reading " + path
+    return StorageRefused("The storage refused to serve %s (%s, %s): %s." % (did, url, detail, why), "STORAGE_FORBIDDEN", 403)
+
+
+def _copy(url, dest, did=None):
     """Copies one URL to ``dest``; returns its adler32 (computed while writing, for http)."""
     token = bearer_token()
     if url.startswith(("https://", "http://", "davs://")):
         http_url = "https://" + url[len("davs://"):] if url.startswith("davs://") else url
         req = urllib.request.Request(http_url, headers={"Authorization": "Bearer " + token} if token else {})
         checksum = 1
-        with urllib.request.urlopen(req, timeout=300) as res, open(dest, "wb") as out:
+        try:
+            res = urllib.request.urlopen(req, timeout=300, context=_storage_tls())
+        except urllib.error.HTTPError as err:
+            if err.code in (401, 403):
+                raise _refused(did or url, url, token, "HTTP %d" % err.code) from None
+            raise DataError("Reading %s failed: HTTP %d %s" % (url, err.code, err.reason)) from None
+        with res, open(dest, "wb") as out:
             while True:
                 chunk = res.read(1 << 20)
                 if not chunk:
@@ -171,6 +215,9 @@ def _copy(url, dest):
         if not xrdcp:
             raise DataError("xrdcp is not installed: cannot read %s (install xrootd-client, or use scheme='https')." % url)
         proc = subprocess.run([xrdcp, "--force", "--nopbar", url, dest], env=env, capture_output=True, text=True)
+        # kXR_NotAuthorized (3010): the storage's authorisation said no.
+        if proc.returncode != 0 and "[3010]" in proc.stderr:
+            raise _refused(did or url, url, token, "XRootD error 3010: not authorised")
         if proc.returncode != 0:
             raise DataError("xrdcp %s failed: %s" % (url, proc.stderr.strip()[-500:]))
         return _adler32_file(dest)
@@ -203,7 +250,12 @@ def download(did, dest, scheme=None):
         name = f["did"].split(":", 1)[1].replace("/", "_")
         path = os.path.join(dest, name)
         partial = path + ".part"
-        got = _copy(f["url"], partial)
+        try:
+            got = _copy(f["url"], partial, f["did"])
+        except BaseException:
+            if os.path.exists(partial):
+                os.unlink(partial)
+            raise
         if f.get("adler32") and got != f["adler32"].lower().zfill(8):
             os.unlink(partial)
             raise ChecksumMismatch("%s from %s has adler32 %s, Rucio says %s; the copy was removed." % (f["did"], f["url"], got, f["adler32"]), "CHECKSUM_MISMATCH")
