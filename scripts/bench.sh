@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # All benchmarks, side by side in one run. Prints Markdown tables; JSON results go to bench-results/.
-# Usage: npm run bench [-- --only proxy|hub|store|executor|isolation|singleuser-spawn|slurm|clusters|analysis|security]
+# Usage: npm run bench [-- --only proxy|hub|store|executor|isolation|singleuser-spawn|slurm|clusters|analysis|storage-read|security]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,7 +9,7 @@ only="${2:-}"
 [ "${1:-}" = "--only" ] || only=""
 failed=()
 skipped=()
-for b in proxy executor isolation singleuser-spawn slurm store hub clusters analysis security hub-restart longrun; do
+for b in proxy executor isolation singleuser-spawn slurm store hub clusters analysis storage-read security hub-restart longrun; do
   [ -n "$only" ] && [ "$only" != "$b" ] && continue
   f="dist/bench/$b.bench.js"
   [ -f "$f" ] || continue
