@@ -104,6 +104,7 @@ export const KubernetesOptionsSchema = z.strictObject({
   nodeSelector: z.record(z.string(), z.string()).default({}).describe('nodeSelector of every pod.'),
   hostPath: z.enum(['refuse', 'emptyDir', 'allow']).default('refuse').describe('hostPath volumes of workloads (notebook pods mount the user\'s home as one): refuse them, replace them with an emptyDir (not persistent), or allow them (nodes you trust users with).'),
   pollInterval: z.number().min(0.2).max(600).default(2).describe('One pod list for all workloads at most this often, seconds.'),
+  requestTimeout: z.number().min(1).max(600).default(30).describe('Deadline of every Kubernetes API call, seconds (a followed log: until it starts); past it the call fails with 504 EXECUTOR_TIMEOUT instead of hanging.'),
 });
 
 /** An interlink executor: a client of an interLink API, or straight of an interLink plugin (src/executors/interlink/). */

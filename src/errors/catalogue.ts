@@ -57,6 +57,7 @@ export const ERRORS = {
   // 5xx — our side, with a reason safe to show
   SPAWN_FAILED: { status: 500, message: 'The server failed to start.' },
   EXECUTOR_FAILED: { status: 502, message: 'The executor failed.' },
+  EXECUTOR_TIMEOUT: { status: 504, message: 'The executor\'s backend did not answer in time; retry in a moment.' },
   DATA_UPSTREAM: { status: 502, message: 'Rucio is not reachable or refused the hub.' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'The service is not reachable.' },
   STORE_UNAVAILABLE: { status: 503, message: 'The hub\'s database did not answer in time; nothing was changed. Retry in a moment.' },

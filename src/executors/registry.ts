@@ -79,6 +79,7 @@ export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { 
           nodeSelector: o.nodeSelector,
           hostPath: o.hostPath,
           pollIntervalMs: o.pollInterval * 1000,
+          requestTimeoutMs: o.requestTimeout * 1000,
         }));
         break;
       }

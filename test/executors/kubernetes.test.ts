@@ -551,3 +551,81 @@ describe('the executor against a fake API server', () => {
     assert.deepEqual(await ex.ping(), { status: 'capacity unknown: no permission to list nodes' });
   });
 });
+
+describe('deadlines: an API server that accepts and never answers', () => {
+  // Connections are accepted and held; `stall: 'body'` sends the headers and part of a body, then nothing.
+  const sockets = new Set<import('node:net').Socket>();
+  let stall: 'all' | 'body' = 'all';
+  let server: Server;
+  let url = '';
+  before(async () => {
+    server = createServer(function neverAnswers(_req: IncomingMessage, res: ServerResponse) {
+      if (stall === 'body') {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        res.write('{"kind":"PodList","items":[');
+      }
+    });
+    server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => server.close(r));
+  });
+  const newExecutor = (requestTimeoutMs?: number) => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'hung', server: url, skipTLSVerify: true }], users: [{ name: 'hub', token: 't' }],
+      contexts: [{ name: 'hung', cluster: 'hung', user: 'hub' }], currentContext: 'hung',
+    });
+    return new KubernetesExecutor({ name: 'k8s', kubeConfig: kc, namespace: 'analysis', defaultImage: 'busybox:1.36', ...(requestTimeoutMs ? { requestTimeoutMs } : {}) });
+  };
+  /** The call's error and how long it took. */
+  async function timed(call: () => Promise<unknown>): Promise<{ err: any; ms: number }> {
+    const t0 = Date.now();
+    const err = await call().then(() => null, (e: unknown) => e);
+    return { err, ms: Date.now() - t0 };
+  }
+
+  test('every executor call fails with 504 EXECUTOR_TIMEOUT at the deadline, and its connection is closed', { timeout: 30_000 }, async () => {
+    const ex = newExecutor(400);
+    const data = conformancePod('hung', { containers: [shContainer('main', 'busybox:1.36', 'true')] });
+    const calls: Array<[string, () => Promise<unknown>, RegExp]> = [
+      ['status', () => ex.status([data.pod]), /GET \/api\/v1\/namespaces\/analysis\/pods/],
+      ['create', () => ex.create(data), /GET \/api\/v1\/namespaces\/analysis\/pods/],
+      ['delete', () => ex.delete(data.pod), /GET \/api\/v1\/namespaces\/analysis\/pods/],
+      ['ping', () => ex.ping(), /GET \/api\/v1\/nodes/],
+      ['logs', () => ex.logs({ Namespace: 'analysis', PodUID: data.pod.metadata.uid, PodName: data.pod.metadata.name, ContainerName: 'main', Opts: {} }), /GET \/api\/v1\/namespaces\/analysis\/pods/],
+    ];
+    for (const [name, call, what] of calls) {
+      const { err, ms } = await timed(call);
+      assert.deepEqual([err?.code, err?.status, err?.extra?.retryAfter], ['EXECUTOR_TIMEOUT', 504, 10], `${name}: ${String(err)}`);
+      assert.match(err.message, /^The Kubernetes API server did not answer within 0\.4 s \(/, name);
+      assert.match(err.message, what, name);
+      assert.ok(ms >= 380 && ms < 2000, `${name}: failed after ${ms} ms`);
+      const until = Date.now() + 2000;
+      while (sockets.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(sockets.size, 0, `${name}: the hung connection was closed`);
+    }
+  });
+
+  test('the deadline covers the response body: headers and half a body, then silence, is a timeout too', { timeout: 10_000 }, async () => {
+    stall = 'body';
+    try {
+      const ex = newExecutor(400);
+      const { err, ms } = await timed(() => ex.ping());
+      assert.equal(err?.code, 'EXECUTOR_TIMEOUT', String(err));
+      assert.ok(ms >= 380 && ms < 2000, `${ms} ms`);
+    } finally {
+      stall = 'all';
+    }
+  });
+
+  test('the default deadline is 30 s (kubernetes.requestTimeout)', async () => {
+    const { DEFAULT_REQUEST_TIMEOUT_MS } = await import('../../src/executors/kubernetes/deadline.js');
+    const { KubernetesOptionsSchema } = await import('../../src/config/schema.js');
+    assert.equal(DEFAULT_REQUEST_TIMEOUT_MS, 30_000);
+    assert.equal(KubernetesOptionsSchema.parse({}).requestTimeout, 30);
+  });
+});

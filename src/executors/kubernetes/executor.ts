@@ -5,6 +5,7 @@ import { log } from '../../log.js';
 import { checkUid } from '../podscript/names.js';
 import { formatCpu, formatMemory, parseCpu, parseMemory } from '../quantity.js';
 import type { CreateStruct, Executor, ExecutorCapabilities, LogStruct, PingResponse, Pod, PodStatus, RetrievedPodData } from '../types.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS, makeApiClient, withDeadline } from './deadline.js';
 import { buildManifests, LABEL_EXECUTOR, LABEL_UID, podName, type ManifestOptions } from './manifests.js';
 import { podStatusOf, uidOf } from './status.js';
 
@@ -16,6 +17,11 @@ export interface KubernetesExecutorOptions extends Omit<ManifestOptions, 'execut
   pollIntervalMs?: number;
   /** Grace period of deleted pods, seconds (default 5). */
   deleteGraceSeconds?: number;
+  /**
+   * Deadline of every API server call, ms (default 30000; a followed log only until it starts):
+   * past it the call fails with 504 EXECUTOR_TIMEOUT instead of hanging.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** The notes annotation: what the executor changed in the pod (status messages; survives restarts). */
@@ -34,6 +40,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** Our own errors (the deadline's EXECUTOR_TIMEOUT) pass through the mapping of API errors. */
+function ours(err: unknown): err is HighrateError {
+  return err instanceof HighrateError;
 }
 
 /** An API error's HTTP status, or undefined for anything else. */
@@ -73,6 +84,7 @@ export class KubernetesExecutor implements Executor {
   readonly #core: CoreV1Api;
   readonly #opts: KubernetesExecutorOptions;
   readonly #ttl: number;
+  readonly #timeoutMs: number;
   #listed: { at: number; pods: Map<string, V1Pod> } | null = null;
   #listing: Promise<Map<string, V1Pod>> | null = null;
   #creating = new Map<string, Promise<CreateStruct>>();
@@ -84,7 +96,8 @@ export class KubernetesExecutor implements Executor {
     this.namespace = opts.namespace;
     this.#opts = opts;
     this.#kc = opts.kubeConfig;
-    this.#core = this.#kc.makeApiClient(CoreV1Api);
+    this.#timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#core = makeApiClient(this.#kc, CoreV1Api, this.#timeoutMs);
     this.#ttl = opts.pollIntervalMs ?? 2000;
   }
 
@@ -103,6 +116,7 @@ export class KubernetesExecutor implements Executor {
         this.#listed = { at, pods };
         return pods;
       }, (err: unknown) => {
+        if (ours(err)) throw err;
         throw fail('EXECUTOR_FAILED', `The Kubernetes API server did not list the pods: ${messageOf(err)}`, { detail: String(err) });
       })
       .finally(() => { this.#listing = null; });
@@ -204,11 +218,11 @@ export class KubernetesExecutor implements Executor {
       const out = new PassThrough();
       let ctrl: AbortController;
       try {
-        ctrl = await logApi.log(this.namespace, name, container, out, {
+        ctrl = await withDeadline(logApi.log(this.namespace, name, container, out, {
           follow: true,
           ...(o.tailLines ? { tailLines: o.tailLines } : {}), ...(o.limitBytes ? { limitBytes: o.limitBytes } : {}),
           ...(o.sinceSeconds ? { sinceSeconds: o.sinceSeconds } : {}), ...(o.timestamps ? { timestamps: true } : {}), ...(o.previous ? { previous: true } : {}),
-        });
+        }), 'follow the log', this.#timeoutMs, (late) => late.abort());
       } catch (err) {
         if (statusOf(err) === 400) {
           await sleep(FOLLOW_RETRY_MS, signal);
@@ -238,6 +252,7 @@ export class KubernetesExecutor implements Executor {
   }
 
   #logError(err: unknown): HighrateError {
+    if (ours(err)) return err;
     const code = statusOf(err);
     if (code === 404) return fail('WORKLOAD_NOT_FOUND', `The pod's log is gone: ${messageOf(err)}`);
     if (code === 400) return fail('BAD_REQUEST', messageOf(err));
@@ -259,6 +274,7 @@ export class KubernetesExecutor implements Executor {
       await this.#core.deleteCollectionNamespacedSecret({ namespace: ns, labelSelector: selector });
       await this.#core.deleteCollectionNamespacedConfigMap({ namespace: ns, labelSelector: selector });
     } catch (err) {
+      if (ours(err)) throw err;
       throw fail('EXECUTOR_FAILED', `The Kubernetes API server could not delete the pod: ${messageOf(err)}`, { detail: String(err) });
     }
     this.#deleted.add(uid);
@@ -271,6 +287,7 @@ export class KubernetesExecutor implements Executor {
     try {
       nodes = await this.#core.listNode();
     } catch (err) {
+      if (ours(err)) throw err;
       if (statusOf(err) !== 403) throw fail('EXECUTOR_FAILED', `The Kubernetes API server did not answer: ${messageOf(err)}`, { detail: String(err) });
       // A namespace-scoped service account may not list nodes: reachable, capacity unknown.
       await this.#pods(true);
