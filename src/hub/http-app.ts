@@ -20,6 +20,7 @@ import { registerGroupRoutes } from './api/groups.js';
 import { registerRoleRoutes } from './api/roles.js';
 import { registerServiceRoutes } from './api/services.js';
 import { registerDataRoutes } from './api/data.js';
+import { registerStorageRoutes } from './api/storage.js';
 import { registerOAuthRoutes } from './oauth/provider.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { clientIp } from './audit/index.js';
@@ -52,6 +53,7 @@ export function createApiRouter(): Router<RequestContext> {
   registerAdminRoutes(api);
   registerClusterRoutes(api);
   registerDataRoutes(api);
+  registerStorageRoutes(api);
   return api;
 }
 

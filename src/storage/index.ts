@@ -5,11 +5,13 @@ import { log } from '../log.js';
 import { POD_TOKEN_DIR, POD_TOKEN_FILE, StorageTokenRefresher, TOKEN_FILE_NAME, type TokenOwner } from './token-refresher.js';
 import { loadStorageSigner, signStorageToken, WLCG_ANY_AUDIENCE, type StorageSigner, type StorageToken } from './tokens.js';
 import { answersHttp, ensureXrootd, isXrootd, stopXrootd, XROOTD_BIN, type XrootdHandle } from './xrootd-process.js';
+import { StorageElementMonitor } from './elements.js';
 
 export { storageGrants, scopeString, allows, covers, type StorageGrant, type StorageAction } from './policy.js';
 export { loadStorageSigner, signStorageToken, WLCG_ANY_AUDIENCE, WLCG_VERSION, type StorageSigner, type StorageToken } from './tokens.js';
 export { StorageTokenRefresher, POD_TOKEN_DIR, POD_TOKEN_FILE, TOKEN_FILE_NAME, type TokenOwner } from './token-refresher.js';
 export { ensureXrootd, stopXrootd, isXrootd, XROOTD_BIN, type XrootdHandle } from './xrootd-process.js';
+export { StorageElementMonitor, signProbeToken } from './elements.js';
 
 /** Whether the embedded storage element runs: `storage.embedded`, else (when `auto`) whether XRootD is installed. */
 export function storageEmbedded(config: Pick<Config, 'storage'>, auto: boolean): boolean {
@@ -114,6 +116,8 @@ const SUPERVISE_MS = 10_000;
  */
 export class StorageService {
   readonly refresher: StorageTokenRefresher;
+  /** Health of the embedded element and of `storage.elements`, for the Resources page. */
+  readonly elements: StorageElementMonitor;
   #xrootd: XrootdHandle | null = null;
   #supervisor: NodeJS.Timeout | undefined;
   #restarting: Promise<void> | undefined;
@@ -124,6 +128,11 @@ export class StorageService {
       issue: (user, groups) => this.issue(user, groups),
       refreshAt: opts.config.storage.refreshAt,
       ...(opts.wanted ? { wanted: opts.wanted } : {}),
+    });
+    const s = opts.config.storage;
+    this.elements = new StorageElementMonitor({
+      elements: s.elements, embedded: () => this.#xrootd, signer, workDir: join(opts.dataDir, 'storage-elements'),
+      intervalMs: s.probeInterval * 1000, timeoutMs: s.probeTimeout * 1000, slowMs: s.probeSlowMs,
     });
   }
 
@@ -163,6 +172,7 @@ export class StorageService {
   async start(): Promise<void> {
     // First: token files are needed whether or not the embedded storage element comes up.
     this.refresher.start(this.opts.config.storage.tokenLifetime);
+    this.elements.start();
     if (this.opts.embedded) {
       this.#xrootd = await this.#ensure();
       this.#supervisor = setInterval(() => {
@@ -231,6 +241,7 @@ export class StorageService {
   async close(): Promise<void> {
     clearInterval(this.#supervisor);
     this.#supervisor = undefined;
+    await this.elements.stop();
     await this.#restarting;
     await this.refresher.stop();
   }
