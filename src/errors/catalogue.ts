@@ -15,6 +15,7 @@ export const ERRORS = {
   NAMED_SERVERS_DISABLED: { status: 400, message: 'Named servers are not enabled.' },
   CONFIG_INVALID: { status: 400, message: 'The configuration is invalid.' },
   POD_SECURITY_UNENFORCEABLE: { status: 400, message: 'The executor cannot enforce the pod\'s security context.' },
+  STORAGE_BAD_PATH: { status: 400, message: 'A storage path must be absolute (start with /), without "." or ".." parts, e.g. /public/run1.' },
   // OAuth 2 token endpoint (RFC 6749 §5.2): the body also carries `error` and `error_description`
   OAUTH_INVALID_REQUEST: { status: 400, message: 'The OAuth request is malformed.' },
   OAUTH_UNSUPPORTED_GRANT_TYPE: { status: 400, message: 'Only the authorization_code grant is supported.' },
@@ -28,6 +29,7 @@ export const ERRORS = {
   ORIGIN_REFUSED: { status: 403, message: 'Cross-origin request refused: its Origin is not this site.' },
   LOGIN_REFUSED: { status: 403, message: 'Login refused.' },
   QUOTA_EXCEEDED: { status: 403, message: 'The request would exceed a quota.' },
+  STORAGE_FORBIDDEN: { status: 403, message: 'The storage element refused your storage token for this path: your token reads the public area and your own; ask the facility\'s administrators for others.' },
   // 404/405/409/413/415/429
   NOT_FOUND: { status: 404, message: 'Not found.' },
   USER_NOT_FOUND: { status: 404, message: 'No such user.' },
@@ -40,6 +42,8 @@ export const ERRORS = {
   WORKLOAD_NOT_FOUND: { status: 404, message: 'No such workload.' },
   CLUSTER_NOT_FOUND: { status: 404, message: 'No such cluster.' },
   DATA_NOT_FOUND: { status: 404, message: 'No such data identifier or rule in Rucio.' },
+  STORAGE_NOT_FOUND: { status: 404, message: 'No such file or directory on the storage element.' },
+  STORAGE_NOT_CONFIGURED: { status: 404, message: 'This hub runs no embedded storage element (storage.embedded in its config).' },
   METHOD_NOT_ALLOWED: { status: 405, message: 'Method not allowed.' },
   USER_EXISTS: { status: 409, message: 'User already exists.' },
   CONFLICT: { status: 409, message: 'Conflict with the current state.' },
@@ -59,6 +63,7 @@ export const ERRORS = {
   EXECUTOR_FAILED: { status: 502, message: 'The executor failed.' },
   EXECUTOR_TIMEOUT: { status: 504, message: 'The executor\'s backend did not answer in time; retry in a moment.' },
   DATA_UPSTREAM: { status: 502, message: 'Rucio is not reachable or refused the hub.' },
+  STORAGE_UNAVAILABLE: { status: 502, message: 'The storage element did not answer; try again in a minute (the Resources page shows its health).' },
   UPSTREAM_UNAVAILABLE: { status: 503, message: 'The service is not reachable.' },
   STORE_UNAVAILABLE: { status: 503, message: 'The hub\'s database did not answer in time; nothing was changed. Retry in a moment.' },
   HUB_STARTING: { status: 503, message: 'The hub is starting; retry in a moment.' },

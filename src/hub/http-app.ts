@@ -21,6 +21,7 @@ import { registerRoleRoutes } from './api/roles.js';
 import { registerServiceRoutes } from './api/services.js';
 import { registerDataRoutes } from './api/data.js';
 import { registerStorageRoutes } from './api/storage.js';
+import { registerDataStorageRoutes } from './api/data-storage.js';
 import { registerOAuthRoutes } from './oauth/provider.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { clientIp } from './audit/index.js';
@@ -54,6 +55,7 @@ export function createApiRouter(): Router<RequestContext> {
   registerClusterRoutes(api);
   registerDataRoutes(api);
   registerStorageRoutes(api);
+  registerDataStorageRoutes(api);
   return api;
 }
 

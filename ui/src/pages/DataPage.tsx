@@ -1,21 +1,49 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, errorMessage } from '../api/client.js';
+import { api, ApiError, errorMessage } from '../api/client.js';
 import { Alert } from '../components/Alert.js';
 import {
-  dataDidPath, dataQuotaPath, dataReplicasPath, dataRulePath, dataRulesPath, dataSearchPath, formatBytes,
+  dataInfoPath, dataDidPath, dataQuotaPath, dataReplicasPath, dataRulePath, dataRulesPath, dataSearchPath, formatBytes,
   type DidDetail, type DidHit, type QuotaModel, type ReplicaView, type RuleModel,
 } from '../components/DataApi.js';
+import { StorageBrowser } from '../components/StorageBrowser.js';
 import { usePageTitle } from '../session.js';
 
 const POLL_MS = 2000;
 
 /**
- * Data: search Rucio, look at a dataset's files and where they are, make it available at this
- * facility (a Rucio rule, with its files' progress), your rules and quota. Everything goes
- * through the hub as your Rucio account.
+ * Data: Rucio when the hub has one (data.rucio); else the embedded storage element, browsed with
+ * the user's own storage token.
  */
 export function DataPage() {
   usePageTitle('Data');
+  const [rucio, setRucio] = useState<boolean | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(function askRucio() {
+    api('GET', dataInfoPath).then(
+      () => setRucio(true),
+      (err: unknown) => {
+        // 404 NOT_FOUND: no Rucio is configured on this hub.
+        if (err instanceof ApiError && err.status === 404) setRucio(false);
+        else setError(errorMessage(err));
+      },
+    );
+  }, []);
+  if (error !== null) return <Alert kind="error" title="Data"><p data-testid="data-error">{error}</p></Alert>;
+  if (rucio === null) return <p className="muted" role="status">Loading…</p>;
+  return rucio ? <RucioData /> : (
+    <>
+      <div className="page-heading"><h1>Data</h1></div>
+      <StorageBrowser />
+    </>
+  );
+}
+
+/**
+ * Search Rucio, look at a dataset's files and where they are, make it available at this
+ * facility (a Rucio rule, with its files' progress), your rules and quota. Everything goes
+ * through the hub as your Rucio account.
+ */
+function RucioData() {
   const [query, setQuery] = useState('');
   const [type, setType] = useState('collection');
   const [hits, setHits] = useState<DidHit[] | null>(null);
