@@ -3,7 +3,8 @@
  * on a server running as a Slurm job and another starts one. Running jobs are not the
  * controller's: the server keeps answering (0 failed, 0 hung) and the hub does not mark it dead
  * (an executor that cannot answer never stops servers). A start asked for during the outage ends
- * cleanly — ready once the controller is back, or failed with a message — never hangs. After the
+ * cleanly: 503 UPSTREAM_UNAVAILABLE with Retry-After within 5 s (the executor pings the controller
+ * before sbatch), never a hang. After the
  * restart the platform works: both servers run, routes equal the store, a stop removes the job.
  *
  * The controller is stopped with SIGTERM (it saves its state, as a service restart does), not
@@ -47,7 +48,7 @@ describe('chaos: Slurm controller restart under traffic', () => {
   const podUids: string[] = [];
   let alice: string;
   let bob: string;
-  let start: { status: number; text: string; ms: number };
+  let start: { status: number; text: string; ms: number; retryAfter: string | null };
   let events: any[] | null;
   let report: Record<string, Record<string, Outcome>>;
 
@@ -77,7 +78,7 @@ describe('chaos: Slurm controller restart under traffic', () => {
         p.api('POST', '/hub/api/users/bob/server', { token: bob }, { profile: 'batch', cores: 1, memory: '256M' }),
         sleep(60_000).then(() => null),
       ]);
-      start = r ? { status: r.status, text: r.text, ms: Date.now() - t0 } : { status: 0, text: 'no answer within 60 s', ms: 60_000 };
+      start = r ? { status: r.status, text: r.text, ms: Date.now() - t0, retryAfter: String(r.headers['retry-after'] ?? '') || null } : { status: 0, text: 'no answer within 60 s', ms: 60_000, retryAfter: null };
       // Longer than the hub's reconcile interval (2 s): the reconciler meets an unreachable executor.
       await sleep(5000);
       traffic.phase('controller back');
@@ -118,12 +119,14 @@ describe('chaos: Slurm controller restart under traffic', () => {
     assert.equal(model.servers['']?.ready, true, `alice's server still running: ${JSON.stringify(model.servers)}`);
   });
 
-  test('a start during the outage: 503 with Retry-After at once, or queued (202) and ready once the controller is back', {
-    todo: 'measured before the fix: 500 SPAWN_FAILED after ~9 s. Now a submit the controller does not answer is 503 UPSTREAM_UNAVAILABLE with Retry-After, at once when the last poll already saw the outage, else after sbatch\'s own ~9 s of retries (over this test\'s 5 s)',
-  }, (t) => {
+  // Before: 500 SPAWN_FAILED after sbatch's own ≈ 9 s of retries; then 503 but still after them
+  // unless the executor's last poll had seen the outage. Now the executor asks `scontrol ping`
+  // (0.2 s, 3 s deadline) before every sbatch.
+  test('a start during the outage: 503 UPSTREAM_UNAVAILABLE with Retry-After within 5 s, nothing submitted', (t) => {
     t.diagnostic(`start during the outage: ${start.status} after ${start.ms} ms: ${start.text.slice(0, 300)}; progress: ${JSON.stringify(events?.at(-1) ?? null)}`);
-    assert.ok(start.status === 202 || start.status === 503, `${start.status} ${start.text}`);
-    if (start.status === 202) assert.equal(events?.at(-1)?.ready, true, JSON.stringify(events?.at(-1)));
+    assert.equal(start.status, 503, start.text);
+    assert.equal(JSON.parse(start.text).code, 'UPSTREAM_UNAVAILABLE', start.text);
+    assert.equal(start.retryAfter, '30');
     assert.ok(start.ms < 5000, `answered in ${start.ms} ms`);
   });
 

@@ -36,6 +36,8 @@ if [ -s ${flags}/squeue-hides ]; then squeue "$@" | grep -v -F -f ${flags}/squeu
 exec squeue "$@"
 `);
 writeFileSync(SCONTROL, `#!/bin/sh
+if [ "$1" = ping ] && [ -e ${flags}/ping-down ]; then printf 'Slurmctld(primary) at vm is DOWN\\n*****\\n'; exit 1; fi
+if [ "$1" = ping ] && [ -e ${flags}/ping-hangs ]; then exec sleep 30; fi
 if [ -e ${flags}/scontrol-fails ]; then echo "slurm_load_jobs error: Unable to contact slurm controller" >&2; exit 1; fi
 exec scontrol "$@"
 `);
@@ -218,5 +220,41 @@ describe('slurm executor on a real Slurm', () => {
       clearFlag('squeue-hides');
       clearFlag('scontrol-fails');
     }
+  });
+
+  test('a start while the controller is away: 503 UPSTREAM_UNAVAILABLE from scontrol ping, sbatch never run', async () => {
+    const ex = newExecutor(join(root, 'away'), { probeTimeoutMs: 1000 });
+    const refused = async (name: string) => {
+      const d = conformancePod(name, { containers: [sh('main', 'sleep 600')] });
+      const t0 = Date.now();
+      const err = await create(ex, d).then(() => null, (e: unknown) => e as { code?: string; status?: number; message?: string; extra?: { retryAfter?: number } });
+      return { err, ms: Date.now() - t0, uid: d.pod.metadata.uid };
+    };
+    setFlag('ping-down');
+    try {
+      const down = await refused('away-down');
+      assert.deepEqual([down.err?.code, down.err?.status, down.err?.extra?.retryAfter], ['UPSTREAM_UNAVAILABLE', 503, 30], String(down.err?.message));
+      assert.match(down.err!.message!, /slurm controller is not reachable \(Slurmctld\(primary\) at vm is DOWN\); nothing was started/);
+      assert.ok(down.ms < 1000, `answered in ${down.ms} ms`);
+    } finally {
+      clearFlag('ping-down');
+    }
+    setFlag('ping-hangs');
+    try {
+      const hung = await refused('away-hangs');
+      assert.equal(hung.err?.code, 'UPSTREAM_UNAVAILABLE', String(hung.err?.message));
+      assert.match(hung.err!.message!, /scontrol did not answer within 1000 ms/);
+      assert.ok(hung.ms >= 1000 && hung.ms < 2500, `answered after the probe's 1 s deadline: ${hung.ms} ms`);
+    } finally {
+      clearFlag('ping-hangs');
+    }
+    assert.equal(ex.commands.count('sbatch'), 0, 'nothing was submitted');
+    // Back: the probe passes and the job is submitted.
+    const d = conformancePod('away-back', { containers: [sh('main', 'sleep 600')] });
+    const { PodJID } = await create(ex, d);
+    assert.equal(ex.commands.count('sbatch'), 1);
+    assert.equal(ex.commands.count('scontrol'), 3, 'one ping per start');
+    await ex.delete(d.pod);
+    assert.equal(jobState(PodJID), 'CANCELLED');
   });
 });

@@ -8,6 +8,9 @@ export interface CommandResult { stdout: string; stderr: string; exitCode: numbe
 const PASSED_ENV = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'SLURM_CONF', 'CONDOR_CONFIG', 'KRB5CCNAME'];
 const MAX_OUTPUT = 64 * 1024 * 1024;
 
+/** Thrown when a command did not finish in time (it was killed): the controller did not answer. */
+export class CommandTimeout extends Error {}
+
 /**
  * Runs batch commands (sbatch, squeue, ...) with a timeout and a trimmed environment, counting
  * invocations per program so tests and benchmarks can assert "one squeue per poll".
@@ -24,9 +27,9 @@ export class CommandRunner {
 
   /**
    * Resolves with the output and exit code; rejects only when the program cannot be started or
-   * exceeds the timeout (then it is killed): both mean the controller did not answer.
+   * exceeds the timeout (then it is killed, CommandTimeout): both mean the controller did not answer.
    */
-  run(cmd: CommandLine): Promise<CommandResult> {
+  run(cmd: CommandLine, timeoutMs = this.timeoutMs): Promise<CommandResult> {
     const program = basename(cmd.argv[0]!);
     this.counts.set(program, this.count(program) + 1);
     const env: NodeJS.ProcessEnv = {};
@@ -41,7 +44,7 @@ export class CommandRunner {
       const timer = setTimeout(function killSlowCommand() {
         timedOut = true;
         child.kill('SIGKILL');
-      }, this.timeoutMs);
+      }, timeoutMs);
       const collect = (into: Buffer[]) => (d: Buffer) => {
         size += d.length;
         if (size <= MAX_OUTPUT) into.push(d);
@@ -54,7 +57,7 @@ export class CommandRunner {
       });
       child.on('close', (code, signal) => {
         clearTimeout(timer);
-        if (timedOut) return reject(new Error(`${program} did not answer within ${this.timeoutMs} ms`));
+        if (timedOut) return reject(new CommandTimeout(`${program} did not answer within ${timeoutMs} ms`));
         const stderr = Buffer.concat(err).toString('utf8');
         resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr, exitCode: code ?? (signal ? 128 : 1) });
       });

@@ -8,7 +8,7 @@ import type { Limits } from '../podscript/limits.js';
 import { checkUid } from '../podscript/names.js';
 import type { CreateStruct, Executor, ExecutorCapabilities, LogStruct, PingResponse, Pod, PodStatus, RetrievedPodData } from '../types.js';
 import { Accounts } from './accounts.js';
-import { CommandRunner, firstErrorLine } from './commands.js';
+import { CommandRunner, CommandTimeout, firstErrorLine } from './commands.js';
 import { JOB_OUTPUT, JOB_SCRIPT, prepareJobDir, withUserGuard } from './job-dir.js';
 import { chooseJobUser, type JobUser, type RunJobsAs } from './job-user.js';
 import { readJobLog } from './job-log.js';
@@ -59,6 +59,12 @@ export interface BatchExecutorOptions {
   pollIntervalMs?: number;
   /** A batch command not done after this long counts as a controller failure, ms (default 30000). */
   commandTimeoutMs?: number;
+  /**
+   * The controller probe before each submit (BatchSystem.probeCommand) counts as "not reachable"
+   * after this long, ms (default 3000): a start then answers 503 within it instead of after the
+   * submit command's own retries.
+   */
+  probeTimeoutMs?: number;
   /** How long delete waits for a cancelled job to end before removing its files, ms (default 15000). */
   deleteWaitMs?: number;
   /** Capacity announced by ping (default 1000). */
@@ -117,7 +123,10 @@ export class BatchExecutor implements Executor {
   readonly #deleteWaitMs: number;
   readonly #maxPods: number;
   readonly #pollIntervalMs: number;
+  readonly #probeTimeoutMs: number;
   readonly #poller: StatusPoller;
+  /** The controller probe in flight, shared by concurrent submits. */
+  #probing: Promise<string | null> | null = null;
   #jobs = new Map<string, JobRecord>();
   /** Final statuses: the job ended and its files were read; nothing changes any more. */
   #settled = new Map<string, PodStatus>();
@@ -147,6 +156,7 @@ export class BatchExecutor implements Executor {
     this.#deleteWaitMs = opts.deleteWaitMs ?? 15_000;
     this.#maxPods = opts.maxPods ?? 1000;
     this.#pollIntervalMs = opts.pollIntervalMs ?? 2000;
+    this.#probeTimeoutMs = opts.probeTimeoutMs ?? Math.min(3000, opts.commandTimeoutMs ?? 30_000);
     this.commands = new CommandRunner(opts.commandTimeoutMs ?? 30_000);
     this.capabilities = { images: this.#runsImages, cpuLimits: true, memoryLimits: true, remoteAddress: true, mountPaths: this.#sandbox.kind !== 'host' };
     this.#poller = new StatusPoller((ids) => this.#query(ids), () => this.#activeJobIds(), this.#pollIntervalMs, `${this.kind} executor ${this.name}`);
@@ -259,8 +269,9 @@ export class BatchExecutor implements Executor {
         podScript, scriptPath, stateDir: dir, limits: requestedLimits(plan), ...(runAs ? { runAs } : {}),
       });
       if (cmd.stdin !== undefined) writeFileSync(join(dir, 'submit.stdin'), cmd.stdin, { mode: 0o600 });
-      // The last poll found the controller away: say so now instead of after the submit command's own retries.
-      const outage = this.#poller.outage;
+      // A controller that is away makes the submit command retry for ≈ 9 s (sbatch) before it
+      // fails: ask it first, and say so now.
+      const outage = await this.#controllerAway();
       if (outage !== null) {
         throw fail('UPSTREAM_UNAVAILABLE', `The ${this.kind} controller is not reachable (${outage}); nothing was started. Try again in a minute.`, { extra: { retryAfter: 30 } });
       }
@@ -296,6 +307,26 @@ export class BatchExecutor implements Executor {
       if (err instanceof HighrateError) throw err;
       throw fail('EXECUTOR_FAILED', `The ${this.kind} executor could not submit the pod.`, { detail: String(err), cause: err });
     }
+  }
+
+  /**
+   * Null when the controller answers, else why not: the probe's answer (one probe at a time,
+   * shared by concurrent submits), or without a probe what the last status poll saw. A probe that
+   * cannot be run at all does not stop the submit, which then says what is wrong itself.
+   */
+  #controllerAway(): Promise<string | null> {
+    const { probeCommand, parseProbe } = this.#system;
+    if (!probeCommand || !parseProbe) return Promise.resolve(this.#poller.outage);
+    this.#probing ??= this.commands.run(probeCommand(), this.#probeTimeoutMs).then(
+      function probeAnswer(r) {
+        if (parseProbe(r)) return null;
+        return (`${r.stdout}\n${r.stderr}`.split('\n').map((l) => l.trim()).find(Boolean) ?? `exit code ${r.exitCode}`).slice(0, 300);
+      },
+      function probeFailed(err: unknown) {
+        return err instanceof CommandTimeout ? err.message : null;
+      },
+    ).finally(() => { this.#probing = null; });
+    return this.#probing;
   }
 
   async status(pods: Pod[]): Promise<PodStatus[]> {

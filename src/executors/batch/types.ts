@@ -42,6 +42,12 @@ export interface BatchSystem {
   /** Capacity: one command, parsed into interLink's PingResponse resources (without `pods`). */
   pingCommand(): CommandLine;
   parsePing(stdout: string): PingResponse['resources'];
+  /**
+   * Optional: a quick "does the controller answer?" run before every submit (the submit command's
+   * own retries take ≈ 9 s when it does not), and its reading: true = reachable.
+   */
+  probeCommand?(): CommandLine;
+  parseProbe?(out: { stdout: string; stderr: string; exitCode: number }): boolean;
 }
 
 /** The account a job runs as: name, uid and the group it starts with. */

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { BatchJob } from '../batch/types.js';
-import { buildSubmit, parseDescribe, parsePing, parseStates, parseSubmit, slurmSystem, SQUEUE_FORMAT } from './slurm.js';
+import { buildSubmit, parseDescribe, parsePing, parseProbe, parseStates, parseSubmit, slurmSystem, SQUEUE_FORMAT } from './slurm.js';
 
 const UID = '0f0e0d0c-aaaa-bbbb-cccc-111122223333';
 const job = (over: Partial<BatchJob> = {}): BatchJob => ({
@@ -143,5 +143,15 @@ describe('parsePing', () => {
   test('usable nodes summed once each; down and drained nodes left out', () => {
     assert.deepEqual(parsePing('a|16|12052|idle\na|16|12052|idle\nb|8|4000|mix\nc|64|1000|down*\nd|4|100|drain\n'), { cpu: '24', memory: '16052Mi' });
     assert.throws(() => parsePing('c|64|1000|down*\n'), { code: 'EXECUTOR_FAILED' });
+  });
+});
+
+describe('parseProbe (scontrol ping)', () => {
+  test('reachable when a controller is UP, the primary or a backup; not when all are DOWN', () => {
+    assert.deepEqual(slurmSystem({ commands: { scontrol: '/opt/slurm/bin/scontrol' } }).probeCommand!().argv, ['/opt/slurm/bin/scontrol', 'ping']);
+    assert.equal(parseProbe({ stdout: 'Slurmctld(primary) at vm is UP\n' }), true);
+    assert.equal(parseProbe({ stdout: 'Slurmctld(primary) at a is DOWN\nSlurmctld(backup) at b is UP\n' }), true);
+    assert.equal(parseProbe({ stdout: 'Slurmctld(primary) at vm is DOWN\n*****************************************\n** RESTORE SLURMCTLD DAEMON TO SERVICE **\n' }), false);
+    assert.equal(parseProbe({ stdout: '' }), false);
   });
 });

@@ -85,7 +85,16 @@ export function slurmSystem(opts: SlurmOptions = {}): BatchSystem {
     cancelByNameCommand: (uid) => ({ argv: [bin('scancel'), `--name=${uid}`] }),
     pingCommand: (): CommandLine => ({ argv: [bin('sinfo'), '--noheader', '-N', '-o', '%N|%c|%m|%t', ...(opts.partition ? ['-p', opts.partition] : [])] }),
     parsePing,
+    // scontrol ping asks the controller(s) once, without sbatch's retries: 0.02 s when it answers,
+    // 0.2 s when its port refuses (measured on the development Slurm).
+    probeCommand: (): CommandLine => ({ argv: [bin('scontrol'), 'ping'] }),
+    parseProbe,
   };
+}
+
+/** `scontrol ping`: "Slurmctld(primary) at HOST is UP" (and a line per backup); reachable when one is UP. */
+export function parseProbe(out: Pick<CommandResult, 'stdout'>): boolean {
+  return /\bis UP\b/.test(out.stdout);
 }
 
 /**
