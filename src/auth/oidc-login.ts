@@ -85,6 +85,33 @@ export interface OidcLogin {
   finish(callbackUrl: URL, saved: OidcLoginSaved): Promise<OidcLoginResult>;
   /** The IdP's RP-initiated logout URL, or undefined when the IdP has no end_session endpoint. */
   logoutUrl(opts?: { idTokenHint?: string; postLogoutRedirectUri?: string }): Promise<string | undefined>;
+  /**
+   * A request to the issuer's token endpoint as this client (a refresh, an RFC 8693 token
+   * exchange). Throws UPSTREAM_UNAVAILABLE when the issuer cannot be reached, else
+   * `GrantRefused` with the issuer's OAuth error (never a token in it).
+   */
+  grant(grantType: string, params: Record<string, string>): Promise<OidcGrantResult>;
+  /** Whether the issuer's metadata lists `grantType` in grant_types_supported (absent list: unknown, true). */
+  supportsGrant(grantType: string): Promise<boolean>;
+  /** The issuer's public signing keys (its jwks_uri), for storage elements provisioned with them. */
+  jwks(): Promise<{ keys: Array<Record<string, unknown>> }>;
+}
+
+/** What the token endpoint gave. Secrets: never log them. */
+export interface OidcGrantResult {
+  accessToken: string;
+  refreshToken?: string;
+  /** Seconds. */
+  expiresIn?: number;
+  scope?: string;
+}
+
+/** The issuer answered a grant with an OAuth error (RFC 6749 §5.2), e.g. invalid_grant for a revoked refresh token. */
+export class GrantRefused extends Error {
+  constructor(readonly error: string, readonly description: string | undefined, readonly status: number) {
+    super(`${error}${description ? ` (${quote(description)})` : ''} status ${status}`);
+    this.name = 'GrantRefused';
+  }
 }
 
 /** Claims that always come from the ID token, never from userinfo. */
@@ -326,5 +353,34 @@ export function createOidcLogin(cfg: OidcLoginConfig): OidcLogin {
     return client.buildEndSessionUrl(config, params).href;
   }
 
-  return { start, finish, logoutUrl };
+  async function grant(grantType: string, params: Record<string, string>): Promise<OidcGrantResult> {
+    const config = await configuration();
+    try {
+      const r = grantType === 'refresh_token'
+        ? await client.refreshTokenGrant(config, params.refresh_token ?? '', Object.fromEntries(Object.entries(params).filter(([k]) => k !== 'refresh_token')))
+        : await client.genericGrantRequest(config, grantType, params);
+      return { accessToken: r.access_token, refreshToken: r.refresh_token, expiresIn: r.expiresIn(), scope: r.scope };
+    } catch (err) {
+      if (err instanceof client.ResponseBodyError) throw new GrantRefused(err.error, err.error_description, err.status);
+      if (isNetworkError(err)) throw fail('UPSTREAM_UNAVAILABLE', 'The identity provider is not reachable right now. Try again in a moment.', { detail: `${grantType}: ${(err as Error).name}: ${(err as Error).message}`, cause: err });
+      throw fail('UPSTREAM_UNAVAILABLE', 'The identity provider gave an answer that could not be used. Try again in a moment.', { detail: `${grantType}: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+    }
+  }
+
+  async function supportsGrant(grantType: string): Promise<boolean> {
+    const supported = (await configuration()).serverMetadata().grant_types_supported;
+    return !Array.isArray(supported) || supported.includes(grantType);
+  }
+
+  async function jwks(): Promise<{ keys: Array<Record<string, unknown>> }> {
+    const uri = (await configuration()).serverMetadata().jwks_uri;
+    if (!uri) throw fail('UPSTREAM_UNAVAILABLE', 'The identity provider publishes no signing keys (jwks_uri).');
+    const res = await fetch(uri, { signal: AbortSignal.timeout(timeout * 1000), headers: { accept: 'application/json' } })
+      .catch((err: unknown) => { throw fail('UPSTREAM_UNAVAILABLE', 'The identity provider\'s signing keys could not be fetched. Try again in a moment.', { detail: `jwks: ${String(err)}`, cause: err }); });
+    const body = await res.json().catch(() => null) as { keys?: unknown } | null;
+    if (!res.ok || !body || !Array.isArray(body.keys)) throw fail('UPSTREAM_UNAVAILABLE', 'The identity provider\'s signing keys could not be read.', { detail: `jwks: HTTP ${res.status}` });
+    return { keys: body.keys.filter((k): k is Record<string, unknown> => typeof k === 'object' && k !== null && !('d' in k)) };
+  }
+
+  return { start, finish, logoutUrl, grant, supportsGrant, jwks };
 }

@@ -29,6 +29,8 @@ test('bad values and cross-references are named', () => {
   assert.throws(() => validateConfig({ profiles: [{ name: 'a', memory: { choices: ['lots'] } }] }), (e: any) => e.message.includes('profiles.0.memory.choices.0'));
   assert.throws(() => validateConfig({ auth: { kind: 'oidc' } }), (e: any) => e.message.includes('auth.oidc: required'));
   assert.throws(() => validateConfig({ profiles: [{ name: 'a', default: true }, { name: 'b', default: true }] }), /more than one default profile/);
+  assert.throws(() => validateConfig({ storage: { tokenSource: 'oidc' } }), (e: any) => e.code === 'CONFIG_INVALID' && e.message.includes('storage.tokenSource: "oidc" needs auth.kind "oidc"'));
+  assert.throws(() => validateConfig({ storage: { tokenSource: 'iam' } }), (e: any) => e.message.includes('storage.tokenSource'));
 });
 
 test('YAML files: bad YAML and missing files are clear errors', () => {

@@ -61,6 +61,7 @@ export function validateConfig(raw: unknown, source = 'config'): Config {
   if (defaults.length > 1) problems.push(`  profiles: more than one default profile (${defaults.map((p) => p.name).join(', ')})`);
   if (defaults.length === 0) cfg.profiles[0]!.default = true;
   if (cfg.auth.kind === 'oidc' && !cfg.auth.oidc) problems.push('  auth.oidc: required when auth.kind is "oidc"');
+  if (cfg.storage.tokenSource === 'oidc' && cfg.auth.kind !== 'oidc') problems.push('  storage.tokenSource: "oidc" needs auth.kind "oidc" (the issuer that gives storage tokens); use "hub" with the embedded IdP');
   if (cfg.auth.oidc?.clientSecret && cfg.auth.oidc.clientSecretFile) problems.push('  auth.oidc: give clientSecret or clientSecretFile, not both');
 
   problems.push(...securityProblems(cfg, executorNames, profileNames));

@@ -383,6 +383,8 @@ export const StorageSchema = z.strictObject({
   refreshAt: z.number().gt(0).lt(1).default(0.5).describe('Token files in pods are rewritten once this fraction of their token\'s lifetime has passed.'),
   publicPath: storagePath.default('/public').describe('Every user\'s tokens may read under this path.'),
   userPath: storagePath.default('/user/{user}').describe('Each user\'s tokens may read, create and modify under this path ({user}: the username).'),
+  tokenSource: z.enum(['hub', 'oidc']).default('hub').describe('Who issues storage tokens. hub: the hub signs them with the embedded IdP\'s key (storage elements trust that key; the embedded XRootD does). oidc: the external issuer of auth.oidc (INDIGO-IAM) issues them, for sites whose storage trusts the IAM: at each login the hub gets a refresh token with the storage scopes (see oidcExchange), kept sealed in the store, and refreshes storage tokens from it asking for the scopes of this policy and storage.audience (the IAM\'s scope policies have the last word; its token lifetime applies, not tokenLifetime). The embedded XRootD then trusts the issuer\'s keys. Needs auth.kind oidc.'),
+  oidcExchange: z.boolean().default(true).describe('With tokenSource oidc: at login, exchange the user\'s access token for a refresh token (RFC 8693 token exchange with offline_access; enable the token-exchange grant for the hub\'s client at the IAM). false: keep the login\'s own refresh token instead (add offline_access to auth.oidc.scopes).'),
   groups: z.record(z.string().min(1), z.strictObject({
     read: z.array(storagePath).default([]).describe('Paths members may read.'),
     write: z.array(storagePath).default([]).describe('Paths members may read, create and modify.'),

@@ -48,6 +48,7 @@ export const ERRORS = {
   USER_EXISTS: { status: 409, message: 'User already exists.' },
   CONFLICT: { status: 409, message: 'Conflict with the current state.' },
   CLUSTER_NOT_RUNNING: { status: 409, message: 'The cluster is not running.' },
+  STORAGE_TOKEN_UNAVAILABLE: { status: 409, message: 'The identity provider gives no storage token for you until you log in again.' },
   DATA_QUOTA_EXCEEDED: { status: 409, message: 'Your Rucio quota at this facility does not hold this data.' },
   // 422 as dask-gateway answers refused cluster requests
   INVALID_CLUSTER_OPTIONS: { status: 422, message: 'Invalid cluster options.' },

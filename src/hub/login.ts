@@ -13,7 +13,7 @@ import { decideLogin } from './rbac/login-policy.js';
 /** What the hub needs from an OIDC client (src/auth/oidc-login.ts provides it). */
 export interface OidcClient {
   start(next: string): Promise<{ url: string; state: string; codeVerifier: string; nonce: string }>;
-  finish(callbackUrl: URL, saved: { state: string; codeVerifier: string; nonce: string }): Promise<{ username: string; groups: string[]; claims: Record<string, unknown> }>;
+  finish(callbackUrl: URL, saved: { state: string; codeVerifier: string; nonce: string }): Promise<{ username: string; groups: string[]; claims: Record<string, unknown>; tokens?: { accessToken: string; refreshToken?: string } }>;
 }
 
 const LOGIN_STATE_TTL_MS = 10 * 60 * 1000;
@@ -33,6 +33,11 @@ export class LoginFlow {
     audit?: AuditLog;
     /** The embedded IdP's: ends the user's sign-in there at logout, so the next login asks again. */
     endIdpSessions?: (username: string) => void;
+    /**
+     * After a successful login, with the issuer's tokens (secrets): storage.tokenSource oidc keeps
+     * a refresh token for storage tokens here. Must not throw; the login goes on regardless.
+     */
+    afterLogin?: (username: string, groups: readonly string[], tokens: { accessToken: string; refreshToken?: string }) => Promise<void>;
   }) {}
 
   async begin(ctx: RequestContext): Promise<void> {
@@ -53,7 +58,7 @@ export class LoginFlow {
       return sendPage(ctx.res, 400, 'Login failed', 'This login link is invalid or has expired. Please log in again.', { https: this.deps.https, link: { href: '/hub/login', text: 'Log in' } });
     }
     const ip = clientIp(ctx.req);
-    let identity: { username: string; groups: string[]; claims: Record<string, unknown> };
+    let identity: Awaited<ReturnType<OidcClient['finish']>>;
     try {
       identity = await this.deps.oidc.finish(callbackUrl, saved);
     } catch (err) {
@@ -75,6 +80,7 @@ export class LoginFlow {
     const user = await store.upsertUser(username, { groups, admin, lastActivity: new Date().toISOString() });
     const { iss, sub } = identity.claims ?? {};
     if (typeof iss === 'string' && typeof sub === 'string') await store.linkIdentity(iss, sub, username);
+    if (identity.tokens?.accessToken) await this.deps.afterLogin?.(username, groups, identity.tokens);
     await this.#startSession(ctx.res, user);
     log.info('login', { user: username, groups, admin });
     await this.deps.audit?.record({ action: 'login', actor: { name: username, kind: 'user' }, targetUser: username, ip, detail: { groups, admin } });

@@ -4,6 +4,7 @@ import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
 import { POD_TOKEN_DIR, POD_TOKEN_FILE, StorageTokenRefresher, TOKEN_FILE_NAME, type TokenOwner } from './token-refresher.js';
 import { loadStorageSigner, signStorageToken, WLCG_ANY_AUDIENCE, type StorageSigner, type StorageToken } from './tokens.js';
+import type { IssuerStorageTokens } from './issuer-tokens.js';
 import { answersHttp, ensureXrootd, isXrootd, stopXrootd, XROOTD_BIN, type XrootdHandle } from './xrootd-process.js';
 import { StorageElementMonitor } from './elements.js';
 
@@ -57,6 +58,11 @@ export interface StorageServiceOptions {
   publicUrl: string;
   /** Run the embedded XRootD (see `storageEmbedded`). */
   embedded: boolean;
+  /**
+   * storage.tokenSource oidc: tokens come from the external issuer (src/storage/issuer-tokens.ts),
+   * and the embedded XRootD trusts that issuer's keys (`jwks`, fetched at start) instead of the hub's.
+   */
+  fromIssuer?: { tokens: IssuerStorageTokens; issuer: string; jwks: () => Promise<{ keys: Array<Record<string, unknown>> }> };
   /** Who should have fresh token files (users with running workloads); see StorageTokenRefresher. */
   wanted?: () => Promise<Array<{ user: string; groups: readonly string[]; owner: TokenOwner }>>;
 }
@@ -141,8 +147,9 @@ export class StorageService {
     return new StorageService(opts, await loadStorageSigner(opts.dataDir, storageIssuer(opts.publicUrl)));
   }
 
+  /** The `iss` of the storage tokens pods get: the hub's IdP, or the external issuer. */
   get issuer(): string {
-    return this.signer.issuer;
+    return this.opts.fromIssuer?.issuer ?? this.signer.issuer;
   }
 
   /** The public JWKS that verifies storage tokens. */
@@ -150,8 +157,12 @@ export class StorageService {
     return this.signer.publicJwks;
   }
 
-  /** A storage token for `user` with `groups`, by the configured policy, audience and lifetime. */
+  /**
+   * A storage token for `user` with `groups`, by the configured policy and audience: signed here
+   * (lifetime storage.tokenLifetime), or from the external issuer (its lifetime).
+   */
   issue(user: string, groups: readonly string[]): Promise<StorageToken> {
+    if (this.opts.fromIssuer) return this.opts.fromIssuer.tokens.issue(user, groups);
     const s = this.opts.config.storage;
     return signStorageToken(this.signer, { user, groups, policy: s, audience: s.audience, lifetime: s.tokenLifetime });
   }
@@ -184,15 +195,17 @@ export class StorageService {
     }
   }
 
-  #ensure(): Promise<XrootdHandle> {
+  async #ensure(): Promise<XrootdHandle> {
     const s = this.opts.config.storage;
+    const trust = this.opts.fromIssuer
+      ? { issuer: this.opts.fromIssuer.issuer, publicJwks: await this.opts.fromIssuer.jwks() as StorageSigner['publicJwks'] }
+      : { issuer: this.signer.issuer, publicJwks: this.signer.publicJwks };
     return ensureXrootd({
       dataDir: this.opts.dataDir,
       storageRoot: s.root ?? join(this.opts.dataDir, 'storage'),
       port: s.port,
       host: storageHost(this.opts.config, this.opts.publicUrl),
-      issuer: this.signer.issuer,
-      publicJwks: this.signer.publicJwks,
+      ...trust,
       audiences: this.audiences(),
     });
   }

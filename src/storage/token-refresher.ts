@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import type { StorageToken } from './tokens.js';
 
@@ -60,7 +61,19 @@ export class StorageTokenRefresher {
   async track(user: string, groups: readonly string[], owner: TokenOwner): Promise<string> {
     const known = this.#entries.get(user);
     const sameGrants = known && JSON.stringify(known.groups) === JSON.stringify(groups) && known.owner.uid === owner.uid;
-    if (!known || !sameGrants || this.#due(known)) await this.#write(user, groups, owner);
+    if (!known || !sameGrants || this.#due(known)) {
+      try {
+        await this.#write(user, groups, owner);
+      } catch (err) {
+        // No token to be had right now (an external issuer that is down, or that holds no refresh
+        // token for the user until they log in again): the pod starts without one, and every tick
+        // tries again, so the file appears once the cause is gone.
+        if (!(err instanceof HighrateError) || !['STORAGE_TOKEN_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'].includes(err.code)) throw err;
+        log.warn('no storage token for a pod; retrying at every refresh', { user, reason: err.message });
+        this.#ownDir(user, owner);
+        this.#entries.set(user, { groups: [...groups], owner, issuedAt: 0, expiresAt: 0, trackedAt: Date.now() });
+      }
+    }
     // A pod is built before its server is recorded: `wanted` may not list the user for a moment.
     this.#entries.get(user)!.trackedAt = Date.now();
     return this.dirOf(user);
@@ -80,7 +93,10 @@ export class StorageTokenRefresher {
   /** Starts the timer: it ticks often enough to rewrite each file well before its token expires. */
   start(lifetimeSeconds: number): void {
     if (this.#timer) return;
-    const every = Math.min(30_000, Math.max(200, Math.floor(lifetimeSeconds * 1000 * this.#opts.refreshAt / 4)));
+    this.#startTimer(Math.min(30_000, Math.max(200, Math.floor(lifetimeSeconds * 1000 * this.#opts.refreshAt / 4))));
+  }
+
+  #startTimer(every: number): void {
     this.#every = every;
     this.#timer = setInterval(() => {
       if (this.#ticking) return;
@@ -103,13 +119,46 @@ export class StorageTokenRefresher {
       const names = new Set(wanted.map((w) => w.user));
       // Forgotten only when unwanted for two ticks since it was last tracked (see `track`).
       for (const [user, e] of [...this.#entries]) if (!names.has(user) && Date.now() - e.trackedAt > 2 * this.#every) this.forget(user);
-      for (const w of wanted) if (!this.#entries.has(w.user)) await this.#write(w.user, w.groups, w.owner);
+      for (const w of wanted) if (!this.#entries.has(w.user)) await this.#tryWrite(w.user, w.groups, w.owner);
       for (const w of wanted) {
         const e = this.#entries.get(w.user);
-        if (e && JSON.stringify(e.groups) !== JSON.stringify(w.groups)) await this.#write(w.user, w.groups, w.owner);
+        if (e && JSON.stringify(e.groups) !== JSON.stringify(w.groups)) await this.#tryWrite(w.user, w.groups, w.owner);
       }
     }
-    for (const [user, e] of this.#entries) if (this.#due(e)) await this.#write(user, e.groups, e.owner);
+    for (const [user, e] of [...this.#entries]) if (this.#due(e)) await this.#tryWrite(user, e.groups, e.owner);
+  }
+
+  /** One user's failure (e.g. their refresh token was revoked) does not hold up the others. */
+  async #tryWrite(user: string, groups: readonly string[], owner: TokenOwner): Promise<void> {
+    try {
+      await this.#write(user, groups, owner);
+    } catch (err) {
+      log.warn('storage token refresh failed', { user, error: err instanceof Error ? err.message : String(err) });
+      if (!this.#entries.has(user)) this.#entries.set(user, { groups: [...groups], owner, issuedAt: 0, expiresAt: 0, trackedAt: Date.now() });
+    }
+  }
+
+  /**
+   * Ticks at least four times per refresh period of the shortest-lived token seen: an external
+   * issuer's lifetime may be shorter than the one `start` was given.
+   */
+  #tighten(lifetimeMs: number): void {
+    const every = Math.max(200, Math.floor(lifetimeMs * this.#opts.refreshAt / 4));
+    if (!this.#timer || every >= this.#every) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#startTimer(every);
+  }
+
+  /** The user's token directory, 0700 and the user's own (root hands it over). */
+  #ownDir(user: string, owner: TokenOwner): string {
+    const dir = this.dirOf(user);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
+    chmodSync(dir, 0o700);
+    if (process.getuid?.() === 0 && (st.uid !== owner.uid || st.gid !== owner.gid)) chownSync(dir, owner.uid, owner.gid);
+    return dir;
   }
 
   #due(e: Entry): boolean {
@@ -119,13 +168,8 @@ export class StorageTokenRefresher {
 
   async #write(user: string, groups: readonly string[], owner: TokenOwner): Promise<void> {
     const t = await this.#opts.issue(user, groups);
-    const dir = this.dirOf(user);
     const asRoot = process.getuid?.() === 0;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
-    chmodSync(dir, 0o700);
-    if (asRoot && (st.uid !== owner.uid || st.gid !== owner.gid)) chownSync(dir, owner.uid, owner.gid);
+    const dir = this.#ownDir(user, owner);
     const tmp = join(dir, `.${TOKEN_FILE_NAME}.${randomBytes(4).toString('hex')}.tmp`);
     const fd = openSync(tmp, 'wx', 0o600);
     try {
@@ -137,6 +181,7 @@ export class StorageTokenRefresher {
     if (asRoot) chownSync(tmp, owner.uid, owner.gid);
     renameSync(tmp, join(dir, TOKEN_FILE_NAME));
     this.#entries.set(user, { groups: [...groups], owner, issuedAt: t.issuedAt, expiresAt: t.expiresAt, trackedAt: this.#entries.get(user)?.trackedAt ?? Date.now() });
+    this.#tighten((t.expiresAt - t.issuedAt) * 1000);
     log.debug('storage token file written', { user, jti: t.jti, expires: new Date(t.expiresAt * 1000).toISOString() });
   }
 }

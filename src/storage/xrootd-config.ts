@@ -59,7 +59,10 @@ export function renderXrootdConfig(input: XrootdConfigInput): string {
     'xrd.tlsca noverify',
     'xrootd.tls capable all',
     `xrd.protocol XrdHttp:${port} libXrdHttp.so`,
+    // XrdHttp 5.5 matches the header name exactly: clients that send it in lower case (HTTP/2
+    // style, some libraries) would reach it without their token, so both spellings are mapped.
     'http.header2cgi Authorization authz',
+    'http.header2cgi authorization authz',
     // Without a security library xrootd logs clients in without any protocol and ztn never runs.
     'xrootd.seclib libXrdSec.so',
     'sec.protocol ztn',

@@ -182,6 +182,9 @@ export class KyselyStore implements Store {
   // ---- identities at external issuers (external-identities.ts)
   linkIdentity(issuer: string, sub: string, user: string): Promise<void> { return this.externalIdentities.linkIdentity(issuer, sub, user); }
   userOfIdentity(issuer: string, sub: string): Promise<string | null> { return this.externalIdentities.userOfIdentity(issuer, sub); }
+  putUpstreamToken(user: string, issuer: string, sealed: string, scope: string): Promise<void> { return this.externalIdentities.putUpstreamToken(user, issuer, sealed, scope); }
+  getUpstreamToken(user: string, issuer: string): Promise<{ sealed: string; scope: string; updated: string } | null> { return this.externalIdentities.getUpstreamToken(user, issuer); }
+  deleteUpstreamToken(user: string, issuer: string): Promise<boolean> { return this.externalIdentities.deleteUpstreamToken(user, issuer); }
 
   // ---- audit log (audit.ts)
   appendAudit(row: NewAuditRow): Promise<number> { return this.audit.appendAudit(row); }

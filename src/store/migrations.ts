@@ -253,6 +253,23 @@ const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 6,
+    description: 'refresh tokens from the external issuer, sealed, for storage tokens (storage.tokenSource oidc)',
+    async up(db, backend) {
+      const name = nameType(backend);
+      // One per user and issuer. `sealed` is AES-256-GCM under a key in <data>/secrets/: a copy of
+      // the database alone (a backup, a replica) does not give out working refresh tokens.
+      await db.schema.createTable('upstream_tokens')
+        .addColumn('user_name', name, (c) => c.notNull().references('users.name').onDelete('cascade'))
+        .addColumn('issuer', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('scope', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('updated', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('upstream_tokens_pk', ['user_name', 'issuer'])
+        .execute();
+    },
+  },
 ];
 
 /** The schema version this code writes and expects. */

@@ -141,6 +141,15 @@ export interface UserIdentitiesTable {
   created: string;
 }
 
+/** A user's refresh token at an external issuer, sealed (migration 6; src/store/upstream-tokens.ts). */
+export interface UpstreamTokensTable {
+  user_name: string;
+  issuer: string;
+  sealed: string;
+  scope: string;
+  updated: string;
+}
+
 export interface AuditLogTable {
   /** Generated on insert (integer autoincrement / bigserial). */
   id: Generated<number>;
@@ -201,6 +210,7 @@ export interface Database {
   role_assignments: RoleAssignmentsTable;
   service_tokens: ServiceTokensTable;
   user_identities: UserIdentitiesTable;
+  upstream_tokens: UpstreamTokensTable;
   audit_log: AuditLogTable;
   clusters: ClustersTable;
   unix_identities: UnixIdentitiesTable;

@@ -352,6 +352,12 @@ export interface Store {
   linkIdentity(issuer: string, sub: string, user: string): Promise<void>;
   userOfIdentity(issuer: string, sub: string): Promise<string | null>;
 
+  // refresh tokens at an external issuer, sealed by the caller (migration 6)
+  /** Inserts or replaces `user`'s sealed refresh token at `issuer`. */
+  putUpstreamToken(user: string, issuer: string, sealed: string, scope: string): Promise<void>;
+  getUpstreamToken(user: string, issuer: string): Promise<{ sealed: string; scope: string; updated: string } | null>;
+  deleteUpstreamToken(user: string, issuer: string): Promise<boolean>;
+
   // audit log (migration 2)
   appendAudit(row: NewAuditRow): Promise<number>;
   /** Newest first. */

@@ -4,11 +4,19 @@
  * `wlcg.groups` (userinfo and JWT access tokens, not the ID token), and JWT access tokens
  * (RFC 9068, ES256) for the resources clients name with RFC 8707 `resource`. "Signing in" logs
  * in whoever `loginAs` names, as if the browser were already signed in at IAM.
+ *
+ * Storage tokens as IAM issues them: the hub's client may use the RFC 8693 token exchange
+ * (`subject_token` = a user's access token, `scope` with `storage.*` and `offline_access`,
+ * `audience`) and refresh grants with a narrower `scope` and an `audience`. Storage scopes are
+ * granted by a scope policy per account (read under /public, everything under /user/<username>,
+ * read under /<group> for each group), requested scopes outside it are left out, as IAM does;
+ * access tokens are WLCG-profile JWTs (ES256, `wlcg.ver`, `scope`, `aud`). The token exchange and
+ * refresh handlers are registered into oidc-provider (client authentication and errors are its own).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey } from 'jose';
 import * as client from 'openid-client';
 import { Provider, errors as oidcErrors } from 'oidc-provider';
 import { Browser } from '../auth/browser.js';
@@ -26,11 +34,24 @@ export const CLI_CLIENT = 'oidc-agent';
 export const CLIENT_SECRET = 'iam-like-client-secret-0123456789abcdef';
 /** Resources (audiences) this IdP issues JWT access tokens for. */
 export const RESOURCES = ['https://highrate.test/hub/api', 'https://other.example/api'];
+export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+interface StorageRefresh { sub: string; clientId: string; scope: string[]; revoked: boolean }
+/** A grant request as IAM saw it (no token values), for tests to check what the hub asked for. */
+export interface SeenGrant { grantType: string; clientId: string; scope: string; audience: string | undefined }
 
 export class IamLike {
   readonly accounts = new Map<string, IamAccount>();
   /** Who the next authorization logs in (a username of `accounts`). */
   loginAs = '';
+  /** Lifetime of the storage access tokens it issues, seconds. */
+  storageTokenTtl = 600;
+  /** Issue a new refresh token at every refresh (IAM does not by default). */
+  rotateRefreshTokens = false;
+  /** Token exchange and refresh requests, oldest first. */
+  readonly grants: SeenGrant[] = [];
+  readonly #refresh = new Map<string, StorageRefresh>();
+  #key: CryptoKey | undefined;
   #server: http.Server;
   readonly issuer: string;
   readonly cliRedirect: string;
@@ -51,7 +72,7 @@ export class IamLike {
     const bySub = (sub: string) => [...iam.accounts.values()].find((a) => a.sub === sub);
     const provider = new Provider(issuer, {
       clients: [
-        { client_id: HUB_CLIENT, client_secret: CLIENT_SECRET, redirect_uris: [hubRedirect], grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256' },
+        { client_id: HUB_CLIENT, client_secret: CLIENT_SECRET, redirect_uris: [hubRedirect], grant_types: ['authorization_code', 'refresh_token', TOKEN_EXCHANGE], response_types: ['code'], id_token_signed_response_alg: 'ES256' },
         { client_id: CLI_CLIENT, client_secret: CLIENT_SECRET, redirect_uris: [iam.cliRedirect], grant_types: ['authorization_code'], response_types: ['code'], id_token_signed_response_alg: 'ES256' },
       ],
       claims: { openid: ['sub'], profile: ['preferred_username', 'name'], 'wlcg.groups': ['wlcg.groups'] },
@@ -84,6 +105,8 @@ export class IamLike {
       cookies: { keys: ['iam-like-cookie-key-0123456789abcdef'] },
       ttl: { AccessToken: 600, IdToken: 600, Interaction: 600, Session: 600, Grant: 600, AuthorizationCode: 60 },
     });
+    iam.#key = privateKey;
+    iam.#registerStorageGrants(provider, privateKey);
     const handler = provider.callback();
     server.on('request', async (req: http.IncomingMessage, res: http.ServerResponse) => {
       try {
@@ -106,6 +129,96 @@ export class IamLike {
       }
     });
     return iam;
+  }
+
+  /** IAM's scope policy: the storage scopes `a` may have. */
+  #allowed(a: IamAccount): string[] {
+    const own = `/user/${a.username}`;
+    return ['storage.read:/public', `storage.read:${own}`, `storage.create:${own}`, `storage.modify:${own}`, ...a.groups.map((g) => `storage.read:${g}`)];
+  }
+
+  /** Of `requested`, the storage scopes `allowed` covers (same action, same path or below it) and offline_access. */
+  static #grantScopes(requested: string[], allowed: string[]): string[] {
+    return requested.filter((r) => {
+      if (r === 'offline_access') return true;
+      const m = /^(storage\.[a-z]+):(\/.*)$/.exec(r);
+      if (!m) return false;
+      return allowed.some((a) => {
+        const [action, path] = [a.slice(0, a.indexOf(':')), a.slice(a.indexOf(':') + 1)];
+        return action === m[1] && (m[2] === path || m[2]!.startsWith(`${path}/`) || path === '/');
+      });
+    });
+  }
+
+  async #storageAccessToken(sub: string, scope: string[], audience: string | undefined, clientId: string): Promise<{ token: string; scope: string }> {
+    const s = scope.filter((x) => x !== 'offline_access').join(' ');
+    const now = Math.floor(Date.now() / 1000);
+    const token = await new SignJWT({ 'wlcg.ver': '1.0', scope: s, client_id: clientId, jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: 'iam-like-1', typ: 'JWT' })
+      .setIssuer(this.issuer).setSubject(sub).setAudience(audience ?? 'https://wlcg.cern.ch/jwt/v1/any')
+      .setIssuedAt(now).setNotBefore(now - 5).setExpirationTime(now + this.storageTokenTtl)
+      .sign(this.#key!);
+    return { token, scope: s };
+  }
+
+  // oidc-provider's own typings (src/idp/oidc-provider.d.ts) cover only what the hub uses.
+  #registerStorageGrants(provider: any, key: CryptoKey): void {
+    const params = ['subject_token', 'subject_token_type', 'requested_token_type', 'scope', 'audience'];
+    provider.registerGrantType(TOKEN_EXCHANGE, async (ctx: any) => {
+      const p = ctx.oidc.params as Record<string, string | undefined>;
+      const clientId = ctx.oidc.client.clientId as string;
+      this.grants.push({ grantType: TOKEN_EXCHANGE, clientId, scope: p.scope ?? '', audience: p.audience });
+      if (p.subject_token_type !== 'urn:ietf:params:oauth:token-type:access_token') throw new oidcErrors.InvalidRequest('subject_token_type must be an access token');
+      // The subject: an opaque access token of this provider, or one of its JWT access tokens.
+      let sub: string | undefined = (await provider.AccessToken.find(p.subject_token ?? ''))?.accountId;
+      if (!sub) sub = await jwtVerify(p.subject_token ?? '', key, { issuer: this.issuer }).then((r) => r.payload.sub, () => undefined);
+      const account = sub ? [...this.accounts.values()].find((a) => a.sub === sub) : undefined;
+      if (!account) throw new oidcErrors.InvalidGrant('subject_token is invalid or expired');
+      const scope = IamLike.#grantScopes((p.scope ?? '').split(' ').filter(Boolean), this.#allowed(account));
+      if (!scope.some((x) => x.startsWith('storage.'))) throw new oidcErrors.InvalidScope('none of the requested scopes is allowed', p.scope ?? '');
+      const at = await this.#storageAccessToken(account.sub, scope, p.audience, clientId);
+      const body: Record<string, unknown> = { access_token: at.token, issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer', expires_in: this.storageTokenTtl, scope: scope.join(' ') };
+      if (scope.includes('offline_access')) {
+        const rt = `iamlike-rt-${randomUUID()}`;
+        this.#refresh.set(rt, { sub: account.sub, clientId, scope, revoked: false });
+        body.refresh_token = rt;
+      }
+      ctx.body = body;
+    }, params);
+    provider.registerGrantType('refresh_token', async (ctx: any) => {
+      const p = ctx.oidc.params as Record<string, string | undefined>;
+      const clientId = ctx.oidc.client.clientId as string;
+      this.grants.push({ grantType: 'refresh_token', clientId, scope: p.scope ?? '', audience: p.audience });
+      const held = this.#refresh.get(p.refresh_token ?? '');
+      if (!held || held.revoked || held.clientId !== clientId) throw new oidcErrors.InvalidGrant('refresh token invalid or revoked');
+      const account = [...this.accounts.values()].find((a) => a.sub === held.sub);
+      if (!account) throw new oidcErrors.InvalidGrant('the account is gone');
+      const requested = p.scope ? p.scope.split(' ').filter(Boolean) : held.scope;
+      const scope = IamLike.#grantScopes(requested, held.scope.filter((x) => x.startsWith('storage.')));
+      if (scope.length === 0) throw new oidcErrors.InvalidScope('the requested scopes exceed the grant', p.scope ?? '');
+      const at = await this.#storageAccessToken(account.sub, scope, p.audience, clientId);
+      const body: Record<string, unknown> = { access_token: at.token, token_type: 'Bearer', expires_in: this.storageTokenTtl, scope: at.scope };
+      if (this.rotateRefreshTokens) {
+        held.revoked = true;
+        const rt = `iamlike-rt-${randomUUID()}`;
+        this.#refresh.set(rt, { ...held, revoked: false });
+        body.refresh_token = rt;
+      }
+      ctx.body = body;
+    }, ['refresh_token', 'scope', 'audience']);
+  }
+
+  /** Revokes every refresh token of `username` (as an IAM admin or the user's "revoke" would). */
+  revokeRefreshTokens(username: string): number {
+    const sub = this.accounts.get(username)?.sub;
+    let n = 0;
+    for (const r of this.#refresh.values()) if (r.sub === sub && !r.revoked) { r.revoked = true; n++; }
+    return n;
+  }
+
+  /** The issuer's public keys as its jwks_uri serves them. */
+  async jwks(): Promise<{ keys: Array<Record<string, unknown>> }> {
+    return (await request('GET', `${this.issuer}jwks`)).json();
   }
 
   /** Adds (or replaces) an account; returns it. */
