@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * The hub's OpenID Connect login (relying party), on openid-client v6. One code path for the
  * embedded IdP and for external issuers (INDIGO-IAM, Keycloak, CILogon): authorization code flow,
@@ -218,6 +219,30 @@ function toLoginError(err: unknown, step: string): HighrateError {
     return fail('LOGIN_REFUSED', 'The answer from the identity provider could not be verified, so the login was refused.', { detail: `${step}: ${err.message}${code ? ` [${code}]` : ''}` });
   }
   return fail('INTERNAL', undefined, { detail: `${step}: ${err instanceof Error ? err.message : String(err)}`, cause: err });
+}
+
+/** The part of the config's `auth.oidc` a login flow is made from (src/config/schema.ts OidcSchema). */
+export interface ExternalOidcSettings {
+  issuer: string;
+  clientId: string;
+  clientSecret?: string | undefined;
+  clientSecretFile?: string | undefined;
+  scopes: string[];
+  usernameClaim: string;
+  groupsClaim: string;
+  fetchUserinfo: boolean;
+}
+
+/**
+ * The login settings for an external issuer (auth.kind oidc): the client secret from its file,
+ * the config, or HIGHRATE_OIDC_CLIENT_SECRET, in that order; the callback at `publicUrl`.
+ */
+export function externalOidcConfig(o: ExternalOidcSettings, publicUrl: string): OidcLoginConfig {
+  const clientSecret = o.clientSecretFile ? readFileSync(o.clientSecretFile, 'utf8').trim() : (o.clientSecret ?? process.env.HIGHRATE_OIDC_CLIENT_SECRET);
+  return {
+    issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
+    scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
+  };
 }
 
 /**

@@ -7,7 +7,10 @@ import { createStore } from '../store/index.js';
 import { DEPLOYMENT_FLAGS, resolveConfig, usage } from './common.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/types.js';
-import { loadStorageSigner, signStorageToken, storageIssuer } from '../storage/index.js';
+import { createOidcLogin, externalOidcConfig } from '../auth/oidc-login.js';
+import { loadSecret } from '../hub/secrets.js';
+import { storageTokensFromIssuer } from '../storage/issuer-tokens.js';
+import { loadStorageSigner, signStorageToken, storageIssuer, type StorageToken } from '../storage/index.js';
 
 const HELP = `
 Usage: highrate token issue USER [options]
@@ -17,7 +20,9 @@ Use it as "Authorization: token <token>" with the JupyterHub REST API at /hub/ap
 
 With --storage, prints a WLCG storage token instead (a JWT for XRootD, dCache, EOS: scopes
 storage.read/create/modify by the storage policy of the config, signed by the embedded IdP's key),
-valid storage.tokenLifetime seconds (or --expires-in). Use it as "Authorization: Bearer <token>"
+valid storage.tokenLifetime seconds (or --expires-in). With storage.tokenSource oidc the token comes
+from the external issuer instead (a refresh grant from the refresh token the hub keeps for the user
+since their last login; its lifetime is the issuer's). Use it as "Authorization: Bearer <token>"
 or put it in the file BEARER_TOKEN_FILE names (mode 0600).
 
 Options:
@@ -74,11 +79,18 @@ async function storageToken(store: Store, config: Config, dataDir: string, name:
     lifetime = Number(expiresIn);
     if (!Number.isInteger(lifetime) || lifetime <= 0 || lifetime > 6 * 3600) throw fail('BAD_REQUEST', '--expires-in for a storage token must be 1 to 21600 seconds.');
   }
-  // The issuer is the hub's own (`<publicUrl>/oidc`), as in startHub, so storage elements provisioned with its keys accept the token.
   const publicUrl = (config.hub.publicUrl ?? `http://${config.hub.ip}:${config.hub.port}`).replace(/\/+$/, '');
-  const signer = await loadStorageSigner(dataDir, storageIssuer(publicUrl));
-  const t = await signStorageToken(signer, { user: name, groups: user.groups, policy: config.storage, audience: config.storage.audience, lifetime });
-  await store.appendAudit({ time: new Date().toISOString(), actor: 'cli', actorKind: 'system', action: 'storage-token.issue', target: t.jti, targetUser: name, outcome: 'ok', code: null, detail: { scope: t.scope, expires_at: new Date(t.expiresAt * 1000).toISOString(), via: 'highrate token issue --storage' }, ip: null });
+  let t: StorageToken;
+  const fromIssuer = config.auth.oidc && storageTokensFromIssuer(config, store, () => loadSecret(dataDir, 'upstream-seal-key'), createOidcLogin(externalOidcConfig(config.auth.oidc, publicUrl)));
+  if (fromIssuer) {
+    if (expiresIn !== undefined) throw fail('BAD_REQUEST', '--expires-in cannot be used with storage.tokenSource oidc: the issuer decides the lifetime of its tokens.');
+    t = await fromIssuer.tokens.issue(name, user.groups);
+  } else {
+    // The issuer is the hub's own (`<publicUrl>/oidc`), as in startHub, so storage elements provisioned with its keys accept the token.
+    const signer = await loadStorageSigner(dataDir, storageIssuer(publicUrl));
+    t = await signStorageToken(signer, { user: name, groups: user.groups, policy: config.storage, audience: config.storage.audience, lifetime });
+  }
+  await store.appendAudit({ time: new Date().toISOString(), actor: 'cli', actorKind: 'system', action: 'storage-token.issue', target: t.jti, targetUser: name, outcome: 'ok', code: null, detail: { scope: t.scope, expires_at: new Date(t.expiresAt * 1000).toISOString(), via: 'highrate token issue --storage', issuer: fromIssuer ? fromIssuer.issuer : 'hub' }, ip: null });
   process.stdout.write(t.token + '\n');
   return 0;
 }
