@@ -11,7 +11,7 @@ import type { Browser } from 'playwright-core';
 import type { StorageListing } from '../../src/contracts/storage.js';
 import { launchChromium, portalLogin } from '../helpers/chromium.js';
 import { Platform } from '../helpers/platform.js';
-import { freePort } from '../storage/helpers.js';
+import { captureStderr, freePort, JWT_PATTERN } from '../storage/helpers.js';
 
 const HAVE_XROOTD = fs.existsSync('/usr/bin/xrootd') && fs.existsSync('/usr/lib/x86_64-linux-gnu/libXrdAccSciTokens-5.so');
 
@@ -33,6 +33,7 @@ describe('Data page without Rucio: the embedded storage element (Chromium)', { s
   let bob: string;
   const readme = Buffer.from('how to read the runs\n');
   const events = Buffer.alloc(3000, 7);
+  const logs = captureStderr();
 
   function put(rel: string, bytes: Buffer): void {
     const f = path.join(p.dataDir, 'storage', rel);
@@ -53,6 +54,7 @@ describe('Data page without Rucio: the embedded storage element (Chromium)', { s
     browser = await launchChromium();
   });
   after(async () => {
+    logs.stop();
     await browser?.close();
     await p?.close();
   });
@@ -103,6 +105,9 @@ describe('Data page without Rucio: the embedded storage element (Chromium)', { s
     const narrow = await p.token('alice', ['read:servers!user=alice']);
     assert.equal((await p.api('GET', '/hub/api/data/storage?path=/public', { token: narrow })).json().code, 'MISSING_SCOPE');
     assert.equal((await p.api('GET', '/hub/api/data/storage?path=/public', {})).status, 403);
+    // The storage tokens the hub used (and the refusals it logged) left no token in its log.
+    assert.ok(logs.lines.some((l) => l.includes('STORAGE_FORBIDDEN')), 'the refusal is logged');
+    assert.doesNotMatch(logs.lines.join(''), JWT_PATTERN);
   });
 
   test('the Data page browses: areas, directories, files with root:// and https:// URLs; another user\'s area shows the 403 and its code', async () => {
