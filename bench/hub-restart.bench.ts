@@ -5,7 +5,9 @@
  * proxy (5 s deadline each); the hub is SIGKILLed and started again at once (as a service
  * manager does); the time is from the kill to the first 200 of GET /hub/api/ through the public
  * port (and, separately, from the new process's spawn).
- * Usage: node dist/bench/hub-restart.bench.js [--json FILE] [--rounds N]
+ * `highrate up` loads from its bundle when `npm run build` made a fresh one (src/cli/up-bundle.ts);
+ * `--no-bundle` measures dist/src's ES modules instead (HIGHRATE_UP_BUNDLE=0). The output says which.
+ * Usage: node dist/bench/hub-restart.bench.js [--json FILE] [--rounds N] [--no-bundle]
  */
 import http from 'node:http';
 import { writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { chaosPlatform, tinyUsers } from '../test/chaos/setup.js';
 import { failedCount, httpLoad } from '../test/helpers/traffic.js';
 import type { Platform } from '../test/helpers/platform.js';
 import { skipBench } from './skip.js';
+import { freshUpBundle } from '../src/cli/up-bundle.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -79,6 +82,10 @@ async function round(p: Platform, users: string[], headers: Array<Record<string,
 async function main(): Promise<void> {
   const jsonOut = arg('--json');
   const rounds = Number(arg('--rounds') ?? 3);
+  if (process.argv.includes('--no-bundle')) process.env.HIGHRATE_UP_BUNDLE = '0';
+  // Whether the hub processes load the bundle: checked before and after (a `tsc` meanwhile makes it stale).
+  const bundled = () => process.env.HIGHRATE_UP_BUNDLE !== '0' && freshUpBundle() !== null;
+  const bundledBefore = bundled();
   let p: Platform;
   try {
     p = await chaosPlatform();
@@ -100,6 +107,7 @@ async function main(): Promise<void> {
   } finally {
     await p.close();
   }
+  const loadedFrom = bundledBefore && bundled() ? 'the bundle (dist/src/up-bundle)' : !bundledBefore && !bundled() ? 'dist/src ES modules' : 'mixed (the bundle went stale during the run)';
   const worst = {
     failed: Math.max(...results.map((r) => r.failed + r.hung)),
     killToApiMs: Math.max(...results.map((r) => r.killToApiMs)),
@@ -114,9 +122,9 @@ async function main(): Promise<void> {
     ['requests per round (median round)', String(median.requests), '—', true],
     ['slowest request during the rounds', `${Math.max(...results.map((r) => r.maxLatencyMs)).toFixed(0)} ms`, '< 5000 ms', results.every((r) => r.hung === 0)],
   ];
-  process.stdout.write(`\n### Hub SIGKILL + restart under 64-connection load (${rounds} rounds)\n\n| measure | value | bar | met |\n|---|---|---|---|\n`);
+  process.stdout.write(`\n### Hub SIGKILL + restart under 64-connection load (${rounds} rounds; highrate up loaded from ${loadedFrom})\n\n| measure | value | bar | met |\n|---|---|---|---|\n`);
   for (const [m, v, b, ok] of rows) process.stdout.write(`| ${m} | ${v} | ${b} | ${ok ? 'yes' : 'no'} |\n`);
-  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ rounds: results, worst, median, idleKillToApiMs }, null, 2));
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify({ loadedFrom, rounds: results, worst, median, idleKillToApiMs }, null, 2));
   if (!rows.every((r) => r[3])) process.exitCode = 1;
 }
 

@@ -27,7 +27,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 /** Commands load on demand: a CLI call pays only for its own command, not for the whole hub. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
-  up: async () => (await import('./up.js')).up,
+  up: async () => (await import('./up-bundle.js')).loadUp(),
   token: async () => (await import('./token.js')).token,
   user: async () => (await import('./user.js')).user,
   config: async () => (await import('./config.js')).config,
@@ -61,7 +61,8 @@ export async function main(argv: string[]): Promise<number> {
     const run = await load();
     return await run(rest);
   } catch (err) {
-    if (err instanceof HighrateError || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
+    // By name too: the bundled `highrate up` (up-bundle.ts) has its own copy of the class.
+    if (err instanceof HighrateError || (err as Error)?.name === 'HighrateError' || (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
       process.stderr.write(`highrate ${cmd}: ${(err as Error).message}\n`);
       return (err as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS') ? 2 : 1;
     }

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
 import { createOidcLogin } from '../auth/oidc-login.js';
 import { buildExecutors } from '../executors/registry.js';
-import { createEmbeddedIdp } from '../idp/index.js';
+import type { EmbeddedIdp } from '../idp/index.js';
 import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { createStore } from '../store/index.js';
@@ -136,22 +136,34 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const hubPort = (server.address() as { port: number }).port;
     const hubUrl = `http://127.0.0.1:${hubPort}`;
 
+    // The embedded IdP (oidc-provider: its loading and construction were a third of a restarted
+    // hub's CPU before the API answered, issue 14) is loaded and built right after the hub's
+    // handler is in place; requests to its paths wait for it, and "running" waits for it too.
     let idpHandler: Hub['idpHandler'];
+    let startIdp: (() => Promise<EmbeddedIdp>) | undefined;
+    let idp: Promise<EmbeddedIdp> | undefined;
     let closeIdp = async () => {};
     let endIdpSessions: ((username: string) => void) | undefined;
     let oidcConfig;
     if (config.auth.kind === 'embedded') {
       const clientSecret = loadSecret(dataDir, 'idp-client-secret');
-      const idp = await createEmbeddedIdp({
-        issuer: `${publicUrl}/oidc`,
-        dataDir: join(dataDir, 'idp'),
-        clients: [{ client_id: 'highrate-hub', client_secret: clientSecret, redirect_uris: [`${publicUrl}/hub/oauth_callback`] }],
-      });
-      idpHandler = idp.handle;
-      closeIdp = idp.close;
-      endIdpSessions = (username) => void idp.endSessions(username);
+      startIdp = async function loadEmbeddedIdp() {
+        const { createEmbeddedIdp } = await import('../idp/index.js');
+        const built = await createEmbeddedIdp({
+          issuer: `${publicUrl}/oidc`,
+          dataDir: join(dataDir, 'idp'),
+          clients: [{ client_id: 'highrate-hub', client_secret: clientSecret, redirect_uris: [`${publicUrl}/hub/oauth_callback`] }],
+        });
+        closeIdp = built.close;
+        await ensureAdminAccount(built.accounts, announce);
+        return built;
+      };
+      idpHandler = function embeddedIdp(req, res) {
+        if (!idp) return sendHubStarting(req, res);
+        idp.then((ready) => ready.handle(req, res), () => sendHubStarting(req, res));
+      };
+      endIdpSessions = (username) => void idp?.then((ready) => ready.endSessions(username)).catch(() => undefined);
       undo.push(() => closeIdp());
-      await ensureAdminAccount(idp.accounts, announce);
       oidcConfig = {
         issuer: `${publicUrl}/oidc`, clientId: 'highrate-hub', clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
         scopes: ['openid', 'profile', 'groups'], usernameClaim: 'preferred_username', groupsClaim: 'groups', allowHttp: true, fetchUserinfo: true,
@@ -244,6 +256,10 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       }
     };
     handle = createHubHandler(hub);
+    if (startIdp) {
+      idp = startIdp();
+      await idp;
+    }
 
     await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
     await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
