@@ -97,25 +97,6 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     await store.migrate();
     // As JupyterHub's admin_users: these users exist and are admins from the first start.
     for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
-    const audit = new AuditLog(store, { deniedPerMinute: config.audit.deniedPerMinute });
-    audit.startMaintenance(config.audit.retentionDays);
-    undo.push(() => audit.stop());
-    const o = config.auth.kind === 'oidc' ? config.auth.oidc : undefined;
-    const jwt = o && o.accessTokens.audiences.length > 0
-      ? new JwtAccessTokens(
-        { issuer: o.issuer, audiences: o.accessTokens.audiences, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:') },
-        { config, store, onRefused: (reason, sub) => void audit.denied({ action: 'token.refused', actor: ANONYMOUS, outcome: 'denied', code: 'FORBIDDEN', detail: { reason, sub, issuer: o.issuer } }) },
-      )
-      : undefined;
-    const rbac = new Rbac({ config, store, jwt });
-    await rbac.start();
-    undo.push(() => rbac.stop());
-    const quota = new QuotaService({ config, store });
-    const users = new UnixUsers({ config: config.pods, store });
-    // Pods see neither the data directory nor the files the config names with secrets in them.
-    const hiddenPaths = [opts.configFile, config.auth.oidc?.clientSecretFile].filter((p): p is string => !!p).map((p) => resolve(p));
-    const executors = await buildExecutors(config.executors, { dataDir, hiddenPaths });
-    undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
     const proxyToken = loadSecret(dataDir, 'proxy-token');
 
     // The port answers from the moment it listens: 503 HUB_STARTING (Retry-After) until the hub's
@@ -135,6 +116,37 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     undo.push(() => new Promise<void>((r) => { server.close(() => r()); server.closeAllConnections(); }));
     const hubPort = (server.address() as { port: number }).port;
     const hubUrl = `http://127.0.0.1:${hubPort}`;
+    const dask = config.clusters.enabled ? { port: config.clusters.daskPort, ip: config.clusters.daskIp ?? config.hub.ip } : null;
+    const proxyOptions = {
+      dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, dask,
+      // The token travels in its file, not the proxy's environment; the public URL's origin may drive user servers.
+      token: proxyToken, tokenFile: join(dataDir, 'secrets', 'proxy-token'), publicUrl,
+      deadlines: proxyDeadlines(config.proxy),
+    };
+    // Re-attaching to (or starting) the proxy waits on another process: it runs while the hub builds
+    // its other parts (a third of a second under load, issue 14).
+    const proxyReady = ensureProxy(proxyOptions);
+    proxyReady.catch(() => undefined); // awaited below
+    undo.push(() => proxyReady.then((p) => p.client.close(), () => undefined));
+    const audit = new AuditLog(store, { deniedPerMinute: config.audit.deniedPerMinute });
+    audit.startMaintenance(config.audit.retentionDays);
+    undo.push(() => audit.stop());
+    const o = config.auth.kind === 'oidc' ? config.auth.oidc : undefined;
+    const jwt = o && o.accessTokens.audiences.length > 0
+      ? new JwtAccessTokens(
+        { issuer: o.issuer, audiences: o.accessTokens.audiences, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:') },
+        { config, store, onRefused: (reason, sub) => void audit.denied({ action: 'token.refused', actor: ANONYMOUS, outcome: 'denied', code: 'FORBIDDEN', detail: { reason, sub, issuer: o.issuer } }) },
+      )
+      : undefined;
+    const rbac = new Rbac({ config, store, jwt });
+    await rbac.start();
+    undo.push(() => rbac.stop());
+    const quota = new QuotaService({ config, store });
+    const users = new UnixUsers({ config: config.pods, store });
+    // Pods see neither the data directory nor the files the config names with secrets in them.
+    const hiddenPaths = [opts.configFile, config.auth.oidc?.clientSecretFile].filter((p): p is string => !!p).map((p) => resolve(p));
+    const executors = await buildExecutors(config.executors, { dataDir, hiddenPaths });
+    undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
 
     // The embedded IdP (oidc-provider: its loading and construction were a third of a restarted
     // hub's CPU before the API answered, issue 14) is loaded and built right after the hub's
@@ -178,15 +190,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     }
     const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit, endIdpSessions });
 
-    const dask = config.clusters.enabled ? { port: config.clusters.daskPort, ip: config.clusters.daskIp ?? config.hub.ip } : null;
-    const proxyOptions = {
-      dataDir, ip: config.hub.ip, port: config.hub.port, apiPort: config.hub.port + 1, hubUrl, dask,
-      // The token travels in its file, not the proxy's environment; the public URL's origin may drive user servers.
-      token: proxyToken, tokenFile: join(dataDir, 'secrets', 'proxy-token'), publicUrl,
-      deadlines: proxyDeadlines(config.proxy),
-    };
-    const proxy = await ensureProxy(proxyOptions);
-    undo.push(() => proxy.client.close());
+    const proxy = await proxyReady;
     flushProxyAuth = () => proxy.client.flushAuthCache();
     /** The hub's own route (as JupyterHub adds it: the proxy then follows a hub that moved ports) and the services'. */
     const routeHub = async () => {
