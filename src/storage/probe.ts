@@ -43,6 +43,11 @@ function hostPort(url: URL): string {
   return `${url.hostname}:${defaultPort(url)}`;
 }
 
+/** The host to connect to: URL keeps IPv6 literals in brackets, sockets want them bare. */
+function bareHost(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, '');
+}
+
 /** Probes one storage element by its URL's scheme. Never throws. */
 export function probeElement(t: ProbeTarget): Promise<ProbeResult> {
   return t.url.protocol === 'root:' || t.url.protocol === 'roots:' ? probeRoot(t) : probeHttp(t);
@@ -90,7 +95,7 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<stri
 export async function probeRoot(t: ProbeTarget): Promise<ProbeResult> {
   const started = Date.now();
   const hp = hostPort(t.url);
-  const refused = await tcpConnect(t.url.hostname, defaultPort(t.url), t.timeoutMs);
+  const refused = await tcpConnect(bareHost(t.url), defaultPort(t.url), t.timeoutMs);
   if (refused !== null) return { state: 'unreachable', latencyMs: Date.now() - started, version: null, message: unreachableMessage(hp, refused, t.timeoutMs) };
   if (!existsSync(XRDFS_BIN)) return { state: 'degraded', latencyMs: Date.now() - started, version: null, message: `${hp} accepts connections, but the hub cannot speak root:// to it: ${XRDFS_BIN} is missing (install Debian's xrootd-client, scripts/install-deps.sh).` };
   const left = Math.max(1, t.timeoutMs - (Date.now() - started));
@@ -153,7 +158,7 @@ export function probeHttp(t: ProbeTarget): Promise<ProbeResult> {
       resolve(slowOr(t, { ...r, latencyMs: Date.now() - started }));
     }
     const req = httpsRequest({
-      host: t.url.hostname, port: defaultPort(t.url), path: encodeURI(path), method: 'PROPFIND', agent: false,
+      host: bareHost(t.url), port: defaultPort(t.url), path: encodeURI(path), method: 'PROPFIND', agent: false,
       headers: { Depth: '0', 'Content-Length': '0', 'User-Agent': 'highrate-probe' },
       ...(t.caPem ? { ca: [...rootCertificates, t.caPem] } : {}),
     }, function answered(res) {
