@@ -133,6 +133,7 @@ export class StorageElementMonitor {
       } catch (err) {
         return { state: 'degraded', latencyMs: 0, version: null, message: `caFile ${e.caFile} cannot be read (${(err as NodeJS.ErrnoException).code ?? String(err)}): fix the path in storage.elements, or make it readable by the hub.` };
       }
+      if (!pem.includes('-----BEGIN CERTIFICATE-----')) return { state: 'degraded', latencyMs: 0, version: null, message: `caFile ${e.caFile} holds no PEM certificate (-----BEGIN CERTIFICATE-----): point it at the CA's certificate in PEM.` };
       if (url.protocol === 'root:' || url.protocol === 'roots:') target.caDir = this.#hashedCaDir(e.name, pem);
       else target.caPem = pem;
     }
