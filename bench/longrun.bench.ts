@@ -2,18 +2,18 @@
  * The long run (issue 14; not CI): N minutes (default 30) of mixed load on a whole platform
  * (`highrate up` as its own process) — browser logins through the embedded IdP, API clients,
  * starts and stops of tiny servers, HTTP through the proxy to running servers, a kernel
- * WebSocket executing code — while the RSS (/proc/<pid>/status VmRSS) and open file descriptors
+ * WebSocket executing code, a Dask cluster scaled 2 ↔ 0 workers in turn — while the RSS (/proc/<pid>/status VmRSS) and open file descriptors
  * (/proc/<pid>/fd) of the hub and the proxy are sampled every 10 s. Reports growth (mean of the
  * first 5 minutes against the last 5; for runs under 15 minutes, the first and last third) as a
- * Markdown table, and every sample as JSON. Dask clusters are left out: a scheduler and workers
- * per scale step cost more than this 2-core machine spares beside the rest.
+ * Markdown table, and every sample as JSON.
  * Runs only when asked: `--duration MINUTES` or HIGHRATE_LONGRUN=1 (else exit 3, skipped).
- * Usage: node dist/bench/longrun.bench.js --duration 30 [--json FILE] [--no-kernel]
+ * Usage: node dist/bench/longrun.bench.js --duration 30 [--json FILE] [--no-kernel] [--no-cluster]
  * Exit 1 when a request hung or got a 5xx, or the hub or proxy died.
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chaosPlatform, kernelUser, tinyUsers } from '../test/chaos/setup.js';
+import { gw, stopAllClusters, waitRunning, waitWorkers } from '../test/clusters/helpers.js';
 import { browserLogin, http } from '../test/helpers/http.js';
 import type { Platform } from '../test/helpers/platform.js';
 import { apiLoad, httpLoad, kernelLoad, Tally, Traffic, type Generator } from '../test/helpers/traffic.js';
@@ -90,6 +90,28 @@ function spawnCycle(p: Platform, users: string[], tokens: Map<string, string>): 
   }, 60_000);
 }
 
+/**
+ * One Dask cluster through the dask-gateway API, scaled up to 2 workers and down to 0 in turn;
+ * each turn waits until the scheduler has exactly that many workers (highrate's model).
+ */
+function clusterScale(p: Platform, token: string): Generator {
+  let name: string | undefined;
+  return loopGenerator('cluster scale 2↔0', 2000, async () => {
+    if (!name) {
+      const created = await gw(p, 'POST', '/api/v1/clusters/', token, { cluster_options: { max_workers: 2 } });
+      if (created.status !== 201) return `create ${created.status}`;
+      name = created.json().name as string;
+      await waitRunning(p, token, name);
+    }
+    for (const n of [2, 0]) {
+      const r = await gw(p, 'POST', `/api/v1/clusters/${name}/scale`, token, { count: n });
+      if (r.status !== 200 || r.json().ok !== true) return `scale ${r.status}`;
+      await waitWorkers(p, token, name, n, 100_000);
+    }
+    return null;
+  }, 120_000);
+}
+
 /** A browser login through the embedded IdP every few seconds, then the home page with its session. */
 function logins(p: Platform, users: string[]): Generator {
   let i = 0;
@@ -116,11 +138,12 @@ async function main(): Promise<void> {
   if (!(minutes > 0)) throw new Error(`--duration: minutes, got ${durationArg}`);
   const jsonOut = arg('--json');
   const withKernel = !process.argv.includes('--no-kernel');
+  const withCluster = !process.argv.includes('--no-cluster');
 
   const loginUsers = ['carol', 'dave'];
   let p: Platform;
   try {
-    p = await chaosPlatform({ users: loginUsers.map((name) => ({ name })) });
+    p = await chaosPlatform({ users: loginUsers.map((name) => ({ name })), config: { clusters: { daskPort: 0, idleTimeout: 0 } } });
   } catch (err) {
     skipBench('long run', `the platform does not start here: ${String(err).slice(0, 300)}`);
   }
@@ -128,6 +151,7 @@ async function main(): Promise<void> {
   let traffic: Traffic | undefined;
   let report: Record<string, Record<string, unknown>> = {};
   let died: string[] = [];
+  let adminToken: string | undefined;
   try {
     const steady = ['steady1', 'steady2'];
     const headers = await tinyUsers(p, steady);
@@ -142,6 +166,10 @@ async function main(): Promise<void> {
       logins(p, loginUsers),
     ];
     if (withKernel) generators.push(kernelLoad((await kernelUser(p, 'kernel1')).ws, { deadlineMs: 10_000, pauseMs: 200 }));
+    if (withCluster) {
+      adminToken = await p.token('admin');
+      generators.push(clusterScale(p, await p.token('dask1')));
+    }
     traffic = new Traffic(generators);
 
     const hubPid = p.child?.pid;
@@ -163,6 +191,7 @@ async function main(): Promise<void> {
     traffic = undefined;
   } finally {
     await traffic?.stop();
+    await stopAllClusters(p, adminToken).catch(() => undefined);
     await p.close();
   }
 
