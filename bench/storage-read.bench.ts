@@ -20,7 +20,7 @@
  * shared machine). Rounds alternate the kinds; medians. Then all 8 workers read the whole file at
  * once over root:// (warm), each checking its adler32 against the file's; a failure is an
  * exception or different bytes.
- * Bars: root:// ≥ 0.5× local (warm, the bar's row); 8 concurrent readers: 0 failures.
+ * Bars: root:// ≥ 0.5× local, in both modes; 8 concurrent readers: 0 failures.
  * Usage: node dist/bench/storage-read.bench.js [--json FILE] [--rounds N] [--mib N]
  */
 import { execFileSync } from 'node:child_process';
@@ -206,7 +206,13 @@ async function main(): Promise<void> {
       for (const mode of ['warm', 'cold'] as const) {
         const m: Record<string, number> = {};
         for (const [kind] of kinds) m[kind] = rate(samples[mode]![kind]!);
-        results[mode] = { mibPerSecond: m, ratioRootToLocal: m.root! / m.local!, ratioHttpsToLocal: m.https! / m.local!, seconds: Object.fromEntries(Object.entries(samples[mode]!).map(([k, v]) => [k, v.map((x) => x.s)])) };
+        // The machine is shared: the fastest round of each kind is the least disturbed one.
+        const best = (xs: Sample[]) => Math.max(...xs.map((x) => x.bytes / x.s / 2 ** 20));
+        results[mode] = {
+          mibPerSecond: m, ratioRootToLocal: m.root! / m.local!, ratioHttpsToLocal: m.https! / m.local!,
+          ratioRootToLocalFastest: best(samples[mode]!.root!) / best(samples[mode]!.local!),
+          seconds: Object.fromEntries(Object.entries(samples[mode]!).map(([k, v]) => [k, v.map((x) => x.s)])),
+        };
       }
       const okRuns = conc.filter((r) => r.ok);
       const span = okRuns.length ? Math.max(...okRuns.map((r) => r.end!)) - Math.min(...okRuns.map((r) => r.start!)) : NaN;
@@ -230,14 +236,16 @@ async function main(): Promise<void> {
   const w = results.warm;
   const c = results.cold;
   const cc = results.concurrent;
-  const passRatio = w.ratioRootToLocal >= BAR_RATIO;
+  // The bar holds in both modes: warm compares the storage path with memory-speed reads, cold with the disk.
+  const passRatio = w.ratioRootToLocal >= BAR_RATIO && c.ratioRootToLocal >= BAR_RATIO;
   const passConc = cc.failures === 0 && cc.readers === WORKERS;
   const rows = [
     ['local disk, the same file (a hard link the worker sees), 1 worker', f0(w.mibPerSecond.local), f0(c.mibPerSecond.local), ''],
     ['root:// XRootD.client with the pod\'s token, 1 worker', f0(w.mibPerSecond.root), f0(c.mibPerSecond.root), ''],
     ['root:// `xrdcp … /dev/null` in the worker (process start included)', f0(w.mibPerSecond.xrdcp), f0(c.mibPerSecond.xrdcp), ''],
     ['https:// urllib, Bearer token, 1 worker', f0(w.mibPerSecond.https), f0(c.mibPerSecond.https), ''],
-    ['**root:// / local**', f2(w.ratioRootToLocal), f2(c.ratioRootToLocal), `≥ ${BAR_RATIO} (warm)${passRatio ? '' : ' **missed**'}`],
+    ['**root:// / local**', f2(w.ratioRootToLocal), f2(c.ratioRootToLocal), `≥ ${BAR_RATIO}${w.ratioRootToLocal >= BAR_RATIO ? '' : ' **missed** warm'}${c.ratioRootToLocal >= BAR_RATIO ? '' : ' **missed** cold'}`],
+    ['root:// / local, fastest round of each', f2(w.ratioRootToLocalFastest), f2(c.ratioRootToLocalFastest), ''],
     ['https:// / local', f2(w.ratioHttpsToLocal), f2(c.ratioHttpsToLocal), ''],
     [`${WORKERS} workers at once, each the whole file over root:// with adler32 check: failures`, `${cc.failures} of ${cc.readers}`, '', `0${passConc ? '' : ' **missed**'}`],
     [`${WORKERS} workers at once: aggregate MiB/s (first start → last end); slowest reader`, `${f0(cc.aggregateMiBPerSecond)}; ${f2(cc.slowestSeconds)} s`, '', ''],
