@@ -24,6 +24,8 @@ Options:
 Environment:
   HIGHRATE_ADMIN_PASSWORD   password of the first "admin" account (else one is generated and printed once)
   HIGHRATE_LOG_LEVEL        debug, info (default), warn, error
+  HIGHRATE_UP_BUNDLE=0      load dist/src's modules instead of the bundle \`npm run build\` makes
+                            (the bundle is used only while it is newer than what it was built from)
 `;
 
 export async function up(argv: string[]): Promise<number> {
