@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
-import { createOidcLogin } from '../auth/oidc-login.js';
+import { createOidcLogin, externalOidcConfig } from '../auth/oidc-login.js';
 import { buildExecutors } from '../executors/registry.js';
 import type { EmbeddedIdp } from '../idp/index.js';
 import { fail } from '../errors/catalogue.js';
@@ -30,6 +30,7 @@ import { ANONYMOUS, AuditLog } from './audit/index.js';
 import { QuotaService } from './quota/index.js';
 import { JwtAccessTokens, Rbac } from './rbac/index.js';
 import { StorageService, storageEmbedded, usersWithServers } from '../storage/index.js';
+import { storageTokensFromIssuer } from '../storage/issuer-tokens.js';
 
 export interface HubOptions {
   config: Config;
@@ -181,14 +182,12 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         scopes: ['openid', 'profile', 'groups'], usernameClaim: 'preferred_username', groupsClaim: 'groups', allowHttp: true, fetchUserinfo: true,
       };
     } else {
-      const o = config.auth.oidc!;
-      const clientSecret = o.clientSecretFile ? readFileSync(o.clientSecretFile, 'utf8').trim() : (o.clientSecret ?? process.env.HIGHRATE_OIDC_CLIENT_SECRET);
-      oidcConfig = {
-        issuer: o.issuer, clientId: o.clientId, clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
-        scopes: o.scopes, usernameClaim: o.usernameClaim, groupsClaim: o.groupsClaim, allowHttp: o.issuer.startsWith('http:'), fetchUserinfo: o.fetchUserinfo,
-      };
+      oidcConfig = externalOidcConfig(config.auth.oidc!, publicUrl);
     }
-    const login = new LoginFlow({ config, store, oidc: createOidcLogin(oidcConfig), https, audit, endIdpSessions });
+    const oidcLogin = createOidcLogin(oidcConfig);
+    // storage.tokenSource oidc: storage tokens from the external issuer, refreshed from a sealed refresh token.
+    const fromIssuer = storageTokensFromIssuer(config, store, () => loadSecret(dataDir, 'upstream-seal-key'), oidcLogin);
+    const login = new LoginFlow({ config, store, oidc: oidcLogin, https, audit, endIdpSessions, afterLogin: fromIssuer && ((u, g, t) => fromIssuer.tokens.afterLogin(u, g, t)) });
 
     const proxy = await proxyReady;
     flushProxyAuth = () => proxy.client.flushAuthCache();
@@ -212,7 +211,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     await registerServiceClients(store, config.services);
 
     const storage = await StorageService.create({
-      config, dataDir, publicUrl, embedded: storageEmbedded(config, opts.embeddedStorageDefault === true),
+      config, dataDir, publicUrl, embedded: storageEmbedded(config, opts.embeddedStorageDefault === true), fromIssuer,
       wanted: usersWithServers(store, (user) => users.of(user)),
     });
     undo.push(() => storage.close());
