@@ -15,14 +15,12 @@ reports works with ``distributed.Client`` and ``security(cluster)``.
 
 Written for highrate; it speaks the dask-gateway REST API at DASK_GATEWAY__ADDRESS.
 """
-import atexit
 import json
 import os
-import shutil
-import tempfile
 import time
 import urllib.error
 import urllib.request
+import weakref
 
 from distributed import Client
 from distributed.comm.registry import backends
@@ -132,30 +130,27 @@ class ClusterSecurity(Security):
         return args
 
 
-_credential_dirs = []
-
-
-@atexit.register
-def _remove_credentials():
-    for d in _credential_dirs:
-        shutil.rmtree(d, ignore_errors=True)
+def _in_memory_file(name, text, owner):
+    """A path to ``text`` that exists only in this process: a memfd, read through /proc/self/fd.
+    Python's ssl module loads keys from files only, and distributed loads them again at each
+    connection; a file in /tmp would outlive a kernel that is SIGKILLed (as Jupyter does to a
+    kernel that does not stop), with the cluster's private key in it. Closed with ``owner``."""
+    fd = os.memfd_create(name)
+    os.write(fd, text.encode())
+    weakref.finalize(owner, os.close, fd)
+    return "/proc/self/fd/%d" % fd
 
 
 def security(cluster):
-    """A Security for a cluster JSON (with ``tls_cert``/``tls_key``). The pair is written to a
-    private temporary directory: Python's ssl module loads keys from files only."""
+    """A Security for a cluster JSON (with ``tls_cert``/``tls_key``); the pair stays in memory."""
     if not cluster.get("tls_cert") or not cluster.get("tls_key"):
         raise GatewayError("cluster %s has no credentials (is it running, and is it yours?)" % cluster.get("name"))
-    d = tempfile.mkdtemp(prefix="highrate-dask-")
-    _credential_dirs.append(d)
-    cert = os.path.join(d, "dask.crt")
-    key = os.path.join(d, "dask.pem")
-    with open(cert, "w") as f:
-        f.write(cluster["tls_cert"])
-    fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(cluster["tls_key"])
-    return ClusterSecurity(SNI_PREFIX + cluster["name"], tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+    sec = ClusterSecurity(SNI_PREFIX + cluster["name"], require_encryption=True)
+    cert = _in_memory_file("dask.crt", cluster["tls_cert"], sec)
+    key = _in_memory_file("dask.pem", cluster["tls_key"], sec)
+    sec.tls_ca_file = sec.tls_client_cert = cert
+    sec.tls_client_key = key
+    return sec
 
 
 def _proxy_hostport():
