@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { log } from '../log.js';
@@ -198,7 +198,7 @@ export class StorageService {
   async #ensure(): Promise<XrootdHandle> {
     const s = this.opts.config.storage;
     const trust = this.opts.fromIssuer
-      ? { issuer: this.opts.fromIssuer.issuer, publicJwks: await this.opts.fromIssuer.jwks() as StorageSigner['publicJwks'] }
+      ? { issuer: this.opts.fromIssuer.issuer, publicJwks: await this.#issuerKeys(this.opts.fromIssuer) }
       : { issuer: this.signer.issuer, publicJwks: this.signer.publicJwks };
     return ensureXrootd({
       dataDir: this.opts.dataDir,
@@ -208,6 +208,25 @@ export class StorageService {
       ...trust,
       audiences: this.audiences(),
     });
+  }
+
+  /**
+   * The external issuer's public keys, fetched from its jwks_uri and kept in
+   * `<data>/storage-issuer-jwks.json`: an issuer that cannot be reached when the storage element
+   * (re)starts leaves it trusting the keys fetched last time, rather than not starting.
+   */
+  async #issuerKeys(from: NonNullable<StorageServiceOptions['fromIssuer']>): Promise<StorageSigner['publicJwks']> {
+    const file = join(this.opts.dataDir, 'storage-issuer-jwks.json');
+    try {
+      const jwks = await from.jwks() as StorageSigner['publicJwks'];
+      writeFileSync(file, JSON.stringify({ issuer: from.issuer, jwks }), { mode: 0o644 });
+      return jwks;
+    } catch (err) {
+      const kept = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as { issuer: string; jwks: StorageSigner['publicJwks'] } : null;
+      if (!kept || kept.issuer !== from.issuer) throw err;
+      log.warn('the issuer\'s keys could not be fetched; the storage element trusts the keys fetched last time', { issuer: from.issuer, error: String(err) });
+      return kept.jwks;
+    }
   }
 
   /**

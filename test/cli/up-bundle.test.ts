@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { freshUpBundle } from '../../src/cli/up-bundle.js';
 import { browserLogin, http } from '../helpers/http.js';
-import { freePortPair, ROOT } from '../helpers/platform.js';
+import { freePortPair, killRecordedProcesses, ROOT } from '../helpers/platform.js';
 
 const outdir = `dist/src/up-bundle-test-${process.pid}`;
 const bundleDir = join(ROOT, outdir);
@@ -35,8 +35,8 @@ after(async () => {
     hub.kill('SIGKILL');
     await new Promise((r) => hub!.once('exit', r));
   }
-  const pid = proxyPid();
-  if (pid > 0) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  // The proxy and the embedded storage element outlive the hub: both by their recorded pids.
+  killRecordedProcesses(dataDir);
   rmSync(bundleDir, { recursive: true, force: true });
   rmSync(dataDir, { recursive: true, force: true });
 });
