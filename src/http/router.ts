@@ -45,7 +45,7 @@ export class Router<C> {
   }
 
   /** Returns the handler and params, `null` if no path matches, or throws 405 if only the method is wrong. */
-  match(method: string, path: string): { handler: Handler<C>; params: Params } | null {
+  match(method: string, path: string): { handler: Handler<C>; params: Params; path: string } | null {
     let pathMatched = false;
     for (const route of this.#routes) {
       const m = route.pattern.exec(path);
@@ -54,7 +54,7 @@ export class Router<C> {
       if (route.method !== method && !(route.method === 'GET' && method === 'HEAD')) continue;
       const params: Params = {};
       route.keys.forEach((key, i) => { params[key] = decodeSegment(m[i + 1] ?? '', key); });
-      return { handler: route.handler, params };
+      return { handler: route.handler, params, path: route.path };
     }
     if (pathMatched) throw fail('METHOD_NOT_ALLOWED');
     return null;

@@ -31,6 +31,7 @@ import { QuotaService } from './quota/index.js';
 import { JwtAccessTokens, Rbac } from './rbac/index.js';
 import { StorageService, storageEmbedded, usersWithServers } from '../storage/index.js';
 import { storageTokensFromIssuer } from '../storage/issuer-tokens.js';
+import { HubMetrics } from './metrics.js';
 
 export interface HubOptions {
   config: Config;
@@ -227,14 +228,15 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       config, store, executors, proxy: proxy.client, quota, publicUrl, users,
       storageAccess: async (user, identity, mountPaths) => storage.podAccess(user, (await store.getUser(user))?.groups ?? [], identity, mountPaths),
     });
+    const metrics = new HubMetrics();
     const servers = new ServerManager({
-      config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users,
+      config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users, metrics,
       clusterAccess: combineNotebookAccess(clusters?.notebookAccess, notebookDataAccess()), foreignRoute: isClusterRoutePath, defaultCommand: hostDefaultCommand(),
       storageAccess: (user, groups, identity, mountPaths) => storage.podAccess(user, groups, identity, mountPaths),
       reviveProxy,
     });
     const hub: Hub = {
-      config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken,
+      config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken, metrics,
       uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
       proxyApiUrl: `http://127.0.0.1:${config.hub.port + 1}`, // ensureProxy's apiPort
       ...(opts.onShutdown ? { shutdown: (o: { proxy: boolean; servers: boolean }) => void shutdownThenExit(o) } : {}),

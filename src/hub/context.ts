@@ -27,6 +27,8 @@ export interface Hub {
   readonly quota: QuotaService;
   /** The audit log (store + structured log lines). */
   readonly audit: AuditLog;
+  /** JupyterHub's Prometheus metrics (`/hub/metrics`); absent in hubs built without them (tests). */
+  readonly metrics?: import('./metrics.js').HubMetrics;
   /** Where users reach the platform, without a trailing slash, e.g. http://127.0.0.1:8000 */
   readonly publicUrl: string;
   /** Where the proxy reaches the hub. */

@@ -22,6 +22,8 @@ import { registerServiceRoutes } from './api/services.js';
 import { registerDataRoutes } from './api/data.js';
 import { registerStorageRoutes } from './api/storage.js';
 import { registerDataStorageRoutes } from './api/data-storage.js';
+import { registerMetricsRoutes, serveMetrics } from './api/metrics.js';
+import { handlerOf } from './metrics.js';
 import { registerOAuthRoutes } from './oauth/provider.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { clientIp } from './audit/index.js';
@@ -56,6 +58,7 @@ export function createApiRouter(): Router<RequestContext> {
   registerDataRoutes(api);
   registerStorageRoutes(api);
   registerDataStorageRoutes(api);
+  registerMetricsRoutes(api);
   return api;
 }
 
@@ -94,16 +97,37 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
   const https = hub.publicUrl.startsWith('https:');
   const limiter = new ApiRateLimiter(hub.config.hub.apiRateLimit, hub.proxyToken);
 
+  /** The `handler` label of the request being routed (the API route's pattern), for the metrics. */
+  const handlerName = new WeakMap<RequestContext, string>();
+
   async function route(ctx: RequestContext): Promise<void> {
     const path = ctx.url.pathname;
     if (path.startsWith('/hub/api')) {
       for (const [k, v] of Object.entries(securityHeaders(https))) ctx.res.setHeader(k, v);
+      // The route first, for the metrics' handler label; a wrong method (405) or path (404) is
+      // answered only after the rate limit, so probing unknown endpoints counts too.
+      let m: ReturnType<typeof api.match> = null;
+      let unmatched: unknown;
+      try {
+        m = api.match(ctx.method, path);
+      } catch (err) {
+        unmatched = err;
+      }
+      if (m) handlerName.set(ctx, m.path);
       // The caller is resolved once per request anyway (memoised): limits are per user, not per token.
-      if (!limiter.isProxyCall(ctx.req, path)) limiter.check(ctx.req, await ctx.identity().catch(() => null), path);
-      const m = api.match(ctx.method, path);
+      if (!limiter.isProxyCall(ctx.req, path)) {
+        try {
+          limiter.check(ctx.req, await ctx.identity().catch(() => null), path);
+        } catch (err) {
+          hub.metrics?.rateLimited(String((err as { extra?: { limit?: unknown } }).extra?.limit ?? 'global'));
+          throw err;
+        }
+      }
+      if (unmatched) throw unmatched;
       if (!m) throw fail('NOT_FOUND', `No API endpoint at ${path.slice(0, 200)}`);
       return m.handler(ctx, m.params);
     }
+    if (path === '/hub/metrics') return serveMetrics(ctx);
     if (hub.idpHandler && (path === '/oidc' || path.startsWith('/oidc/'))) return hub.idpHandler(ctx.req, ctx.res);
     if (path === '/hub/login') return hub.login.begin(ctx);
     if (path === '/hub/oauth_callback') return hub.login.callback(ctx, new URL(ctx.req.url ?? '/', hub.publicUrl));
@@ -131,6 +155,11 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
 
   return function handleHubRequest(req, res) {
     const ctx = new RequestContext(hub, req, res);
+    const metrics = hub.metrics;
+    if (metrics) {
+      const t0 = performance.now();
+      res.once('finish', () => metrics.requests.observe([req.method ?? 'GET', handlerName.get(ctx) ?? handlerOf(ctx.url.pathname), String(res.statusCode)], (performance.now() - t0) / 1000));
+    }
     // As JupyterHub, on every answer (errors included); jupyterhub-singleuser compares it with its own.
     if ((req.url ?? '').startsWith('/hub/')) res.setHeader('X-JupyterHub-Version', JUPYTERHUB_API_VERSION);
     if (hasDotSegment(req.url ?? '/')) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { HubMetrics } from '../metrics.js';
 import type { Config } from '../../config/schema.js';
 import { newSecret } from '../../auth/tokens.js';
 import { fail, HighrateError } from '../../errors/catalogue.js';
@@ -48,6 +49,8 @@ export interface ManagerDeps {
   foreignRoute?: (path: string) => boolean;
   /** Starts the proxy again when it is unreachable (a dead process), re-attaching to a live one. */
   reviveProxy?: () => Promise<void>;
+  /** JupyterHub's spawn and stop histograms (src/hub/metrics.ts). */
+  metrics?: Pick<HubMetrics, 'spawn' | 'stop'>;
   /** Storage tokens for pods (src/storage): prepares the user's token file and says how to mount it. */
   storageAccess?: (user: string, groups: readonly string[], identity: UnixIdentity, mountPaths: boolean) => Promise<NotebookStorageAccess>;
 }
@@ -96,7 +99,11 @@ export class ServerManager {
   async start(user: UserRow, server: string, body: Record<string, unknown> | undefined): Promise<'running' | 'starting'> {
     const { config, store } = this.deps;
     const key = keyOf(user.name, server);
-    if (this.#inflight.has(key)) throw fail('SERVER_PENDING', `${describe(user.name, server)} is already starting or stopping; please wait.`);
+    if (this.#inflight.has(key)) {
+      this.deps.metrics?.spawn('already-pending', 0);
+      throw fail('SERVER_PENDING', `${describe(user.name, server)} is already starting or stopping; please wait.`);
+    }
+    const requested = Date.now();
     const abort = new AbortController();
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
@@ -117,7 +124,13 @@ export class ServerManager {
       });
       // After the checks that are the request's fault (400s win over 429s, as in JupyterHub).
       const active = config.hub.activeServerLimit > 0 ? (await store.listActiveServers()).map((r) => keyOf(r.user, r.name)) : [];
-      this.admission.admit(key, active);
+      try {
+        this.admission.admit(key, active);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        this.deps.metrics?.spawn(code === 'ACTIVE_SERVER_LIMIT' ? 'too-many-users' : 'throttled', (Date.now() - requested) / 1000);
+        throw err;
+      }
       if (this.deps.quota) {
         // Check and record under the user's lock, so two starts at once cannot both pass a limit.
         releaseQuota = await this.deps.quota.lock(user.name);
@@ -197,6 +210,7 @@ export class ServerManager {
       const url = serverPath(row.user, row.name);
       this.progress.push(key, { progress: 100, ready: true, message: `Server ready at ${url}`, html_message: `Server ready at <a href="${url}">${url}</a>`, url });
       this.admission.release(key, (Date.now() - started) / 1000);
+      this.deps.metrics?.spawn('success', (Date.now() - started) / 1000);
       log.info('server ready', { user: row.user, server: row.name, ms: Date.now() - started });
     } catch (err) {
       const reason = err instanceof HighrateError ? err.message : 'internal error';
@@ -212,6 +226,7 @@ export class ServerManager {
       await this.#revokeCredentials(row.user, row.name, row.spawnState);
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', failure, started: null });
       this.progress.push(key, { progress: 100, failed: true, message: `Spawn failed: ${failure}` });
+      this.deps.metrics?.spawn('failure', (Date.now() - started) / 1000);
       log.warn('spawn failed', { user: row.user, server: row.name, reason });
     }
   }
@@ -385,6 +400,7 @@ export class ServerManager {
     let release!: () => void;
     const done = new Promise<void>((r) => { release = r; });
     this.#inflight.set(key, { abort, done });
+    const began = Date.now();
     const run = (async () => {
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopping' });
       await this.deps.proxy.deleteRoute(serverPath(row.user, row.name)).catch((e: unknown) => log.warn('route delete failed', { user: row.user, error: String(e) }));
@@ -397,6 +413,7 @@ export class ServerManager {
       await this.deps.store.updateServer(row.user, row.name, { state: 'stopped', started: null, failure: reason ?? null });
       log.info('server stopped', { user: row.user, server: row.name, reason });
     })();
+    run.then(() => this.deps.metrics?.stop('success', (Date.now() - began) / 1000), () => this.deps.metrics?.stop('failure', (Date.now() - began) / 1000));
     return run.finally(() => {
       this.#inflight.delete(key);
       release();

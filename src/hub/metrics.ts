@@ -1,0 +1,108 @@
+/**
+ * JupyterHub's Prometheus metrics at `/hub/metrics` (and `/hub/api/metrics`), scope
+ * `read:metrics`: the names, types, help texts, labels and buckets of JupyterHub 3's
+ * jupyterhub/metrics.py, so a dashboard or alert built for JupyterHub reads highrate's hub
+ * unchanged, plus highrate's own counters (prefixed `highrate_`). Text format 0.0.4, no client
+ * library; every label set is bounded (route patterns, not paths).
+ */
+import type { Store } from '../store/types.js';
+
+/** prometheus_client's default buckets (request durations, stops). */
+const DEFAULT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, Infinity];
+/** JupyterHub's buckets for spawns ("spawns can take a while"). */
+const SPAWN_BUCKETS = [0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, Infinity];
+
+/** JupyterHub's ServerSpawnStatus. */
+export type SpawnStatus = 'success' | 'failure' | 'already-pending' | 'throttled' | 'too-many-users';
+/** JupyterHub's ServerStopStatus. */
+export type StopStatus = 'success' | 'failure';
+
+function escapeLabel(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+}
+
+function labelText(names: readonly string[], values: readonly string[], extra = ''): string {
+  const parts = names.map((n, i) => `${n}="${escapeLabel(values[i] ?? '')}"`);
+  if (extra) parts.push(extra);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function num(v: number): string {
+  return v === Infinity ? '+Inf' : Number.isInteger(v) ? String(v) : String(v);
+}
+
+/** A histogram with labels, as prometheus_client renders one (cumulative buckets, _count, _sum, _created). */
+export class Histogram {
+  readonly #series = new Map<string, { values: string[]; counts: number[]; sum: number; count: number; created: number }>();
+
+  constructor(readonly name: string, readonly help: string, readonly labels: readonly string[], readonly buckets: readonly number[] = DEFAULT_BUCKETS) {}
+
+  observe(values: readonly string[], seconds: number): void {
+    const key = values.join('\u0000');
+    let s = this.#series.get(key);
+    if (!s) {
+      s = { values: [...values], counts: this.buckets.map(() => 0), sum: 0, count: 0, created: Date.now() / 1000 };
+      this.#series.set(key, s);
+    }
+    for (let i = 0; i < this.buckets.length; i++) if (seconds <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += seconds;
+    s.count++;
+  }
+
+  render(out: string[]): void {
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`);
+    for (const s of this.#series.values()) {
+      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket${labelText(this.labels, s.values, `le="${num(b)}"`)} ${s.counts[i]}`));
+      out.push(`${this.name}_count${labelText(this.labels, s.values)} ${s.count}`, `${this.name}_sum${labelText(this.labels, s.values)} ${s.sum}`);
+    }
+  }
+}
+
+export class HubMetrics {
+  readonly requests = new Histogram('jupyterhub_request_duration_seconds', 'request duration for all HTTP requests', ['method', 'handler', 'code']);
+  readonly spawns = new Histogram('jupyterhub_server_spawn_duration_seconds', 'time taken for server spawning operation', ['status'], SPAWN_BUCKETS);
+  readonly stops = new Histogram('jupyterhub_server_stop_seconds', 'time taken for server stopping operation', ['status']);
+  readonly #rateLimited = new Map<string, number>();
+
+  /** A server start ended (or was refused) after `seconds`. */
+  spawn(status: SpawnStatus, seconds: number): void {
+    this.spawns.observe([status], seconds);
+  }
+
+  stop(status: StopStatus, seconds: number): void {
+    this.stops.observe([status], seconds);
+  }
+
+  /** An API request refused 429 RATE_LIMITED by the bucket of `limit` (user, address, global). */
+  rateLimited(limit: string): void {
+    this.#rateLimited.set(limit, (this.#rateLimited.get(limit) ?? 0) + 1);
+  }
+
+  /** The exposition text; gauges are read from the store now. */
+  async render(store: Pick<Store, 'listActiveServers' | 'listUsers'>): Promise<string> {
+    const out: string[] = [];
+    const running = (await store.listActiveServers()).filter((s) => s.state === 'running').length;
+    const users = (await store.listUsers({ limit: 1 })).total;
+    this.requests.render(out);
+    this.spawns.render(out);
+    out.push('# HELP jupyterhub_running_servers the number of user servers currently running', '# TYPE jupyterhub_running_servers gauge', `jupyterhub_running_servers ${running}`);
+    out.push('# HELP jupyterhub_total_users total number of users', '# TYPE jupyterhub_total_users gauge', `jupyterhub_total_users ${users}`);
+    this.stops.render(out);
+    out.push('# HELP highrate_api_rate_limited_total API requests refused 429 RATE_LIMITED, by the limit that refused them', '# TYPE highrate_api_rate_limited_total counter');
+    for (const limit of ['user', 'address', 'global']) out.push(`highrate_api_rate_limited_total{limit="${limit}"} ${this.#rateLimited.get(limit) ?? 0}`);
+    return out.join('\n') + '\n';
+  }
+}
+
+/** The `handler` label of a request the API router did not match: a coarse name for the part of the hub that answered. */
+export function handlerOf(path: string): string {
+  if (path.startsWith('/hub/api')) return 'api-not-found';
+  if (path === '/oidc' || path.startsWith('/oidc/')) return 'idp';
+  for (const p of ['/hub/login', '/hub/oauth_callback', '/hub/logout', '/hub/user-redirect', '/hub/metrics']) if (path === p || path.startsWith(`${p}/`)) return p;
+  if (path.startsWith('/hub/static/')) return '/hub/static';
+  if (path.startsWith('/services/dask-gateway')) return '/services/dask-gateway';
+  if (path.startsWith('/user/')) return '/user (not routed)';
+  if (path.startsWith('/clusters/')) return '/clusters (not running)';
+  if (path.startsWith('/hub/')) return 'portal';
+  return 'other';
+}

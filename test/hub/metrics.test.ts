@@ -1,0 +1,90 @@
+/**
+ * JupyterHub's Prometheus metrics at /hub/metrics (and /hub/api/metrics), scope read:metrics:
+ * JupyterHub 3's names, labels and buckets, counted from what the hub really did — starts that
+ * succeeded or were refused (too-many-users), stops, requests by route pattern, rate-limit
+ * refusals — and gauges read from the store.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { tinyServerCommand } from '../fixtures/tiny-server.js';
+import { http } from '../helpers/http.js';
+import { Platform } from '../helpers/platform.js';
+
+/** `name{labels} value` lines → value by `name{labels}`. */
+function parse(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+describe('hub metrics', () => {
+  let p: Platform;
+  let admin: string;
+
+  before(async () => {
+    p = await Platform.start({
+      config: {
+        hub: { activeServerLimit: 1, apiRateLimit: { userRate: 1, userBurst: 3 } },
+        profiles: [{ name: 'tiny', default: true, command: tinyServerCommand() }],
+      },
+    });
+    admin = await p.token('admin');
+    assert.equal((await p.api('POST', '/hub/api/users', { token: admin }, { usernames: ['m1', 'm2', 'rl'] })).status, 201);
+  });
+  after(async () => { await p?.close(); });
+
+  const scrape = async (path = '/hub/metrics') => {
+    const r = await http('GET', `${p.base}${path}`, { headers: { authorization: `token ${admin}` } });
+    assert.equal(r.status, 200, r.text);
+    return { reply: r, m: parse(r.text) };
+  };
+
+  test('read:metrics is needed, as JupyterHub\'s authenticate_prometheus', async () => {
+    const none = await http('GET', `${p.base}/hub/metrics`);
+    assert.equal(none.status, 403, none.text);
+    const user = await p.token('m1');
+    const r = await http('GET', `${p.base}/hub/metrics`, { headers: { authorization: `token ${user}` } });
+    assert.equal(r.status, 403);
+    assert.equal(r.json().code, 'MISSING_SCOPE');
+    const { reply, m } = await scrape();
+    assert.equal(reply.headers['content-type'], 'text/plain; version=0.0.4; charset=utf-8');
+    assert.match(reply.text, /^# HELP jupyterhub_total_users total number of users\n# TYPE jupyterhub_total_users gauge\njupyterhub_total_users 4$/m);
+    assert.equal(m.get('jupyterhub_running_servers'), 0);
+    assert.equal((await scrape('/hub/api/metrics')).m.get('jupyterhub_total_users'), 4);
+  });
+
+  test('starts, a refusal past activeServerLimit and stops are counted with JupyterHub\'s status labels and buckets', async () => {
+    assert.equal((await p.api('POST', '/hub/api/users/m1/server', { token: admin }, {})).status, 201);
+    assert.equal((await p.api('POST', '/hub/api/users/m2/server', { token: admin }, {})).status, 429);
+    let m = (await scrape()).m;
+    assert.equal(m.get('jupyterhub_running_servers'), 1);
+    assert.equal(m.get('jupyterhub_server_spawn_duration_seconds_count{status="success"}'), 1);
+    assert.equal(m.get('jupyterhub_server_spawn_duration_seconds_count{status="too-many-users"}'), 1);
+    assert.equal(m.get('jupyterhub_server_spawn_duration_seconds_bucket{status="success",le="120"}'), 1);
+    assert.equal(m.get('jupyterhub_server_spawn_duration_seconds_bucket{status="success",le="+Inf"}'), 1);
+    assert.equal((await p.api('DELETE', '/hub/api/users/m1/server', { token: admin })).status, 204);
+    m = (await scrape()).m;
+    assert.equal(m.get('jupyterhub_running_servers'), 0);
+    assert.equal(m.get('jupyterhub_server_stop_seconds_count{status="success"}'), 1);
+    assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="POST",handler="/hub/api/users/:name/server",code="429"}'), 1);
+    assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="DELETE",handler="/hub/api/users/:name/server",code="204"}'), 1);
+  });
+
+  test('rate-limit refusals are counted by the limit that refused them; requests by route pattern and status', async () => {
+    const rl = (await p.api('POST', '/hub/api/users/rl/tokens', { token: admin }, {})).json().token as string;
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await p.api('GET', '/hub/api/user', { token: rl })).status);
+    const ok = statuses.filter((s) => s === 200).length;
+    const limited = statuses.filter((s) => s === 429).length;
+    assert.ok(limited >= 1 && ok + limited === 8, JSON.stringify(statuses));
+    const m = (await scrape()).m;
+    assert.equal(m.get('highrate_api_rate_limited_total{limit="user"}'), limited);
+    assert.equal(m.get('highrate_api_rate_limited_total{limit="global"}'), 0);
+    assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="GET",handler="/hub/api/user",code="200"}'), ok);
+    assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="GET",handler="/hub/api/user",code="429"}'), limited);
+  });
+});
