@@ -105,3 +105,16 @@ test('resumed starts count against the spawn limit', () => {
   a.release('old/');
   a.admit('new/');
 });
+
+test('peak: the most starts in flight at once, counting resumed ones', () => {
+  const a = new Admission(limits({ concurrentSpawnLimit: 3 }), () => 0, () => 0);
+  assert.equal(a.peak, 0);
+  a.admit('u1/');
+  a.track('u2/');
+  a.admit('u3/');
+  a.release('u1/', 1);
+  a.release('u2/', 1);
+  a.admit('u4/');
+  assert.equal(a.starting, 2);
+  assert.equal(a.peak, 3);
+});

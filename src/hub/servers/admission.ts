@@ -44,6 +44,7 @@ export class Admission {
   readonly #queue = new Map<string, Waiting>();
   /** Recent successful start durations, seconds. */
   readonly #durations: number[] = [];
+  #peak = 0;
 
   constructor(
     private readonly limits: AdmissionLimits,
@@ -53,6 +54,9 @@ export class Admission {
 
   /** Starts in progress. */
   get starting(): number { return this.#starting.size; }
+
+  /** The most starts in progress at once since this hub started (diagnostics and tests). */
+  get peak(): number { return this.#peak; }
 
   /** Starters waiting in line (expired places dropped). */
   get waiting(): number {
@@ -83,11 +87,13 @@ export class Admission {
     }
     this.#queue.delete(key);
     this.#starting.add(key);
+    this.#peak = Math.max(this.#peak, this.#starting.size);
   }
 
   /** Counts a start that needs no admission (resumed after a hub restart). */
   track(key: string): void {
     this.#starting.add(key);
+    this.#peak = Math.max(this.#peak, this.#starting.size);
   }
 
   /** Ends a start; `seconds` it took when it succeeded, for the Retry-After estimate. */
