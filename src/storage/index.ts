@@ -11,7 +11,7 @@ import { StorageElementMonitor } from './elements.js';
 export { storageGrants, scopeString, allows, covers, type StorageGrant, type StorageAction } from './policy.js';
 export { loadStorageSigner, signStorageToken, WLCG_ANY_AUDIENCE, WLCG_VERSION, type StorageSigner, type StorageToken } from './tokens.js';
 export { StorageTokenRefresher, POD_TOKEN_DIR, POD_TOKEN_FILE, TOKEN_FILE_NAME, type TokenOwner } from './token-refresher.js';
-export { ensureXrootd, stopXrootd, isXrootd, XROOTD_BIN, type XrootdHandle } from './xrootd-process.js';
+export { ensureXrootd, stopXrootd, isXrootd, removeXrootdEnvFile, XROOTD_BIN, type XrootdHandle } from './xrootd-process.js';
 export { StorageElementMonitor, signProbeToken } from './elements.js';
 
 /** Whether the embedded storage element runs: `storage.embedded`, else (when `auto`) whether XRootD is installed. */

@@ -250,7 +250,23 @@ export async function stopXrootd(dataDir: string): Promise<void> {
     if (!isXrootd(rec.pid)) return;
     process.kill(rec.pid, 'SIGTERM');
     await waitGone(rec.pid, 5000);
+    removeXrootdEnvFile(rec.pid);
   } catch {
     // nothing recorded
+  }
+}
+
+/**
+ * xrootd 5.5 writes its environment file (`pid=…&host=…&inst=anon&…`) to /tmp/xrootd.anon.env,
+ * not beside its pid file; once that xrootd (`pid`) has ended the file says nothing true: removed.
+ * A file naming another, running xrootd is left alone.
+ */
+export function removeXrootdEnvFile(pid: number, opts: { killed?: boolean; file?: string } = {}): void {
+  const file = opts.file ?? '/tmp/xrootd.anon.env';
+  try {
+    if (!readFileSync(file, 'utf8').startsWith(`pid=${pid}&`) || (!opts.killed && isXrootd(pid))) return;
+    rmSync(file, { force: true });
+  } catch {
+    // no such file
   }
 }

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import { validateConfig } from '../../src/config/load.js';
 import { startHub, type RunningHub } from '../../src/hub/app.js';
 import { SqliteAccountStore } from '../../src/idp/accounts.js';
+import { removeXrootdEnvFile } from '../../src/storage/xrootd-process.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { browserLogin, CookieJar, http } from './http.js';
@@ -222,5 +223,7 @@ export function killRecordedProcesses(dataDir: string): void {
   for (const pid of pids) {
     try { process.kill(-pid, 'SIGKILL'); } catch { /* not a group */ }
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    // The embedded xrootd's environment file in /tmp, when it names this (killed) xrootd.
+    removeXrootdEnvFile(pid, { killed: true });
   }
 }

@@ -1,4 +1,4 @@
-import { isXrootd } from '../../src/storage/index.js';
+import { isXrootd, removeXrootdEnvFile } from '../../src/storage/index.js';
 
 export { freePort } from '../../src/http/ports.js';
 
@@ -8,6 +8,7 @@ export async function stopXrootd(pid: number | undefined): Promise<void> {
   process.kill(pid, 'SIGTERM');
   for (let i = 0; i < 50 && isXrootd(pid); i++) await new Promise((r) => setTimeout(r, 100));
   if (isXrootd(pid)) process.kill(pid, 'SIGKILL');
+  removeXrootdEnvFile(pid, { killed: true });
 }
 
 /** A JWT (three base64url parts, the first a JSON header): what a storage token looks like in text. */
