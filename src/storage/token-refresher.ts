@@ -71,7 +71,7 @@ export class StorageTokenRefresher {
         if (!(err instanceof HighrateError) || !['STORAGE_TOKEN_UNAVAILABLE', 'UPSTREAM_UNAVAILABLE'].includes(err.code)) throw err;
         log.warn('no storage token for a pod; retrying at every refresh', { user, reason: err.message });
         this.#ownDir(user, owner);
-        this.#entries.set(user, { groups: [...groups], owner, issuedAt: 0, expiresAt: 0, trackedAt: Date.now() });
+        this.#awaitToken(user, groups, owner);
       }
     }
     // A pod is built before its server is recorded: `wanted` may not list the user for a moment.
@@ -134,8 +134,13 @@ export class StorageTokenRefresher {
       await this.#write(user, groups, owner);
     } catch (err) {
       log.warn('storage token refresh failed', { user, error: err instanceof Error ? err.message : String(err) });
-      if (!this.#entries.has(user)) this.#entries.set(user, { groups: [...groups], owner, issuedAt: 0, expiresAt: 0, trackedAt: Date.now() });
+      if (!this.#entries.has(user)) this.#awaitToken(user, groups, owner);
     }
+  }
+
+  /** Tracks `user` without a token yet: always due, so every tick tries again. */
+  #awaitToken(user: string, groups: readonly string[], owner: TokenOwner): void {
+    this.#entries.set(user, { groups: [...groups], owner, issuedAt: 0, expiresAt: 0, trackedAt: Date.now() });
   }
 
   /**
