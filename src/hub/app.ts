@@ -93,6 +93,9 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   // What is started so far, undone (last first) when a later step fails: a failed start leaves
   // nothing listening or running behind (the proxy is a separate process the next start reuses).
   const undo: Array<() => unknown> = [];
+  // Milliseconds since the process started at which each part of the start was done (logged with "hub started").
+  const startMs: Record<string, number> = { loaded: Math.round(performance.now()) };
+  const mark = (part: string) => { startMs[part] = Math.round(performance.now()); };
   try {
     const store = revocationAwareStore(await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`), () => flushProxyAuth());
     undo.push(() => store.close());
@@ -100,6 +103,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     // As JupyterHub's admin_users: these users exist and are admins from the first start.
     for (const name of config.auth.adminUsers) await store.upsertUser(name, { admin: true });
     const proxyToken = loadSecret(dataDir, 'proxy-token');
+    mark('store');
 
     // The port answers from the moment it listens: 503 HUB_STARTING (Retry-After) until the hub's
     // handler is in place. Before, a request the proxy forwarded while the hub was starting was
@@ -143,12 +147,14 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const rbac = new Rbac({ config, store, jwt });
     await rbac.start();
     undo.push(() => rbac.stop());
+    mark('rbac');
     const quota = new QuotaService({ config, store });
     const users = new UnixUsers({ config: config.pods, store });
     // Pods see neither the data directory nor the files the config names with secrets in them.
     const hiddenPaths = [opts.configFile, config.auth.oidc?.clientSecretFile].filter((p): p is string => !!p).map((p) => resolve(p));
     const executors = await buildExecutors(config.executors, { dataDir, hiddenPaths });
     undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
+    mark('executors');
 
     // The embedded IdP (oidc-provider: its loading and construction were a third of a restarted
     // hub's CPU before the API answered, issue 14) is loaded and built right after the hub's
@@ -191,6 +197,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const login = new LoginFlow({ config, store, oidc: oidcLogin, https, audit, endIdpSessions, afterLogin: fromIssuer && ((u, g, t) => fromIssuer.tokens.afterLogin(u, g, t)) });
 
     const proxy = await proxyReady;
+    mark('proxy');
     flushProxyAuth = () => proxy.client.flushAuthCache();
     /** The hub's own route (as JupyterHub adds it: the proxy then follows a hub that moved ports) and the services'. */
     const routeHub = async () => {
@@ -210,6 +217,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       await routeHub();
     };
     await registerServiceClients(store, config.services);
+    mark('routes');
 
     const storage = await StorageService.create({
       config, dataDir, publicUrl, embedded: storageEmbedded(config, opts.embeddedStorageDefault === true), fromIssuer,
@@ -224,6 +232,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       log.warn('the embedded storage element did not start; set storage.embedded to choose', { error: String(err) });
     }
 
+    mark('storage');
     const clusters = await startClusters({
       config, store, executors, proxy: proxy.client, quota, publicUrl, users,
       storageAccess: async (user, identity, mountPaths) => storage.podAccess(user, (await store.getUser(user))?.groups ?? [], identity, mountPaths),
@@ -261,9 +270,13 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       }
     };
     handle = createHubHandler(hub);
+    mark('api');
     if (startIdp) {
-      idp = startIdp();
+      // After one turn of the event loop: requests already waiting (API clients polling a
+      // restarted hub) are answered before the IdP's synchronous loading holds the loop.
+      idp = new Promise((turn) => setImmediate(turn)).then(startIdp);
       await idp;
+      mark('idp');
     }
 
     await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
@@ -276,8 +289,10 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     ];
     for (const t of timers) t.unref();
     // "running" only once a request through the public port reaches this hub.
+    mark('reconciled');
     await awaitPublicPort(config.hub.ip, config.hub.port);
-    log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused });
+    mark('running');
+    log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused, startMs });
     announce(`highrate is running at ${publicUrl}/`);
     if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
 

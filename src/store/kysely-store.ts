@@ -216,7 +216,7 @@ export interface CreateStoreOptions extends KyselyStoreOptions {
  */
 export async function createStore(url: string, opts: CreateStoreOptions = {}): Promise<KyselyStore> {
   const target = parseStoreUrl(url);
-  const { backend, dialect } = openDialect(target);
+  const { backend, dialect } = await openDialect(target);
   const store = new KyselyStore(backend, dialect, opts);
   try {
     if (opts.migrate ?? true) await store.migrate();

@@ -23,7 +23,7 @@ after(async () => {
 });
 
 test('PostgreSQL: every pooled session has statement_timeout 60 s', async () => {
-  const db = new Kysely<Record<string, never>>({ dialect: openDialect(parseStoreUrl(pgServer.url)).dialect });
+  const db = new Kysely<Record<string, never>>({ dialect: (await openDialect(parseStoreUrl(pgServer.url))).dialect });
   try {
     const shown = await sql<{ statement_timeout: string }>`show statement_timeout`.execute(db);
     assert.equal(shown.rows[0]!.statement_timeout, '1min');
@@ -33,7 +33,7 @@ test('PostgreSQL: every pooled session has statement_timeout 60 s', async () => 
 });
 
 test('SQLite: a lock is waited for at most 5 s (busy_timeout)', async () => {
-  const db = new Kysely<Record<string, never>>({ dialect: openDialect(parseStoreUrl(`sqlite://${path.join(dir, 'x.sqlite')}`)).dialect });
+  const db = new Kysely<Record<string, never>>({ dialect: (await openDialect(parseStoreUrl(`sqlite://${path.join(dir, 'x.sqlite')}`))).dialect });
   try {
     const shown = await sql<{ timeout: number }>`pragma busy_timeout`.execute(db);
     assert.equal(shown.rows[0]!.timeout, 5000);
