@@ -1,9 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 // Not ../idp/index.js: account commands need no OpenID Provider (oidc-provider loads slowly).
-import { IDP_DATABASE_FILE, SqliteAccountStore } from '../idp/accounts.js';
+import { openIdpDatabase, SqliteAccountStore } from '../idp/accounts.js';
 import { fail } from '../errors/catalogue.js';
 import { DEPLOYMENT_FLAGS, usage } from './common.js';
 
@@ -31,9 +29,7 @@ export async function user(argv: string[]): Promise<number> {
     usage(HELP);
     return 2;
   }
-  const dir = join(values['data-dir'] ?? './highrate-data', 'idp');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dir, IDP_DATABASE_FILE));
+  const db = openIdpDatabase(join(values['data-dir'] ?? './highrate-data', 'idp'));
   const accounts = new SqliteAccountStore(db);
   const groups = values.groups === undefined ? undefined : values.groups.split(',').map((g) => g.trim()).filter(Boolean);
   try {

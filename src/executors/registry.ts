@@ -1,18 +1,28 @@
 import { join } from 'node:path';
 import { HtcondorOptionsSchema, KubernetesOptionsSchema, SlurmOptionsSchema, type ExecutorConfig } from '../config/schema.js';
 import { fail } from '../errors/catalogue.js';
-import { LocalExecutor } from './local/index.js';
+import { LocalExecutor, probeBwrap } from './local/index.js';
 import { createSlurmExecutor } from './slurm/index.js';
 import { createHtcondorExecutor } from './htcondor/index.js';
 import { InterlinkExecutor } from './interlink/index.js';
 import type { Executor } from './types.js';
 
-/** Builds the configured executors, each with its own state directory under `<data>/executors/`. */
 /**
- * @param ctx.hiddenPaths more host paths pods must not see (the config file, secret files it names)
+ * One bubblewrap probe for all local executors (a child process: 50 ms idle, more under load).
+ * The hub starts it first thing, so it runs while the store opens (issue 14).
  */
-export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { dataDir: string; hiddenPaths?: string[] }): Promise<Map<string, Executor>> {
+export function startBwrapProbe(configs: readonly ExecutorConfig[]): Promise<boolean> {
+  return configs.some((c) => c.kind === 'local' && c.options.sandbox !== 'none') ? probeBwrap() : Promise.resolve(false);
+}
+
+/**
+ * Builds the configured executors, each with its own state directory under `<data>/executors/`.
+ * @param ctx.hiddenPaths more host paths pods must not see (the config file, secret files it names)
+ * @param ctx.bwrapWorks the answer of `startBwrapProbe(configs)`, when the caller started it earlier
+ */
+export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { dataDir: string; hiddenPaths?: string[]; bwrapWorks?: Promise<boolean> }): Promise<Map<string, Executor>> {
   const out = new Map<string, Executor>();
+  const bwrap = ctx.bwrapWorks ?? startBwrapProbe(configs);
   for (const c of configs) {
     switch (c.kind) {
       case 'local':
@@ -20,6 +30,7 @@ export async function buildExecutors(configs: readonly ExecutorConfig[], ctx: { 
           name: c.name,
           stateDir: join(ctx.dataDir, 'executors', c.name),
           sandbox: c.options.sandbox,
+          bwrapWorks: await bwrap,
           cgroups: c.options.cgroups,
           pidsLimit: c.options.pidsLimit,
           // Pods never see the hub's data (store, secrets, other pods' state) nor its config.

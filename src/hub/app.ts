@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
 import { createOidcLogin, externalOidcConfig } from '../auth/oidc-login.js';
-import { buildExecutors } from '../executors/registry.js';
-import type { EmbeddedIdp } from '../idp/index.js';
+import { buildExecutors, startBwrapProbe } from '../executors/registry.js';
+import { openIdpDatabase, SqliteAccountStore } from '../idp/accounts.js';
 import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { createStore } from '../store/index.js';
@@ -26,6 +26,7 @@ import { ServerManager } from './servers/manager.js';
 import { isClusterRoutePath, startClusters } from '../clusters/index.js';
 import { UnixUsers } from './unix-users.js';
 import { ensureAdminAccount } from './admin-account.js';
+import { LazyIdp } from './embedded-idp.js';
 import { ANONYMOUS, AuditLog } from './audit/index.js';
 import { QuotaService } from './quota/index.js';
 import { JwtAccessTokens, Rbac } from './rbac/index.js';
@@ -97,6 +98,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
   const startMs: Record<string, number> = { loaded: Math.round(performance.now()) };
   const mark = (part: string) => { startMs[part] = Math.round(performance.now()); };
   try {
+    const bwrapWorks = startBwrapProbe(config.executors);
     const store = revocationAwareStore(await createStore(config.hub.db ?? `sqlite://${join(dataDir, 'highrate.sqlite')}`), () => flushProxyAuth());
     undo.push(() => store.close());
     await store.migrate();
@@ -152,38 +154,33 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const users = new UnixUsers({ config: config.pods, store });
     // Pods see neither the data directory nor the files the config names with secrets in them.
     const hiddenPaths = [opts.configFile, config.auth.oidc?.clientSecretFile].filter((p): p is string => !!p).map((p) => resolve(p));
-    const executors = await buildExecutors(config.executors, { dataDir, hiddenPaths });
+    const executors = await buildExecutors(config.executors, { dataDir, hiddenPaths, bwrapWorks });
     undo.push(async () => { for (const ex of executors.values()) await ex.close?.(); });
     mark('executors');
 
-    // The embedded IdP (oidc-provider: its loading and construction were a third of a restarted
-    // hub's CPU before the API answered, issue 14) is loaded and built right after the hub's
-    // handler is in place; requests to its paths wait for it, and "running" waits for it too.
-    let idpHandler: Hub['idpHandler'];
-    let startIdp: (() => Promise<EmbeddedIdp>) | undefined;
-    let idp: Promise<EmbeddedIdp> | undefined;
-    let closeIdp = async () => {};
-    let endIdpSessions: ((username: string) => void) | undefined;
+    // The embedded IdP (oidc-provider) is loaded on first use or once the hub is running, never
+    // before its API answers (embedded-idp.ts); the admin account is made here without it.
+    let idp: LazyIdp | undefined;
     let oidcConfig;
     if (config.auth.kind === 'embedded') {
       const clientSecret = loadSecret(dataDir, 'idp-client-secret');
-      startIdp = async function loadEmbeddedIdp() {
+      const idpDir = join(dataDir, 'idp');
+      const accountsDb = openIdpDatabase(idpDir);
+      try {
+        await ensureAdminAccount(new SqliteAccountStore(accountsDb), announce);
+      } finally {
+        accountsDb.close();
+      }
+      idp = new LazyIdp(async function loadEmbeddedIdp() {
         const { createEmbeddedIdp } = await import('../idp/index.js');
-        const built = await createEmbeddedIdp({
+        return createEmbeddedIdp({
           issuer: `${publicUrl}/oidc`,
-          dataDir: join(dataDir, 'idp'),
+          dataDir: idpDir,
           clients: [{ client_id: 'highrate-hub', client_secret: clientSecret, redirect_uris: [`${publicUrl}/hub/oauth_callback`] }],
         });
-        closeIdp = built.close;
-        await ensureAdminAccount(built.accounts, announce);
-        return built;
-      };
-      idpHandler = function embeddedIdp(req, res) {
-        if (!idp) return sendHubStarting(req, res);
-        idp.then((ready) => ready.handle(req, res), () => sendHubStarting(req, res));
-      };
-      endIdpSessions = (username) => void idp?.then((ready) => ready.endSessions(username)).catch(() => undefined);
-      undo.push(() => closeIdp());
+      });
+      const built = idp;
+      undo.push(() => built.close());
       oidcConfig = {
         issuer: `${publicUrl}/oidc`, clientId: 'highrate-hub', clientSecret, redirectUri: `${publicUrl}/hub/oauth_callback`,
         scopes: ['openid', 'profile', 'groups'], usernameClaim: 'preferred_username', groupsClaim: 'groups', allowHttp: true, fetchUserinfo: true,
@@ -194,7 +191,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const oidcLogin = createOidcLogin(oidcConfig);
     // storage.tokenSource oidc: storage tokens from the external issuer, refreshed from a sealed refresh token.
     const fromIssuer = storageTokensFromIssuer(config, store, () => loadSecret(dataDir, 'upstream-seal-key'), oidcLogin);
-    const login = new LoginFlow({ config, store, oidc: oidcLogin, https, audit, endIdpSessions, afterLogin: fromIssuer && ((u, g, t) => fromIssuer.tokens.afterLogin(u, g, t)) });
+    const login = new LoginFlow({ config, store, oidc: oidcLogin, https, audit, endIdpSessions: idp && ((u) => idp.endSessions(u)), afterLogin: fromIssuer && ((u, g, t) => fromIssuer.tokens.afterLogin(u, g, t)) });
 
     const proxy = await proxyReady;
     mark('proxy');
@@ -246,7 +243,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     });
     const hub: Hub = {
       config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken, metrics,
-      uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), idpHandler,
+      uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), ...(idp ? { idpHandler: idp.handle } : {}),
       proxyApiUrl: `http://127.0.0.1:${config.hub.port + 1}`, // ensureProxy's apiPort
       ...(opts.onShutdown ? { shutdown: (o: { proxy: boolean; servers: boolean }) => void shutdownThenExit(o) } : {}),
     };
@@ -271,13 +268,6 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     };
     handle = createHubHandler(hub);
     mark('api');
-    if (startIdp) {
-      // After one turn of the event loop: requests already waiting (API clients polling a
-      // restarted hub) are answered before the IdP's synchronous loading holds the loop.
-      idp = new Promise((turn) => setImmediate(turn)).then(startIdp);
-      await idp;
-      mark('idp');
-    }
 
     await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
     await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
@@ -294,6 +284,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     mark('running');
     log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused, startMs });
     announce(`highrate is running at ${publicUrl}/`);
+    idp?.warm();
     if (clusters) announce(`Dask clusters: ${publicUrl}/services/dask-gateway/ (scheduler port gateway://${clusters.proxyAddress})`);
 
     const running: RunningHub = {
@@ -305,7 +296,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         await drainServer(server, HUB_DRAIN_MS);
         rbac.stop();
         audit.stop();
-        await closeIdp();
+        await idp?.close();
         await storage.close();
         await clusters?.close();
         for (const ex of executors.values()) await ex.close?.();

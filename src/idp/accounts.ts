@@ -1,4 +1,6 @@
-import type BetterSqlite3 from 'better-sqlite3';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { fail } from '../errors/catalogue.js';
 import { normaliseUsername, usernameProblem } from '../auth/username.js';
 import { decoyHash, hashPassword, MAX_PASSWORD_LENGTH, verifyPassword } from './passwords.js';
@@ -31,11 +33,26 @@ export interface AccountStore {
   remove(username: string): Promise<void>;
 }
 
-/** The shortest password the embedded IdP accepts. */
 /** The accounts' SQLite file inside the IdP's data directory. */
 export const IDP_DATABASE_FILE = 'idp.sqlite';
 
+/** The shortest password the embedded IdP accepts. */
 export const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * Opens the IdP's SQLite file (accounts and provider state) in `dir`: the directory is created
+ * 0700 and the file 0600 (it holds password hashes and sessions), WAL so the hub, the IdP and
+ * `highrate user` can use it at once, and a 5 s wait for another writer's lock.
+ */
+export function openIdpDatabase(dir: string): BetterSqlite3.Database {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, IDP_DATABASE_FILE);
+  if (!existsSync(file)) closeSync(openSync(file, 'a', 0o600));
+  const db = new BetterSqlite3(file);
+  db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
+  return db;
+}
 
 interface Row { username: string; password_hash: string; groups: string; created_at: string; updated_at: string }
 

@@ -1,13 +1,11 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import BetterSqlite3 from 'better-sqlite3';
 // Before oidc-provider: filters its Node 20 "Unsupported runtime" line (see runtime-warning.ts).
 import { endRuntimeWarningFilter } from './runtime-warning.js';
 import { Provider, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
-import { IDP_DATABASE_FILE, SqliteAccountStore, type AccountStore } from './accounts.js';
+import { IDP_DATABASE_FILE, openIdpDatabase, SqliteAccountStore, type AccountStore } from './accounts.js';
 import { createSqliteAdapterFactory } from './adapter.js';
 import { handleInteraction } from './interactions.js';
 import { loadOrCreateCookieKeys, loadOrCreateJwks } from './keys.js';
@@ -149,11 +147,7 @@ export async function createEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embed
   const jwks = await loadOrCreateJwks(opts.dataDir);
   const cookieKeys = loadOrCreateCookieKeys(opts.dataDir);
 
-  const dbFile = path.join(opts.dataDir, IDP_DATABASE_FILE);
-  if (!fs.existsSync(dbFile)) fs.closeSync(fs.openSync(dbFile, 'a', 0o600));
-  const db = new BetterSqlite3(dbFile);
-  db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
+  const db = openIdpDatabase(opts.dataDir);
   const accounts = new SqliteAccountStore(db);
   const { factory, purgeExpired, endSessions } = createSqliteAdapterFactory(db);
   purgeExpired();

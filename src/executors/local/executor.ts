@@ -33,6 +33,8 @@ export interface LocalExecutorOptions {
   maxPods?: number;
   /** The bubblewrap binary (default /usr/bin/bwrap). */
   bwrapPath?: string;
+  /** The answer of `probeBwrap(bwrapPath)` when the caller has it (else probed here, synchronously). */
+  bwrapWorks?: boolean;
   /** Containers may run as uid 0 (default false: a pod asking for root is refused). */
   allowRoot?: boolean;
   /** Who a container without runAsUser runs as when highrate runs as root (default nobody, 65534:65534). */
@@ -56,6 +58,7 @@ export interface LocalPodInfo {
 }
 
 const DEFAULT_GRACE_MS = 5000;
+const DEFAULT_BWRAP = '/usr/bin/bwrap';
 /** A fork bomb stops here; Jupyter with a Dask LocalCluster and BLAS threads stays well below. */
 const DEFAULT_PIDS_LIMIT = 4096;
 /** Variables a supervisor inherits from the hub; nothing else (the hub's environment holds secrets). */
@@ -66,10 +69,26 @@ const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME'
  */
 const LAUNCHER = 'd=$1; shift; for f in "$@"; do echo $$ 2>/dev/null > "$f" || echo "$f" >> "$d/cgroup.failed"; done; exec /bin/sh "$d/pod.sh"';
 
+const BWRAP_PROBE = ['--bind', '/', '/', '--unshare-pid', '--dev', '/dev', '--proc', '/proc', '--', '/bin/true'];
+
 function bwrapWorks(bwrap: string): boolean {
   if (!existsSync(bwrap)) return false;
-  const r = spawnSync(bwrap, ['--bind', '/', '/', '--unshare-pid', '--dev', '/dev', '--proc', '/proc', '--', '/bin/true'], { stdio: 'ignore', timeout: 5000 });
+  const r = spawnSync(bwrap, BWRAP_PROBE, { stdio: 'ignore', timeout: 5000 });
   return r.status === 0;
+}
+
+/**
+ * Whether bubblewrap can make namespaces here (user namespaces allowed, setuid or root), without
+ * holding the event loop: the hub probes while it re-attaches to the proxy (issue 14), and passes
+ * the answer to the executor as `bwrapWorks`.
+ */
+export function probeBwrap(bwrap = DEFAULT_BWRAP): Promise<boolean> {
+  if (!existsSync(bwrap)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const child = spawn(bwrap, BWRAP_PROBE, { stdio: 'ignore', timeout: 5000 });
+    child.once('error', () => resolve(false));
+    child.once('exit', (code) => resolve(code === 0));
+  });
 }
 
 function sleep(ms: number): Promise<void> {
@@ -110,9 +129,9 @@ export class LocalExecutor implements Executor {
     this.#podsDir = join(this.#stateDir, 'pods');
     this.#graceMs = opts.killGraceMs ?? DEFAULT_GRACE_MS;
     this.#maxPods = opts.maxPods ?? 1000;
-    const bwrap = opts.bwrapPath ?? '/usr/bin/bwrap';
+    const bwrap = opts.bwrapPath ?? DEFAULT_BWRAP;
     const mode = opts.sandbox ?? 'auto';
-    const useBwrap = mode !== 'none' && bwrapWorks(bwrap);
+    const useBwrap = mode !== 'none' && (opts.bwrapWorks ?? bwrapWorks(bwrap));
     if (mode === 'bwrap' && !useBwrap) {
       throw fail('CONFIG_INVALID', `Executor "${opts.name}": sandbox "bwrap" needs a working ${bwrap} (Debian package bubblewrap).`);
     }
