@@ -10,6 +10,7 @@ import { validateConfig } from '../../src/config/load.js';
 import { startHub, type RunningHub } from '../../src/hub/app.js';
 import { SqliteAccountStore } from '../../src/idp/accounts.js';
 import { removeXrootdEnvFile } from '../../src/storage/xrootd-process.js';
+import { removePodCgroup, type PodCgroup } from '../../src/executors/local/cgroups.js';
 import { createStore } from '../../src/store/index.js';
 import type { Store } from '../../src/store/types.js';
 import { browserLogin, CookieJar, http } from './http.js';
@@ -197,6 +198,7 @@ function mkdirp(dir: string): string {
 /** Kills the proxy, the storage element and every pod supervisor recorded under the data dir, by PID. */
 export function killRecordedProcesses(dataDir: string): void {
   const pids: number[] = [];
+  const cgroups: PodCgroup[] = [];
   try {
     pids.push(JSON.parse(readFileSync(join(dataDir, 'run', 'proxy.json'), 'utf8')).pid);
   } catch { /* no proxy */ }
@@ -217,6 +219,10 @@ export function killRecordedProcesses(dataDir: string): void {
             if (pid > 1) pids.push(pid);
           } catch { /* absent */ }
         }
+        try {
+          const cgroup = (JSON.parse(readFileSync(join(pods, uid, 'state.json'), 'utf8')) as { cgroup?: PodCgroup | null }).cgroup;
+          if (cgroup) cgroups.push(cgroup);
+        } catch { /* no state */ }
       }
     }
   }
@@ -225,5 +231,11 @@ export function killRecordedProcesses(dataDir: string): void {
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     // The embedded xrootd's environment file in /tmp, when it names this (killed) xrootd.
     removeXrootdEnvFile(pid, { killed: true });
+  }
+  // The pods' cgroups (the executor removes them when it deletes a pod; a killed platform does
+  // not): empty once the killed processes are gone, which takes a moment.
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const cgroup of cgroups) {
+    for (let i = 0; i < 50 && !removePodCgroup(cgroup); i++) Atomics.wait(pause, 0, 0, 20);
   }
 }
