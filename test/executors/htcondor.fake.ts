@@ -12,7 +12,8 @@ import { join } from 'node:path';
  *   the job as that account with its primary group, as a schedd and starter would;
  * - condor_q -json … IDS: the ads of the listed jobs still in the queue (Idle 1, Running 2,
  *   Held 5 when a test writes `held`, Removed 3 while a removed job's processes live); completed
- *   and removed jobs leave the queue, as in HTCondor; `schedd-down` makes it fail;
+ *   and removed jobs leave the queue, as in HTCondor; `condor_q -totals` prints the totals lines
+ *   only; `schedd-down` makes it fail, `schedd-hangs` makes it sleep;
  * - condor_history -json -limit 1 … ID: the ad of a job that left the queue;
  * - condor_rm IDS | -constraint 'highrate_pod_uid == "UID"': SIGTERM then SIGKILL to the job's
  *   process group; unknown ids print "Job N.0 not found" and exit 1;
@@ -97,7 +98,15 @@ setsid sh -c 'd=$1; put() { echo "$2" > "$d/$1.tmp" && mv "$d/$1.tmp" "$d/$1"; }
 echo "$id - $id"
 `,
   condor_q: `${PROLOGUE}${STATE_FN}
-[ -e "$S/schedd-down" ] && { echo "-- Failed to fetch ads from: <127.0.0.1:9618> : fake-schedd" >&2; exit 1; }
+[ -e "$S/schedd-hangs" ] && exec sleep 60
+[ -e "$S/schedd-down" ] && { echo "-- Failed to fetch ads from: <127.0.0.1:9618> : fake-schedd" >&2; echo "CEDAR:6001:Failed to connect to <127.0.0.1:9618>" >&2; exit 1; }
+case " $* " in *" -totals "*)
+  n=0; for d in "$S"/jobs/*; do [ -d "$d" ] && [ "$(jobstate "$d")" != 4 ] && n=$((n + 1)); done
+  printf '\n\n-- Schedd: fake-schedd : <127.0.0.1:9618?addrs=127.0.0.1-9618> @ 12/04/26 16:00:00\n'
+  printf 'Total for query: %s jobs; 0 completed, 0 removed, 0 idle, %s running, 0 held, 0 suspended\n' "$n" "$n"
+  printf 'Total for all users: %s jobs; 0 completed, 0 removed, 0 idle, %s running, 0 held, 0 suspended\n\n' "$n" "$n"
+  exit 0 ;;
+esac
 first=1; any=0
 for a; do
   case "$a" in [0-9]*.[0-9]*) ;; *) continue ;; esac
@@ -223,6 +232,13 @@ export class FakeCondor {
   scheddDown(down: boolean): void {
     const f = join(this.stateDir, 'schedd-down');
     if (down) writeFileSync(f, '');
+    else rmSync(f, { force: true });
+  }
+
+  /** condor_q accepts and never answers (a schedd host that black-holes its port). */
+  scheddHangs(hangs: boolean): void {
+    const f = join(this.stateDir, 'schedd-hangs');
+    if (hangs) writeFileSync(f, '');
     else rmSync(f, { force: true });
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CommandRunner, type BatchJob } from '../../src/executors/batch/index.js';
 import { conformancePod, readAll, shContainer, waitForStatus } from '../../src/executors/conformance/index.js';
 import {
-  buildSubmit, CANCEL_SCRIPT, commands, createHtcondorExecutor, JOB_ATTRIBUTES, parseHistory, parsePing, parseStates, parseSubmit,
+  buildSubmit, CANCEL_SCRIPT, commands, createHtcondorExecutor, JOB_ATTRIBUTES, parseHistory, parsePing, parseProbe, parseStates, parseSubmit,
 } from '../../src/executors/htcondor/index.js';
 import type { BatchExecutor } from '../../src/executors/batch/index.js';
 import type { Pod } from '../../src/executors/types.js';
@@ -138,6 +138,16 @@ describe('command lines', () => {
     assert.deepEqual(c.cancel(['12.0']).argv, ['/bin/sh', '-c', CANCEL_SCRIPT, 'condor_rm', ...at, '12.0']);
     assert.deepEqual(c.cancelByUid(UID).argv, ['condor_rm', ...at, '-constraint', `highrate_pod_uid == "${UID}"`]);
     assert.deepEqual(c.ping().argv, ['condor_status', '-pool', 'cm.example.org', '-json', '-attributes', 'Machine,TotalCpus,TotalMemory,State']);
+    assert.deepEqual(c.probe().argv, ['condor_q', ...at, '-totals']);
+  });
+  test('parseProbe: the totals of a schedd that answered; its failure otherwise', () => {
+    const totals = '\n\n-- Schedd: schedd01.example.org : <10.0.0.5:9618?addrs=10.0.0.5-9618&alias=schedd01.example.org> @ 12/04/26 16:00:00\n'
+      + 'Total for query: 0 jobs; 0 completed, 0 removed, 0 idle, 0 running, 0 held, 0 suspended\n'
+      + 'Total for all users: 12 jobs; 0 completed, 0 removed, 4 idle, 8 running, 0 held, 0 suspended\n\n';
+    assert.equal(parseProbe({ stdout: totals, stderr: '', exitCode: 0 }), true);
+    assert.equal(parseProbe({ stdout: '', stderr: '-- Failed to fetch ads from: <10.0.0.5:9618> : schedd01.example.org\nCEDAR:6001:Failed to connect to <10.0.0.5:9618>\n', exitCode: 1 }), false);
+    assert.equal(parseProbe({ stdout: '', stderr: 'Error: Collector has no record of schedd/submitter\n', exitCode: 1 }), false);
+    assert.equal(parseProbe({ stdout: totals, stderr: '', exitCode: 1 }), false, 'a failing exit code wins');
   });
   test('defaults and program paths', () => {
     const c = commands({ commands: { condor_q: '/opt/condor/bin/condor_q' } });
@@ -441,6 +451,44 @@ describe('the executor against fake condor_* commands on PATH', () => {
       assert.ok(Date.now() < until, 'the job\'s processes end after condor_rm');
       await new Promise((r) => setTimeout(r, 50));
     }
+  });
+
+  test('a start while the schedd is away: 503 UPSTREAM_UNAVAILABLE from condor_q -totals, condor_submit never run', async () => {
+    const away = createHtcondorExecutor({ name: 'condor', stateDir: join(dir, 'state-away'), pollIntervalMs: 100, deleteWaitMs: 5000, schedd: 'schedd01.example.org', probeTimeoutMs: 1000 });
+    const submits = () => fake.calls().filter((c) => c.startsWith('condor_submit ')).length;
+    const before = submits();
+    const refused = async (name: string) => {
+      const d = conformancePod(name, { containers: [sh('main', 'sleep 600')] });
+      const t0 = Date.now();
+      const err = await away.create(d).then(() => null, (e: unknown) => e as { code?: string; status?: number; message?: string; extra?: { retryAfter?: number } });
+      return { err, ms: Date.now() - t0 };
+    };
+    fake.scheddDown(true);
+    try {
+      const down = await refused('away-down');
+      assert.deepEqual([down.err?.code, down.err?.status, down.err?.extra?.retryAfter], ['UPSTREAM_UNAVAILABLE', 503, 30], String(down.err?.message));
+      assert.match(down.err!.message!, /htcondor controller is not reachable \(-- Failed to fetch ads from: <127\.0\.0\.1:9618> : fake-schedd\); nothing was started/);
+      assert.ok(down.ms < 1000, `answered in ${down.ms} ms`);
+    } finally {
+      fake.scheddDown(false);
+    }
+    fake.scheddHangs(true);
+    try {
+      const hung = await refused('away-hangs');
+      assert.equal(hung.err?.code, 'UPSTREAM_UNAVAILABLE', String(hung.err?.message));
+      assert.match(hung.err!.message!, /condor_q did not answer within 1000 ms/);
+      assert.ok(hung.ms >= 1000 && hung.ms < 2500, `answered after the probe's 1 s deadline: ${hung.ms} ms`);
+    } finally {
+      fake.scheddHangs(false);
+    }
+    assert.equal(submits(), before, 'nothing was submitted');
+    // Back: the probe passes and the job is submitted.
+    const d = conformancePod('away-back', { containers: [sh('main', 'sleep 600')] });
+    pods.push(d.pod);
+    await away.create(d);
+    assert.equal(submits(), before + 1);
+    assert.ok(fake.calls().includes('condor_q -name schedd01.example.org -totals'), fake.calls().join('\n'));
+    await away.delete(d.pod);
   });
 
   test('a schedd outage keeps the last known state; a new executor process finds the jobs again', async () => {

@@ -161,7 +161,21 @@ export function commands(opts: HtcondorOptions = {}) {
     cancel: (ids: readonly string[]): CommandLine => ({ argv: ['/bin/sh', '-c', CANCEL_SCRIPT, bin('condor_rm'), ...target(opts), ...ids] }),
     cancelByUid: (uid: string): CommandLine => ({ argv: [bin('condor_rm'), ...target(opts), '-constraint', `highrate_pod_uid == ${classAdString(uid)}`] }),
     ping: (): CommandLine => ({ argv: [bin('condor_status'), ...(opts.pool ? ['-pool', opts.pool] : []), '-json', '-attributes', 'Machine,TotalCpus,TotalMemory,State'] }),
+    /**
+     * Before each submit: asks the schedd the job goes to for its totals only (no job ads). A
+     * schedd that is down answers at once with "Failed to fetch ads"; one that does not answer
+     * at all runs into the probe's deadline (3 s) instead of condor_submit's connect timeout.
+     */
+    probe: (): CommandLine => ({ argv: [bin('condor_q'), ...target(opts), '-totals'] }),
   };
+}
+
+/**
+ * `condor_q -totals`: exit 0 with a "Total for query: N jobs; …" line when the schedd answered;
+ * exit 1 with "-- Failed to fetch ads from: <addr> : NAME" (and CEDAR's reason) when it did not.
+ */
+export function parseProbe(out: { stdout: string; stderr: string; exitCode: number }): boolean {
+  return out.exitCode === 0 && /^Total for /m.test(out.stdout) && !/Failed to fetch ads/.test(`${out.stdout}\n${out.stderr}`);
 }
 
 /** `condor_submit -terse` prints "<first> - <last>" job ids, e.g. "1234.0 - 1234.0". */

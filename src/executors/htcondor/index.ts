@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { BatchExecutor, type BatchExecutorOptions } from '../batch/executor.js';
 import { nodeSandbox, type BatchNodeOptions } from '../batch/node-sandbox.js';
 import type { BatchSystem } from '../batch/types.js';
-import { buildSubmit, commands, parseHistory, parsePing, parseStates, parseSubmit, type HtcondorOptions } from './htcondor.js';
+import { buildSubmit, commands, parseHistory, parsePing, parseProbe, parseStates, parseSubmit, type HtcondorOptions } from './htcondor.js';
 
-export { buildSubmit, commands, parseHistory, parsePing, parseStates, parseSubmit, jobState, condorFiles, CANCEL_SCRIPT, JOB_ATTRIBUTES, JOB_STATUS, type HtcondorOptions, type HtcondorProgram } from './htcondor.js';
+export { buildSubmit, commands, parseHistory, parsePing, parseProbe, parseStates, parseSubmit, jobState, condorFiles, CANCEL_SCRIPT, JOB_ATTRIBUTES, JOB_STATUS, type HtcondorOptions, type HtcondorProgram } from './htcondor.js';
 
 /** The submit description's file name, in the pod's state directory. */
 export const SUBMIT_FILE = 'job.sub';
@@ -40,6 +40,8 @@ export function htcondorSystem(opts: HtcondorOptions = {}): BatchSystem {
     cancelByNameCommand: (uid) => cmd.cancelByUid(uid),
     pingCommand: () => cmd.ping(),
     parsePing,
+    probeCommand: () => cmd.probe(),
+    parseProbe,
   };
 }
 
