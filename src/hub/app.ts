@@ -136,6 +136,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const proxyReady = ensureProxy(proxyOptions);
     proxyReady.catch(() => undefined); // awaited below
     undo.push(() => proxyReady.then((p) => p.client.close(), () => undefined));
+    const metrics = new HubMetrics();
     const audit = new AuditLog(store, { deniedPerMinute: config.audit.deniedPerMinute });
     audit.startMaintenance(config.audit.retentionDays);
     undo.push(() => audit.stop());
@@ -194,6 +195,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const login = new LoginFlow({ config, store, oidc: oidcLogin, https, audit, endIdpSessions: idp && ((u) => idp.endSessions(u)), afterLogin: fromIssuer && ((u, g, t) => fromIssuer.tokens.afterLogin(u, g, t)) });
 
     const proxy = await proxyReady;
+    proxy.client.observer = metrics.proxyCall;
     mark('proxy');
     flushProxyAuth = () => proxy.client.flushAuthCache();
     /** The hub's own route (as JupyterHub adds it: the proxy then follows a hub that moved ports) and the services'. */
@@ -234,7 +236,6 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       config, store, executors, proxy: proxy.client, quota, publicUrl, users,
       storageAccess: async (user, identity, mountPaths) => storage.podAccess(user, (await store.getUser(user))?.groups ?? [], identity, mountPaths),
     });
-    const metrics = new HubMetrics();
     const servers = new ServerManager({
       config, store, executors, proxy: proxy.client, dataDir, publicUrl, quota, users, metrics,
       clusterAccess: combineNotebookAccess(clusters?.notebookAccess, notebookDataAccess()), foreignRoute: isClusterRoutePath, defaultCommand: hostDefaultCommand(),
@@ -269,11 +270,22 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     handle = createHubHandler(hub);
     mark('api');
 
+    /** One reconcile pass: executors' pod states and the proxy's routes against the store (JupyterHub's check_routes, timed as it). */
+    const checkRoutes = async (): Promise<void> => {
+      const started = performance.now();
+      try {
+        await servers.reconcile();
+      } catch (err) {
+        log.warn('reconcile failed', { error: String(err) });
+      } finally {
+        metrics.checkRoutes.observe([], (performance.now() - started) / 1000);
+      }
+    };
     await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
     await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
     const timers = [
       ...(clusters ? [setInterval(() => void clusters.reconcile().catch((err: unknown) => log.warn('cluster reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000)] : []),
-      setInterval(() => void servers.reconcile().catch((err: unknown) => log.warn('reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000),
+      setInterval(() => void checkRoutes(), config.hub.reconcileInterval * 1000),
       setInterval(() => void cullOnce({ config, store, proxy: proxy.client, servers }).catch((err: unknown) => log.warn('cull failed', { error: String(err) })), config.culler.every * 1000),
       setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
     ];
@@ -282,6 +294,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     mark('reconciled');
     await awaitPublicPort(config.hub.ip, config.hub.port);
     mark('running');
+    metrics.hubStartup.observe([], startMs.running! / 1000);
     log.info('hub started', { hubUrl, publicUrl, proxyPid: proxy.pid, proxyReused: proxy.reused, startMs });
     announce(`highrate is running at ${publicUrl}/`);
     idp?.warm();

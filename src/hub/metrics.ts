@@ -31,19 +31,31 @@ function num(v: number): string {
   return v === Infinity ? '+Inf' : Number.isInteger(v) ? String(v) : String(v);
 }
 
-/** A histogram with labels, as prometheus_client renders one (cumulative buckets, _count, _sum, _created). */
+/**
+ * A histogram, as prometheus_client renders one (cumulative buckets, _count, _sum). Series are
+ * there from the start, at zero, for every value of `preset` (JupyterHub creates each status of
+ * its enums up front, so a rate() over a status that never happened is 0, not absent); a
+ * histogram without labels has its one series from the start.
+ */
 export class Histogram {
-  readonly #series = new Map<string, { values: string[]; counts: number[]; sum: number; count: number; created: number }>();
+  readonly #series = new Map<string, { values: string[]; counts: number[]; sum: number; count: number }>();
 
-  constructor(readonly name: string, readonly help: string, readonly labels: readonly string[], readonly buckets: readonly number[] = DEFAULT_BUCKETS) {}
+  constructor(readonly name: string, readonly help: string, readonly labels: readonly string[], readonly buckets: readonly number[] = DEFAULT_BUCKETS, preset: ReadonlyArray<readonly string[]> = labels.length ? [] : [[]]) {
+    for (const values of preset) this.#get(values);
+  }
 
-  observe(values: readonly string[], seconds: number): void {
+  #get(values: readonly string[]) {
     const key = values.join('\u0000');
     let s = this.#series.get(key);
     if (!s) {
-      s = { values: [...values], counts: this.buckets.map(() => 0), sum: 0, count: 0, created: Date.now() / 1000 };
+      s = { values: [...values], counts: this.buckets.map(() => 0), sum: 0, count: 0 };
       this.#series.set(key, s);
     }
+    return s;
+  }
+
+  observe(values: readonly string[], seconds: number): void {
+    const s = this.#get(values);
     for (let i = 0; i < this.buckets.length; i++) if (seconds <= this.buckets[i]!) s.counts[i]!++;
     s.sum += seconds;
     s.count++;
@@ -58,11 +70,28 @@ export class Histogram {
   }
 }
 
+const SPAWN_STATUSES: SpawnStatus[] = ['success', 'failure', 'already-pending', 'throttled', 'too-many-users'];
+const OUTCOMES = [['success'], ['failure']] as const;
+
+/** A call of the proxy's route API the hub timed (ProxyClient's observer). */
+export type ProxyCall = 'add' | 'delete' | 'poll';
+
 export class HubMetrics {
   readonly requests = new Histogram('jupyterhub_request_duration_seconds', 'request duration for all HTTP requests', ['method', 'handler', 'code']);
-  readonly spawns = new Histogram('jupyterhub_server_spawn_duration_seconds', 'time taken for server spawning operation', ['status'], SPAWN_BUCKETS);
-  readonly stops = new Histogram('jupyterhub_server_stop_seconds', 'time taken for server stopping operation', ['status']);
+  readonly spawns = new Histogram('jupyterhub_server_spawn_duration_seconds', 'time taken for server spawning operation', ['status'], SPAWN_BUCKETS, SPAWN_STATUSES.map((st) => [st]));
+  readonly stops = new Histogram('jupyterhub_server_stop_seconds', 'time taken for server stopping operation', ['status'], DEFAULT_BUCKETS, OUTCOMES);
+  readonly checkRoutes = new Histogram('jupyterhub_check_routes_duration_seconds', 'Time taken to validate all routes in proxy', []);
+  readonly hubStartup = new Histogram('jupyterhub_hub_startup_duration_seconds', 'Time taken for Hub to start', []);
+  readonly proxyPoll = new Histogram('jupyterhub_proxy_poll_duration_seconds', 'duration for polling all routes from proxy', []);
+  readonly proxyAdd = new Histogram('jupyterhub_proxy_add_duration_seconds', 'duration for adding user routes to proxy', ['status'], DEFAULT_BUCKETS, OUTCOMES);
+  readonly proxyDelete = new Histogram('jupyterhub_proxy_delete_duration_seconds', 'duration for deleting user routes from proxy', ['status'], DEFAULT_BUCKETS, OUTCOMES);
   readonly #rateLimited = new Map<string, number>();
+
+  /** A route API call ended after `seconds` (every add and delete, and every read of all routes). */
+  proxyCall = (call: ProxyCall, ok: boolean, seconds: number): void => {
+    if (call === 'poll') this.proxyPoll.observe([], seconds);
+    else (call === 'add' ? this.proxyAdd : this.proxyDelete).observe([ok ? 'success' : 'failure'], seconds);
+  };
 
   /** A server start ended (or was refused) after `seconds`. */
   spawn(status: SpawnStatus, seconds: number): void {
@@ -87,7 +116,12 @@ export class HubMetrics {
     this.spawns.render(out);
     out.push('# HELP jupyterhub_running_servers the number of user servers currently running', '# TYPE jupyterhub_running_servers gauge', `jupyterhub_running_servers ${running}`);
     out.push('# HELP jupyterhub_total_users total number of users', '# TYPE jupyterhub_total_users gauge', `jupyterhub_total_users ${users}`);
+    this.checkRoutes.render(out);
+    this.hubStartup.render(out);
+    this.proxyPoll.render(out);
+    this.proxyAdd.render(out);
     this.stops.render(out);
+    this.proxyDelete.render(out);
     out.push('# HELP highrate_api_rate_limited_total API requests refused 429 RATE_LIMITED, by the limit that refused them', '# TYPE highrate_api_rate_limited_total counter');
     for (const limit of ['user', 'address', 'global']) out.push(`highrate_api_rate_limited_total{limit="${limit}"} ${this.#rateLimited.get(limit) ?? 0}`);
     return out.join('\n') + '\n';

@@ -60,12 +60,34 @@ export class ProxyClient {
     this.#maxConnections = Math.max(1, opts.maxConnections ?? 2);
   }
 
+  /**
+   * Told how long each route add, route delete and read of all routes took, and whether it
+   * succeeded (the hub's metrics: JupyterHub's proxy_add/delete/poll_duration_seconds).
+   */
+  observer: ((call: 'add' | 'delete' | 'poll', ok: boolean, seconds: number) => void) | undefined;
+
+  async #timed<T>(call: 'add' | 'delete' | 'poll', fn: () => Promise<T>): Promise<T> {
+    const observer = this.observer;
+    if (!observer) return fn();
+    const started = performance.now();
+    let ok = false;
+    try {
+      const out = await fn();
+      ok = true;
+      return out;
+    } finally {
+      observer(call, ok, (performance.now() - started) / 1000);
+    }
+  }
+
   /** All routes, keyed by prefix; with `inactiveSince`, only routes idle since before then. */
-  async getRoutes(inactiveSince?: Date): Promise<Record<string, ProxyRoute>> {
-    const query = inactiveSince === undefined ? '' : `?inactive_since=${encodeURIComponent(inactiveSince.toISOString())}`;
-    const answer = await this.#call('GET', `/api/routes${query}`);
-    if (answer.status !== 200) throw unexpected('GET /api/routes', answer);
-    return JSON.parse(answer.body) as Record<string, ProxyRoute>;
+  getRoutes(inactiveSince?: Date): Promise<Record<string, ProxyRoute>> {
+    return this.#timed('poll', async () => {
+      const query = inactiveSince === undefined ? '' : `?inactive_since=${encodeURIComponent(inactiveSince.toISOString())}`;
+      const answer = await this.#call('GET', `/api/routes${query}`);
+      if (answer.status !== 200) throw unexpected('GET /api/routes', answer);
+      return JSON.parse(answer.body) as Record<string, ProxyRoute>;
+    });
   }
 
   /** One route, or undefined when there is none at exactly `prefix`. */
@@ -77,17 +99,21 @@ export class ProxyClient {
   }
 
   /** Adds or replaces the route at `prefix`. `data` is kept with the route (e.g. user, server_name). */
-  async addRoute(prefix: string, target: string, data: Record<string, unknown> = {}): Promise<void> {
-    const answer = await this.#call('POST', routePath(prefix), JSON.stringify({ ...data, target }));
-    if (answer.status !== 201) throw unexpected('POST route', answer);
+  addRoute(prefix: string, target: string, data: Record<string, unknown> = {}): Promise<void> {
+    return this.#timed('add', async () => {
+      const answer = await this.#call('POST', routePath(prefix), JSON.stringify({ ...data, target }));
+      if (answer.status !== 201) throw unexpected('POST route', answer);
+    });
   }
 
   /** Removes the route at `prefix`; false when there was none (not an error, as JupyterHub treats it). */
-  async deleteRoute(prefix: string): Promise<boolean> {
-    const answer = await this.#call('DELETE', routePath(prefix));
-    if (answer.status === 204) return true;
-    if (answer.status === 404) return false;
-    throw unexpected('DELETE route', answer);
+  deleteRoute(prefix: string): Promise<boolean> {
+    return this.#timed('delete', async () => {
+      const answer = await this.#call('DELETE', routePath(prefix));
+      if (answer.status === 204) return true;
+      if (answer.status === 404) return false;
+      throw unexpected('DELETE route', answer);
+    });
   }
 
   /**

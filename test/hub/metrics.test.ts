@@ -57,7 +57,22 @@ describe('hub metrics', () => {
     assert.equal((await scrape('/hub/api/metrics')).m.get('jupyterhub_total_users'), 4);
   });
 
-  test('starts, a refusal past activeServerLimit and stops are counted with JupyterHub\'s status labels and buckets', async () => {
+  test('starts, a refusal past activeServerLimit and stops are counted with JupyterHub\'s status labels and buckets; the route API calls they make too', async () => {
+    const before = (await scrape()).m;
+    // Every status of JupyterHub's enums is there from the start, at zero.
+    for (const st of ['success', 'failure', 'already-pending', 'throttled', 'too-many-users']) assert.equal(before.get(`jupyterhub_server_spawn_duration_seconds_count{status="${st}"}`), 0, st);
+    for (const h of ['jupyterhub_server_stop_seconds', 'jupyterhub_proxy_add_duration_seconds', 'jupyterhub_proxy_delete_duration_seconds']) {
+      assert.equal(before.get(`${h}_count{status="failure"}`), 0, h);
+      assert.ok(before.has(`${h}_count{status="success"}`), h);
+    }
+    // The hub's own start: one observation, its time since the process started (here the test's own process).
+    assert.equal(before.get('jupyterhub_hub_startup_duration_seconds_count'), 1);
+    assert.ok(before.get('jupyterhub_hub_startup_duration_seconds_sum')! > 0);
+    assert.ok(before.get('jupyterhub_proxy_poll_duration_seconds_count')! >= 1, 'the first reconcile read the routes');
+    // The periodic reconcile (every 30 s here) may or may not have run yet; the series is there either way.
+    assert.equal(before.get('jupyterhub_check_routes_duration_seconds_bucket{le="+Inf"}'), before.get('jupyterhub_check_routes_duration_seconds_count'));
+    const added = before.get('jupyterhub_proxy_add_duration_seconds_count{status="success"}')!;
+    const deleted = before.get('jupyterhub_proxy_delete_duration_seconds_count{status="success"}')!;
     assert.equal((await p.api('POST', '/hub/api/users/m1/server', { token: admin }, {})).status, 201);
     assert.equal((await p.api('POST', '/hub/api/users/m2/server', { token: admin }, {})).status, 429);
     let m = (await scrape()).m;
@@ -70,6 +85,9 @@ describe('hub metrics', () => {
     m = (await scrape()).m;
     assert.equal(m.get('jupyterhub_running_servers'), 0);
     assert.equal(m.get('jupyterhub_server_stop_seconds_count{status="success"}'), 1);
+    assert.equal(m.get('jupyterhub_proxy_add_duration_seconds_count{status="success"}'), added + 1, 'm1\'s route');
+    assert.equal(m.get('jupyterhub_proxy_delete_duration_seconds_count{status="success"}'), deleted + 1, 'm1\'s route removed');
+    assert.equal(m.get('jupyterhub_proxy_add_duration_seconds_bucket{status="success",le="+Inf"}'), added + 1);
     assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="POST",handler="/hub/api/users/:name/server",code="429"}'), 1);
     assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="DELETE",handler="/hub/api/users/:name/server",code="204"}'), 1);
   });
