@@ -31,6 +31,15 @@ export function freshUpBundle(dir = bundleDir): string | null {
 
 export type CodeCacheState = 'accepted' | 'rejected' | 'absent';
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface CompiledBundle {
   exports: Record<string, unknown>;
   /** What V8 made of the code cache found beside the bundle. */
@@ -86,7 +95,10 @@ export function loadCompiledBundle(entry: string): CompiledBundle {
         return false;
       }
       for (const f of readdirSync(dirname(entry))) {
-        if (f.startsWith(`${basename(entry)}.`) && f.endsWith('.v8cache') && join(dirname(entry), f) !== cacheFile) {
+        if (!f.startsWith(`${basename(entry)}.`) || join(dirname(entry), f) === cacheFile) continue;
+        // Older sources' caches, and temporary files of writers that were killed mid-write.
+        const writer = /\.(\d+)\.tmp$/.exec(f);
+        if (f.endsWith('.v8cache') || (writer && !alive(Number(writer[1])))) {
           try { unlinkSync(join(dirname(entry), f)); } catch { /* another process's */ }
         }
       }

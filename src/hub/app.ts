@@ -290,8 +290,8 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       setInterval(() => void store.deleteExpiredTokens(new Date().toISOString()).catch(() => undefined), 3600 * 1000),
     ];
     for (const t of timers) t.unref();
-    // "running" only once a request through the public port reaches this hub.
     mark('reconciled');
+    // "running" only once a request through the public port reaches this hub.
     await awaitPublicPort(config.hub.ip, config.hub.port);
     mark('running');
     metrics.hubStartup.observe([], startMs.running! / 1000);

@@ -106,10 +106,16 @@ describe('the bundled highrate up', () => {
     assert.deepEqual({ ...load(), cacheFile: undefined }, { up: 'function', cache: 'rejected', cacheFile: undefined });
     // Another source of the same length would pass V8's own check: the cache is named by the source's hash.
     appendFileSync(entry, '\n');
+    // A writer killed between its write and its rename left a temporary file; a live writer's stays.
+    const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
+    writeFileSync(`${first.cacheFile}.${dead.stdout.trim()}.tmp`, 'partial');
+    writeFileSync(`${first.cacheFile}.${process.pid}.tmp`, 'in progress');
     const changed = load(true);
     assert.equal(changed.cache, 'absent');
     assert.notEqual(changed.cacheFile, first.cacheFile);
     assert.deepEqual(caches(), [changed.cacheFile.slice(bundleDir.length + 1)], 'the old source\'s cache was removed when the new one was written');
+    assert.deepEqual(readdirSync(bundleDir).filter((f) => f.endsWith('.tmp')), [`${first.cacheFile.slice(bundleDir.length + 1)}.${process.pid}.tmp`], 'the dead writer\'s file was removed');
+    rmSync(`${first.cacheFile}.${process.pid}.tmp`);
     assert.equal(load().cache, 'accepted');
   });
 
