@@ -70,9 +70,10 @@ interface ProxyRecord {
  * may hold its secrets (HIGHRATE_ADMIN_PASSWORD, client secrets, cloud credentials), none of
  * which the proxy needs, and /proc/<pid>/environ of a long-lived process is one more place to
  * read them from. NODE_EXTRA_CA_CERTS is kept: a hub behind https with a site CA (the authorize
- * URL) must still be trusted.
+ * URL) must still be trusted; so are glibc's malloc settings an administrator tunes the
+ * platform's memory with (MALLOC_ARENA_MAX: fewer arenas, less native memory held).
  */
-const PROXY_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL', 'NODE_EXTRA_CA_CERTS'] as const;
+const PROXY_ENV = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'HIGHRATE_LOG_LEVEL', 'NODE_EXTRA_CA_CERTS', 'MALLOC_ARENA_MAX'] as const;
 
 /** The proxy's environment: `PROXY_ENV` from `parent`, HIGHRATE_COMPONENT, and the token only when given. */
 export function proxyEnvironment(parent: NodeJS.ProcessEnv, token?: string): NodeJS.ProcessEnv {
