@@ -68,8 +68,12 @@ export function storageFullError(err: unknown): unknown {
  * "database" for another hop's failure would mislead.
  */
 const STORE_UNAVAILABLE_CODES = new Set(['57014', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'SQLITE_BUSY']);
-/** pg's own client-side failures carry no code, only these messages. */
-const STORE_UNAVAILABLE_MESSAGES = /^(Query read timeout|Connection terminated|timeout exceeded when trying to connect|Connection terminated unexpectedly)/;
+/**
+ * pg's own client-side failures carry no code, only these messages. "not queryable": a query on a
+ * client whose connection broke while it was checked out (a transaction when the database went
+ * away): seen once as a 500 in the PostgreSQL chaos test.
+ */
+const STORE_UNAVAILABLE_MESSAGES = /^(Query read timeout|Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable|Client was closed and is not queryable)/;
 
 function isStoreUnavailable(err: unknown): boolean {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
