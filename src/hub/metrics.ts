@@ -5,6 +5,7 @@
  * unchanged, plus highrate's own counters (prefixed `highrate_`). Text format 0.0.4, no client
  * library; every label set is bounded (route patterns, not paths).
  */
+import type { RouteApiCall } from '../proxy/client.js';
 import type { Store } from '../store/types.js';
 
 /** prometheus_client's default buckets (request durations, stops). */
@@ -28,7 +29,7 @@ function labelText(names: readonly string[], values: readonly string[], extra = 
 }
 
 function num(v: number): string {
-  return v === Infinity ? '+Inf' : Number.isInteger(v) ? String(v) : String(v);
+  return v === Infinity ? '+Inf' : String(v);
 }
 
 /**
@@ -73,8 +74,6 @@ export class Histogram {
 const SPAWN_STATUSES: SpawnStatus[] = ['success', 'failure', 'already-pending', 'throttled', 'too-many-users'];
 const OUTCOMES = [['success'], ['failure']] as const;
 
-/** A call of the proxy's route API the hub timed (ProxyClient's observer). */
-export type ProxyCall = 'add' | 'delete' | 'poll';
 
 export class HubMetrics {
   readonly requests = new Histogram('jupyterhub_request_duration_seconds', 'request duration for all HTTP requests', ['method', 'handler', 'code']);
@@ -88,7 +87,7 @@ export class HubMetrics {
   readonly #rateLimited = new Map<string, number>();
 
   /** A route API call ended after `seconds` (every add and delete, and every read of all routes). */
-  proxyCall = (call: ProxyCall, ok: boolean, seconds: number): void => {
+  proxyCall = (call: RouteApiCall, ok: boolean, seconds: number): void => {
     if (call === 'poll') this.proxyPoll.observe([], seconds);
     else (call === 'add' ? this.proxyAdd : this.proxyDelete).observe([ok ? 'success' : 'failure'], seconds);
   };

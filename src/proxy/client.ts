@@ -28,6 +28,9 @@ export interface ProxyClientOptions {
   maxConnections?: number;
 }
 
+/** The route API calls the client times for its observer: a route added, a route deleted, all routes read. */
+export type RouteApiCall = 'add' | 'delete' | 'poll';
+
 /** Calls queued on one connection before another one is opened. */
 const PIPELINE_SPREAD = 8;
 
@@ -64,9 +67,9 @@ export class ProxyClient {
    * Told how long each route add, route delete and read of all routes took, and whether it
    * succeeded (the hub's metrics: JupyterHub's proxy_add/delete/poll_duration_seconds).
    */
-  observer: ((call: 'add' | 'delete' | 'poll', ok: boolean, seconds: number) => void) | undefined;
+  observer: ((call: RouteApiCall, ok: boolean, seconds: number) => void) | undefined;
 
-  async #timed<T>(call: 'add' | 'delete' | 'poll', fn: () => Promise<T>): Promise<T> {
+  async #timed<T>(call: RouteApiCall, fn: () => Promise<T>): Promise<T> {
     const observer = this.observer;
     if (!observer) return fn();
     const started = performance.now();

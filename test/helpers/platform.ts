@@ -217,12 +217,12 @@ export function killRecordedProcesses(dataDir: string): void {
             const txt = readFileSync(join(pods, uid, f), 'utf8');
             const pid = Number(/"pid"\s*:\s*(\d+)/.exec(txt)?.[1] ?? txt.trim());
             if (pid > 1) pids.push(pid);
+            if (f === 'state.json') {
+              const cgroup = (JSON.parse(txt) as { cgroup?: PodCgroup | null }).cgroup;
+              if (cgroup) cgroups.push(cgroup);
+            }
           } catch { /* absent */ }
         }
-        try {
-          const cgroup = (JSON.parse(readFileSync(join(pods, uid, 'state.json'), 'utf8')) as { cgroup?: PodCgroup | null }).cgroup;
-          if (cgroup) cgroups.push(cgroup);
-        } catch { /* no state */ }
       }
     }
   }
