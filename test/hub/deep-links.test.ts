@@ -27,6 +27,8 @@ describe('deep links to stopped servers', () => {
     p = await Platform.start({
       users: [{ name: 'bob', password: 'bob-secret-pw' }, { name: 'alice', password: 'alice-secret-pw' }],
       config: {
+        // No periodic reconcile: it would put back the route a test drops before the request reaches the hub.
+        hub: { reconcileInterval: 3600 },
         profiles: [
           { name: 'tiny', default: true, command: tinyServerCommand() },
           // Never listens: stays "starting" for the start timeout.
