@@ -281,7 +281,10 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
         metrics.checkRoutes.observe([], (performance.now() - started) / 1000);
       }
     };
+    // JupyterHub's init_spawners: the servers of the last run re-attached (or found gone).
+    const initStarted = performance.now();
     await servers.reconcile().catch((err: unknown) => log.error('initial reconcile failed', { error: String(err) }));
+    metrics.initSpawners.observe([], (performance.now() - initStarted) / 1000);
     await clusters?.reconcile().catch((err: unknown) => log.error('initial cluster reconcile failed', { error: String(err) }));
     const timers = [
       ...(clusters ? [setInterval(() => void clusters.reconcile().catch((err: unknown) => log.warn('cluster reconcile failed', { error: String(err) })), config.hub.reconcileInterval * 1000)] : []),

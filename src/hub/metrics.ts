@@ -81,9 +81,11 @@ export class HubMetrics {
   readonly stops = new Histogram('jupyterhub_server_stop_seconds', 'time taken for server stopping operation', ['status'], DEFAULT_BUCKETS, OUTCOMES);
   readonly checkRoutes = new Histogram('jupyterhub_check_routes_duration_seconds', 'Time taken to validate all routes in proxy', []);
   readonly hubStartup = new Histogram('jupyterhub_hub_startup_duration_seconds', 'Time taken for Hub to start', []);
+  readonly initSpawners = new Histogram('jupyterhub_init_spawners_duration_seconds', 'Time taken for spawners to initialize', []);
   readonly proxyPoll = new Histogram('jupyterhub_proxy_poll_duration_seconds', 'duration for polling all routes from proxy', []);
   readonly proxyAdd = new Histogram('jupyterhub_proxy_add_duration_seconds', 'duration for adding user routes to proxy', ['status'], DEFAULT_BUCKETS, OUTCOMES);
   readonly proxyDelete = new Histogram('jupyterhub_proxy_delete_duration_seconds', 'duration for deleting user routes from proxy', ['status'], DEFAULT_BUCKETS, OUTCOMES);
+  readonly serverPolls = new Histogram('jupyterhub_server_poll_duration_seconds', 'time taken to poll if server is running', ['status'], DEFAULT_BUCKETS, [['running'], ['stopped']]);
   readonly #rateLimited = new Map<string, number>();
 
   /** A route API call ended after `seconds` (every add and delete, and every read of all routes). */
@@ -99,6 +101,14 @@ export class HubMetrics {
 
   stop(status: StopStatus, seconds: number): void {
     this.stops.observe([status], seconds);
+  }
+
+  /**
+   * A running server was polled by a reconcile: its executor answered after `seconds` (one
+   * status call covers all of an executor's servers, so each is counted with the call's time).
+   */
+  serverPoll(running: boolean, seconds: number): void {
+    this.serverPolls.observe([running ? 'running' : 'stopped'], seconds);
   }
 
   /** An API request refused 429 RATE_LIMITED by the bucket of `limit` (user, address, global). */
@@ -117,8 +127,10 @@ export class HubMetrics {
     out.push('# HELP jupyterhub_total_users total number of users', '# TYPE jupyterhub_total_users gauge', `jupyterhub_total_users ${users}`);
     this.checkRoutes.render(out);
     this.hubStartup.render(out);
+    this.initSpawners.render(out);
     this.proxyPoll.render(out);
     this.proxyAdd.render(out);
+    this.serverPolls.render(out);
     this.stops.render(out);
     this.proxyDelete.render(out);
     out.push('# HELP highrate_api_rate_limited_total API requests refused 429 RATE_LIMITED, by the limit that refused them', '# TYPE highrate_api_rate_limited_total counter');

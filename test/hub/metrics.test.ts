@@ -5,6 +5,8 @@
  * refusals — and gauges read from the store.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tinyServerCommand } from '../fixtures/tiny-server.js';
 import { http } from '../helpers/http.js';
@@ -28,7 +30,8 @@ describe('hub metrics', () => {
   before(async () => {
     p = await Platform.start({
       config: {
-        hub: { activeServerLimit: 1, apiRateLimit: { userRate: 1, userBurst: 3 } },
+        // Reconciles (server polls) only when a test asks for one, through POST /hub/api/proxy.
+        hub: { activeServerLimit: 1, apiRateLimit: { userRate: 1, userBurst: 3 }, reconcileInterval: 3600 },
         profiles: [{ name: 'tiny', default: true, command: tinyServerCommand() }],
       },
     });
@@ -69,8 +72,10 @@ describe('hub metrics', () => {
     assert.equal(before.get('jupyterhub_hub_startup_duration_seconds_count'), 1);
     assert.ok(before.get('jupyterhub_hub_startup_duration_seconds_sum')! > 0);
     assert.ok(before.get('jupyterhub_proxy_poll_duration_seconds_count')! >= 1, 'the first reconcile read the routes');
-    // The periodic reconcile (every 30 s here) may or may not have run yet; the series is there either way.
-    assert.equal(before.get('jupyterhub_check_routes_duration_seconds_bucket{le="+Inf"}'), before.get('jupyterhub_check_routes_duration_seconds_count'));
+    // No periodic reconcile has run (hourly here); the series is there all the same.
+    assert.equal(before.get('jupyterhub_check_routes_duration_seconds_count'), 0);
+    // The servers of the last run were re-attached once, at the start (there were none).
+    assert.equal(before.get('jupyterhub_init_spawners_duration_seconds_count'), 1);
     const added = before.get('jupyterhub_proxy_add_duration_seconds_count{status="success"}')!;
     const deleted = before.get('jupyterhub_proxy_delete_duration_seconds_count{status="success"}')!;
     assert.equal((await p.api('POST', '/hub/api/users/m1/server', { token: admin }, {})).status, 201);
@@ -104,5 +109,35 @@ describe('hub metrics', () => {
     assert.equal(m.get('highrate_api_rate_limited_total{limit="global"}'), 0);
     assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="GET",handler="/hub/api/user",code="200"}'), ok);
     assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="GET",handler="/hub/api/user",code="429"}'), limited);
+  });
+
+  test('each reconcile polls the running servers: running while they are, stopped once the process is gone', async () => {
+    const polls = async () => {
+      const m = (await scrape()).m;
+      const running = m.get('jupyterhub_server_poll_duration_seconds_count{status="running"}')!;
+      const stopped = m.get('jupyterhub_server_poll_duration_seconds_count{status="stopped"}')!;
+      assert.equal(m.get('jupyterhub_server_poll_duration_seconds_bucket{status="running",le="+Inf"}'), running);
+      return { running, stopped };
+    };
+    const sync = async () => assert.equal((await p.api('POST', '/hub/api/proxy', { token: admin })).status, 200);
+    assert.deepEqual(await polls(), { running: 0, stopped: 0 }, 'both series there from the start, at zero');
+    assert.equal((await p.api('POST', '/hub/api/users/m2/server', { token: admin }, {})).status, 201);
+    try {
+      await sync();
+      await sync();
+      assert.deepEqual(await polls(), { running: 2, stopped: 0 });
+      // The server's process dies behind the hub's back: the next poll finds it stopped.
+      const store = await p.openStore();
+      const row = await store.getServer('m2', '');
+      await store.close();
+      const state = JSON.parse(readFileSync(join(p.dataDir, 'executors', row!.executor!, 'pods', row!.podUid!, 'state.json'), 'utf8')) as { pid: number };
+      process.kill(-state.pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 300));
+      await sync();
+      assert.deepEqual(await polls(), { running: 2, stopped: 1 });
+      assert.equal((await p.api('GET', '/hub/api/users/m2', { token: admin })).json().servers[''], undefined, 'the hub marked it stopped');
+    } finally {
+      await p.api('DELETE', '/hub/api/users/m2/server', { token: admin });
+    }
   });
 });

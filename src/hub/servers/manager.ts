@@ -49,8 +49,8 @@ export interface ManagerDeps {
   foreignRoute?: (path: string) => boolean;
   /** Starts the proxy again when it is unreachable (a dead process), re-attaching to a live one. */
   reviveProxy?: () => Promise<void>;
-  /** JupyterHub's spawn and stop histograms (src/hub/metrics.ts). */
-  metrics?: Pick<HubMetrics, 'spawn' | 'stop'>;
+  /** JupyterHub's spawn, stop and server poll histograms (src/hub/metrics.ts). */
+  metrics?: Pick<HubMetrics, 'spawn' | 'stop' | 'serverPoll'>;
   /** Storage tokens for pods (src/storage): prepares the user's token file and says how to mount it. */
   storageAccess?: (user: string, groups: readonly string[], identity: UnixIdentity, mountPaths: boolean) => Promise<NotebookStorageAccess>;
 }
@@ -455,12 +455,16 @@ export class ServerManager {
     }
     const statuses = new Map<string, PodStatus>();
     const unreachable = new Set<string>();
+    /** Seconds each executor took to answer for its servers. */
+    const polledIn = new Map<string, number>();
     for (const [name, rows] of byExecutor) {
       const ex = this.deps.executors.get(name);
       if (!ex) continue;
       try {
         const pods = rows.map((r) => r.spawnState.pod as Pod).filter(Boolean);
+        const began = performance.now();
         for (const st of await ex.status(pods)) statuses.set(st.UID, st);
+        polledIn.set(name, (performance.now() - began) / 1000);
       } catch (err) {
         // Never mark servers dead because the executor could not answer.
         unreachable.add(name);
@@ -491,6 +495,7 @@ export class ServerManager {
       const c = st?.containers[0];
       const alive = !!st && !c?.state.terminated;
       if (row.state === 'running') {
+        this.deps.metrics?.serverPoll(alive, polledIn.get(row.executor) ?? 0);
         if (!alive) {
           const why = c?.state.terminated ? `The server exited with code ${c.state.terminated.exitCode}.` : 'The server is gone.';
           log.warn('reconcile: server died', { user: row.user, server: row.name, why });
