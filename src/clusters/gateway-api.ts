@@ -3,7 +3,7 @@ import { errorBody, fail, HighrateError } from '../errors/catalogue.js';
 import { clientIp } from '../hub/audit/index.js';
 import { sendEmpty, sendJson } from '../http/respond.js';
 import { Router } from '../http/router.js';
-import type { Identity } from '../hub/identity.js';
+import type { Identity } from '../auth/identity.js';
 import type { RequestContext } from '../hub/request.js';
 import { log, redactUrl } from '../log.js';
 import type { ClusterRow, ClusterStatus, UserRow } from '../store/types.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readCookie } from '../auth/tokens.js';
 import { fail } from '../errors/catalogue.js';
-import type { Identity } from '../hub/identity.js';
+import type { Identity } from '../auth/identity.js';
 import type { RequestContext } from '../hub/request.js';
 
 /** The cookie that caches a gateway authentication, as dask-gateway's authenticators set one. */

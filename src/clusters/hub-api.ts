@@ -2,7 +2,7 @@ import { needsScope } from '../auth/scopes.js';
 import { fail } from '../errors/catalogue.js';
 import { sendEmpty, sendJson } from '../http/respond.js';
 import type { Router } from '../http/router.js';
-import type { Identity } from '../hub/identity.js';
+import type { Identity } from '../auth/identity.js';
 import type { RequestContext } from '../hub/request.js';
 import type { ProgressEvent } from '../hub/servers/progress.js';
 import type { ClusterRow, ClusterStatus } from '../store/types.js';

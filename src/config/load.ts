@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { fail } from '../errors/catalogue.js';
 import { ConfigSchema, type Config, type Profile } from './schema.js';
 import { validateScopes } from '../auth/scopes.js';
-import { BUILTIN_ROLE_NAMES } from '../hub/rbac/builtin-roles.js';
+import { BUILTIN_ROLE_NAMES } from '../auth/roles/builtin-roles.js';
 
 /** The profile used when the config declares none: the system notebook on the local executor. */
 export const DEFAULT_PROFILE = {

@@ -29,7 +29,7 @@ import { ensureAdminAccount } from './admin-account.js';
 import { LazyIdp } from './embedded-idp.js';
 import { ANONYMOUS, AuditLog } from './audit/index.js';
 import { QuotaService } from './quota/index.js';
-import { JwtAccessTokens, Rbac } from './rbac/index.js';
+import { JwtAccessTokens, Rbac } from '../auth/index.js';
 import { StorageService, storageEmbedded, usersWithServers } from '../storage/index.js';
 import { storageTokensFromIssuer } from '../storage/issuer-tokens.js';
 import { HubMetrics } from './metrics.js';

@@ -5,7 +5,7 @@ import type { ProxyClient } from '../proxy/index.js';
 import type { ServerManager } from './servers/manager.js';
 import type { ClusterService } from '../clusters/service.js';
 import type { LoginFlow } from './login.js';
-import type { Rbac } from './rbac/index.js';
+import type { Rbac } from '../auth/index.js';
 import type { QuotaService } from './quota/index.js';
 import type { AuditLog } from './audit/index.js';
 

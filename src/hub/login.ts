@@ -5,10 +5,10 @@ import { HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import type { Store, UserRow } from '../store/types.js';
 import { safeNext, sendPage } from './html.js';
-import { SESSION_COOKIE, sessionIdOf, XSRF_COOKIE } from './identity.js';
+import { SESSION_COOKIE, sessionIdOf, XSRF_COOKIE } from '../auth/identity.js';
 import type { RequestContext } from './request.js';
 import { clientIp, type AuditLog } from './audit/index.js';
-import { decideLogin } from './rbac/login-policy.js';
+import { decideLogin } from '../auth/login-policy.js';
 
 /** What the hub needs from an OIDC client (src/auth/oidc-login.ts provides it). */
 export interface OidcClient {

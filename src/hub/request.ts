@@ -4,7 +4,7 @@ import { safeEqual } from '../auth/tokens.js';
 import { fail } from '../errors/catalogue.js';
 import { readJson } from '../http/body.js';
 import type { Hub } from './context.js';
-import { credentialOf, resolveCredential, type Identity } from './identity.js';
+import { credentialOf, resolveCredential, type Identity } from '../auth/identity.js';
 import { clientIp, type AuditEvent } from './audit/index.js';
 
 /** One request as handlers see it. Identity is resolved lazily, once. */

@@ -3,7 +3,7 @@ import { sendError } from '../http/respond.js';
 import { clientIp } from './audit/index.js';
 import type { Hub } from './context.js';
 import { safeNext, sendPage } from './html.js';
-import type { Identity } from './identity.js';
+import type { Identity } from '../auth/identity.js';
 import { serverPath } from './models.js';
 import { wantsHtml, type RequestContext } from './request.js';
 

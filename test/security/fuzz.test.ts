@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { createApiRouter } from '../../src/hub/http-app.js';
-import { isValidGroupName } from '../../src/hub/rbac/index.js';
+import { isValidGroupName } from '../../src/auth/index.js';
 import { ERRORS } from '../../src/errors/catalogue.js';
 import { http, type Reply } from '../helpers/http.js';
 import { Platform } from '../helpers/platform.js';

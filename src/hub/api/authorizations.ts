@@ -3,7 +3,7 @@ import { readBody } from '../../http/body.js';
 import { sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
 import { log } from '../../log.js';
-import { resolveCredential, SESSION_COOKIE, type Identity } from '../identity.js';
+import { resolveCredential, SESSION_COOKIE, type Identity } from '../../auth/identity.js';
 import { userModel, type ModelViewer } from '../models.js';
 import type { RequestContext } from '../request.js';
 

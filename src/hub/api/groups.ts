@@ -4,7 +4,7 @@ import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
 import type { GroupRow } from '../../store/types.js';
 import { checkUsername } from '../names.js';
-import { checkGroupName } from '../rbac/index.js';
+import { checkGroupName } from '../../auth/index.js';
 import type { RequestContext } from '../request.js';
 import { acceptsPagination, pageOf, paginated } from './pagination.js';
 

@@ -3,7 +3,7 @@ import { safeEqual, tokenFromAuthorization } from '../../auth/tokens.js';
 import { fail } from '../../errors/catalogue.js';
 import { sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
-import { resolveCredential } from '../identity.js';
+import { resolveCredential } from '../../auth/identity.js';
 import { checkServerName, checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
 import { profileModel } from '../servers/options.js';

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { test } from 'node:test';
 import { HighrateError } from '../../errors/catalogue.js';
 import { ApiRateLimitSchema } from '../../config/schema.js';
-import { Identity } from '../identity.js';
+import { Identity } from '../../auth/identity.js';
 import type { UserRow } from '../../store/types.js';
 import { ApiRateLimiter, BucketTable, isLoopback } from './rate-limit.js';
 

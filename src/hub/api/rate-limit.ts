@@ -4,7 +4,7 @@ import type { ApiRateLimitSchema } from '../../config/schema.js';
 import { safeEqual, tokenFromAuthorization } from '../../auth/tokens.js';
 import { fail } from '../../errors/catalogue.js';
 import { clientIp } from '../audit/index.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../auth/identity.js';
 
 export type ApiRateLimitConfig = z.output<typeof ApiRateLimitSchema>;
 

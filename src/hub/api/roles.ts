@@ -4,7 +4,7 @@ import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
 import type { PrincipalKind } from '../../store/types.js';
 import { checkUsername } from '../names.js';
-import { BUILTIN_ROLE_NAMES, checkGroupName, checkRoleName, holdsEverything } from '../rbac/index.js';
+import { BUILTIN_ROLE_NAMES, checkGroupName, checkRoleName, holdsEverything } from '../../auth/index.js';
 import type { RequestContext } from '../request.js';
 
 const READ = needsScope('read:roles');

@@ -4,7 +4,7 @@ import { fail } from '../../errors/catalogue.js';
 import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { Router } from '../../http/router.js';
 import type { ServiceTokenRow } from '../../store/types.js';
-import { checkRoleName } from '../rbac/index.js';
+import { checkRoleName } from '../../auth/index.js';
 import type { RequestContext } from '../request.js';
 
 const LIST = needsScope('list:services');

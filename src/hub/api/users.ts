@@ -6,8 +6,8 @@ import { userModel, type ModelViewer } from '../models.js';
 import { checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
 import type { ServerRow, UserRow } from '../../store/types.js';
-import { holdsEverything } from '../rbac/index.js';
-import { sessionIdOf, type Identity } from '../identity.js';
+import { holdsEverything } from '../../auth/index.js';
+import { sessionIdOf, type Identity } from '../../auth/identity.js';
 import { acceptsPagination, pageOf, paginated } from './pagination.js';
 
 const LIST_USERS = needsScope('list:users');

@@ -5,7 +5,7 @@ import { fail, HighrateError } from '../../errors/catalogue.js';
 import type { ContainerStatus, Pod, PodStatus } from '../../executors/types.js';
 import { sendEmpty, sendJson } from '../../http/respond.js';
 import type { ClusterStatus } from '../../store/types.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../auth/identity.js';
 import type { Router } from '../../http/router.js';
 import type { RequestContext } from '../request.js';
 import { parseAddress } from '../servers/remote-address.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { log } from '../../log.js';
 import type { AuditRow, NewAuditRow, Store } from '../../store/types.js';
-import type { Identity } from '../identity.js';
+import type { Identity } from '../../auth/identity.js';
 
 /** Who did it, as the audit log names them. */
 export interface AuditActor {

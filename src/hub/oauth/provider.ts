@@ -16,7 +16,7 @@ import { readBody } from '../../http/body.js';
 import type { Router } from '../../http/router.js';
 import type { OAuthClientRow } from '../../store/types.js';
 import { sendPage } from '../html.js';
-import { sessionIdOf, type Identity } from '../identity.js';
+import { sessionIdOf, type Identity } from '../../auth/identity.js';
 import type { RequestContext } from '../request.js';
 
 /** How long a code may wait for its exchange (RFC 6749 §4.1.2: short; oauthlib's default). */

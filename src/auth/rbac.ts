@@ -1,9 +1,9 @@
-import type { ScopeSet } from '../../auth/scopes.js';
-import type { Config, ServiceConfig } from '../../config/schema.js';
-import type { Store, UserRow } from '../../store/types.js';
-import { Identity, type CredentialResolver } from '../identity.js';
+import type { ScopeSet } from './scopes.js';
+import type { Config, ServiceConfig } from '../config/schema.js';
+import type { Store, UserRow } from '../store/types.js';
+import { Identity, type CredentialResolver } from './identity.js';
 import type { JwtAccessTokens } from './jwt-access.js';
-import { RoleBook } from './role-book.js';
+import { RoleBook } from './roles/role-book.js';
 
 const TOUCH_EVERY_MS = 30_000;
 

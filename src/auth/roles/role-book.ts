@@ -1,4 +1,4 @@
-import { ownerRoleScopes, type ScopeSet } from '../../auth/scopes.js';
+import { ownerRoleScopes, type ScopeSet } from '../scopes.js';
 import type { Config } from '../../config/schema.js';
 import { log } from '../../log.js';
 import type { PrincipalKind, RoleAssignmentRow, RoleRow, Store, UserRow } from '../../store/types.js';

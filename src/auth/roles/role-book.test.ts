@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allows, listScopes } from '../../auth/scopes.js';
+import { allows, listScopes } from '../scopes.js';
 import { log } from '../../log.js';
 import { createStore } from '../../store/index.js';
 import { RoleBook } from './role-book.js';

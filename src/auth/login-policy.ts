@@ -1,5 +1,5 @@
-import type { Config } from '../../config/schema.js';
-import type { Store, UserRow } from '../../store/types.js';
+import type { Config } from '../config/schema.js';
+import type { Store, UserRow } from '../store/types.js';
 
 /** The outcome of the login policy for verified claims. */
 export type LoginDecision =

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
-import { allows, expandScopes, ownerRoleScopes, type Filter, type ScopeSet, type Target } from '../auth/scopes.js';
-import { hashSecret, readCookie, tokenFromAuthorization } from '../auth/tokens.js';
+import { allows, expandScopes, ownerRoleScopes, type Filter, type ScopeSet, type Target } from './scopes.js';
+import { hashSecret, readCookie, tokenFromAuthorization } from './tokens.js';
 import type { SessionRow, Store, TokenRow, UserRow } from '../store/types.js';
 
 export const SESSION_COOKIE = 'highrate-session';

@@ -12,12 +12,12 @@
  * The user is the one linked to (iss, sub) at their last browser login, else the username claim.
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { groupsFromClaim } from '../../auth/oidc-login.js';
-import { normaliseUsername } from '../../auth/username.js';
-import type { Config } from '../../config/schema.js';
-import { fail } from '../../errors/catalogue.js';
-import { log } from '../../log.js';
-import type { Store, UserRow } from '../../store/types.js';
+import { groupsFromClaim } from './oidc-login.js';
+import { normaliseUsername } from './username.js';
+import type { Config } from '../config/schema.js';
+import { fail } from '../errors/catalogue.js';
+import { log } from '../log.js';
+import type { Store, UserRow } from '../store/types.js';
 import { decideLogin } from './login-policy.js';
 
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];

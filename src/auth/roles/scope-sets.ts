@@ -1,4 +1,4 @@
-import { covers, expandScopes, ownerRoleScopes, type Filter, type ScopeSet } from '../../auth/scopes.js';
+import { covers, expandScopes, ownerRoleScopes, type Filter, type ScopeSet } from '../scopes.js';
 
 /** Adds every scope and filter of `from` to `into`; a scope held on '*' keeps only '*'. */
 export function mergeInto(into: ScopeSet, from: ScopeSet): ScopeSet {
