@@ -81,7 +81,7 @@ async function throughHighrate(p: Platform, token: string): Promise<number> {
   const r = await http('POST', `${p.base}/hub/api/clusters`, { headers: { authorization: `token ${token}` }, body: { cluster_options: {}, workers: 2 } });
   if (r.status !== 201) throw new Error(`create: ${r.status} ${r.text}`);
   const name: string = r.json().name;
-  const svc = p.hub!.hub.clusters!;
+  const svc = p.hub!.clusters!.service;
   let sched: SchedulerHttp | null = null;
   while (!sched) sched = svc.schedulerHttp((await svc.get(name))!);
   const ms = await untilWorkers(sched, 2, t0);
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
         await hist(spec);
         return await hist(spec);
       } finally {
-        await p.hub!.hub.clusters!.stop(name);
+        await p.hub!.clusters!.service.stop(name);
         await waitFor('the cluster gone', async () => daskProcesses(name).length === 0, 20_000);
       }
     }

@@ -26,11 +26,6 @@ const STATUSES: readonly ClusterStatus[] = ['PENDING', 'RUNNING', 'STOPPING', 'S
 
 type GatewayHandler = (ctx: RequestContext, params: Record<string, string>, clusters: ClusterService, auth: GatewayAuth) => Promise<void>;
 
-function serviceOf(ctx: RequestContext): ClusterService {
-  const s = ctx.hub.clusters;
-  if (!s || !ctx.hub.config.clusters.enabled) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
-  return s;
-}
 
 /**
  * The dask-gateway REST API (dask-gateway-server's routes.py) under /services/dask-gateway/, so
@@ -39,10 +34,14 @@ function serviceOf(ctx: RequestContext): ClusterService {
  * its statuses (401 without credentials, 403, 404, 409, 422), plus highrate's `status`, `message`
  * and `code`.
  */
-export function createGatewayHandler(): (ctx: RequestContext) => Promise<void> {
+export function createGatewayHandler(service: ClusterService | null): (ctx: RequestContext) => Promise<void> {
+  const serviceOf = (): ClusterService => {
+    if (!service) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
+    return service;
+  };
   const auth = new GatewayAuth();
   const r = new Router<RequestContext>();
-  const add = (method: string, path: string, h: GatewayHandler) => r.add(method, GATEWAY_PREFIX + path, (ctx, params) => h(ctx, params, serviceOf(ctx), auth));
+  const add = (method: string, path: string, h: GatewayHandler) => r.add(method, GATEWAY_PREFIX + path, (ctx, params) => h(ctx, params, serviceOf(), auth));
   add('GET', '/api/health', health);
   add('GET', '/api/version', version);
   add('GET', '/api/v1/options', options);
@@ -55,7 +54,7 @@ export function createGatewayHandler(): (ctx: RequestContext) => Promise<void> {
 
   return async function handleGateway(ctx) {
     try {
-      serviceOf(ctx);
+      serviceOf();
       const m = r.match(ctx.method, ctx.url.pathname);
       if (!m) throw fail('NOT_FOUND', `No dask-gateway endpoint at ${ctx.url.pathname.slice(0, 200)}`);
       await m.handler(ctx, m.params);

@@ -24,21 +24,20 @@ const KEEPALIVE_MS = 8000;
  * data, and start progress as server-sent events. Authenticated like every hub API (token or
  * session cookie with XSRF).
  */
-export function registerClusterRoutes(r: Router<RequestContext>): void {
-  const svc = (ctx: RequestContext): ClusterService => {
-    const s = ctx.hub.clusters;
-    if (!s || !ctx.hub.config.clusters.enabled) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
-    return s;
+export function registerClusterRoutes(r: Router<RequestContext>, service: ClusterService | null): void {
+  const svc = (): ClusterService => {
+    if (!service) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
+    return service;
   };
-  r.add('GET', '/hub/api/clusters', (ctx) => list(ctx, svc(ctx)));
-  r.add('POST', '/hub/api/clusters', (ctx) => create(ctx, svc(ctx)));
-  r.add('GET', '/hub/api/clusters/options', (ctx) => options(ctx, svc(ctx)));
-  r.add('GET', '/hub/api/clusters/:name', (ctx, p) => get(ctx, svc(ctx), p.name!));
-  r.add('DELETE', '/hub/api/clusters/:name', (ctx, p) => stop(ctx, svc(ctx), p.name!));
-  r.add('POST', '/hub/api/clusters/:name/scale', (ctx, p) => scale(ctx, svc(ctx), p.name!));
-  r.add('POST', '/hub/api/clusters/:name/adapt', (ctx, p) => adapt(ctx, svc(ctx), p.name!));
-  r.add('GET', '/hub/api/clusters/:name/dashboard', (ctx, p) => dashboard(ctx, svc(ctx), p.name!));
-  r.add('GET', '/hub/api/clusters/:name/progress', (ctx, p) => progress(ctx, svc(ctx), p.name!));
+  r.add('GET', '/hub/api/clusters', (ctx) => list(ctx, svc()));
+  r.add('POST', '/hub/api/clusters', (ctx) => create(ctx, svc()));
+  r.add('GET', '/hub/api/clusters/options', (ctx) => options(ctx, svc()));
+  r.add('GET', '/hub/api/clusters/:name', (ctx, p) => get(ctx, svc(), p.name!));
+  r.add('DELETE', '/hub/api/clusters/:name', (ctx, p) => stop(ctx, svc(), p.name!));
+  r.add('POST', '/hub/api/clusters/:name/scale', (ctx, p) => scale(ctx, svc(), p.name!));
+  r.add('POST', '/hub/api/clusters/:name/adapt', (ctx, p) => adapt(ctx, svc(), p.name!));
+  r.add('GET', '/hub/api/clusters/:name/dashboard', (ctx, p) => dashboard(ctx, svc(), p.name!));
+  r.add('GET', '/hub/api/clusters/:name/progress', (ctx, p) => progress(ctx, svc(), p.name!));
 }
 
 async function cluster(ctx: RequestContext, name: string, scope: string): Promise<{ who: Identity; row: ClusterRow }> {

@@ -13,8 +13,9 @@ import { ClusterService, type ClusterServiceDeps } from './service.js';
 export { ClusterService, type LiveView } from './service.js';
 export { createGatewayHandler, GATEWAY_PREFIX } from './gateway-api.js';
 export { registerClusterRoutes } from './hub-api.js';
+export { clusterPart } from './hub-part.js';
 export { SNI_PREFIX } from '../proxy/sni-router.js';
-export { isClusterRoutePath, isClusterRouteServer } from './routes.js';
+export { isClusterRoutePath, isClusterRouteServer } from '../contracts/cluster-routes.js';
 export { notebookClusterAccess } from './notebook-env.js';
 
 /** The running clusters part, as the composition root holds it. */

@@ -1,6 +1,6 @@
 import type { ClusterRow } from '../store/types.js';
 import { specOf } from './options.js';
-import { dashboardRoute } from './routes.js';
+import { dashboardRoute } from '../contracts/cluster-routes.js';
 import type { LiveView } from './service.js';
 import { SNI_PREFIX } from '../proxy/sni-router.js';
 import { stateOf } from './state.js';

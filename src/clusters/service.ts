@@ -14,7 +14,7 @@ import { readDashboard, type DashboardData } from './dashboard.js';
 import { resolveOptions, specOf } from './options.js';
 import { ClusterPods } from './pods.js';
 import { clusterReservation } from './resources.js';
-import { clusterRoutePath, clusterRouteServer } from './routes.js';
+import { clusterRoutePath, clusterRouteServer } from '../contracts/cluster-routes.js';
 import { SchedulerHttp, type SchedulerIdentity } from './scheduler-http.js';
 import { emptyState, isActive, stateOf, type ClusterState } from './state.js';
 import { generateCredentials } from './tls.js';

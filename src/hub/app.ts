@@ -23,7 +23,8 @@ import { hostDefaultCommand } from './servers/default-command.js';
 import { notebookDataAccess } from '../data/notebook-env.js';
 import { registerServiceClients, routeServices } from './oauth/service-clients.js';
 import { ServerManager } from './servers/manager.js';
-import { isClusterRoutePath, startClusters } from '../clusters/index.js';
+import { clusterPart, startClusters, type RunningClusters } from '../clusters/index.js';
+import { isClusterRoutePath } from '../contracts/cluster-routes.js';
 import { UnixUsers } from './unix-users.js';
 import { ensureAdminAccount } from './admin-account.js';
 import { LazyIdp } from './embedded-idp.js';
@@ -56,6 +57,8 @@ export interface HubOptions {
 export interface RunningHub {
   hub: Hub;
   server: Server;
+  /** The Dask clusters part, when `clusters.enabled`. */
+  clusters: RunningClusters | null;
   close(): Promise<void>;
 }
 
@@ -243,7 +246,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       reviveProxy,
     });
     const hub: Hub = {
-      config, store, executors, proxy: proxy.client, servers, clusters: clusters?.service, storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken, metrics,
+      config, store, executors, proxy: proxy.client, servers, parts: [clusterPart(clusters?.service ?? null)], storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken, metrics,
       uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), ...(idp ? { idpHandler: idp.handle } : {}),
       proxyApiUrl: `http://127.0.0.1:${config.hub.port + 1}`, // ensureProxy's apiPort
       ...(opts.onShutdown ? { shutdown: (o: { proxy: boolean; servers: boolean }) => void shutdownThenExit(o) } : {}),
@@ -306,6 +309,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
     const running: RunningHub = {
       hub,
       server,
+      clusters,
       async close() {
         for (const t of timers) clearInterval(t);
         // Requests in flight finish first (the proxy answers new ones 503 HUB_STARTING meanwhile).

@@ -3,7 +3,7 @@ import type { Executor } from '../executors/types.js';
 import type { Store } from '../store/types.js';
 import type { ProxyClient } from '../proxy/index.js';
 import type { ServerManager } from './servers/manager.js';
-import type { ClusterService } from '../clusters/service.js';
+import type { HubPart } from './parts.js';
 import type { LoginFlow } from './login.js';
 import type { Rbac } from '../auth/index.js';
 import type { QuotaService } from './quota/index.js';
@@ -16,8 +16,8 @@ export interface Hub {
   readonly executors: ReadonlyMap<string, Executor>;
   readonly proxy: ProxyClient;
   readonly servers: ServerManager;
-  /** Dask clusters (undefined when `clusters.enabled` is false). */
-  readonly clusters?: ClusterService;
+  /** The parts plugged into the hub (Dask clusters): their API routes, mounts and reconcile. */
+  readonly parts: readonly HubPart[];
   /** WLCG storage tokens (`issue(user, groups)`) and the embedded XRootD's endpoints (src/storage). */
   readonly storage?: import('../storage/index.js').StorageService;
   readonly login: LoginFlow;

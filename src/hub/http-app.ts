@@ -28,15 +28,15 @@ import { registerOAuthRoutes } from './oauth/provider.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { clientIp } from './audit/index.js';
 import type { Hub } from './context.js';
-import { createGatewayHandler, GATEWAY_PREFIX, registerClusterRoutes } from '../clusters/index.js';
+import { mountFor, type HubPart } from './parts.js';
 import { sendPage, securityHeaders } from './html.js';
 import { RequestContext, wantsHtml } from './request.js';
 import { serveFile } from './static.js';
 import { userLinkNotRouted, userRedirect } from './user-links.js';
 import { ApiRateLimiter } from './api/rate-limit.js';
 
-/** Every route of the hub API (`/hub/api/...`). */
-export function createApiRouter(): Router<RequestContext> {
+/** Every route of the hub API (`/hub/api/...`): the hub's own, then those of `parts`. */
+export function createApiRouter(parts: readonly HubPart[]): Router<RequestContext> {
   const api = new Router<RequestContext>();
   registerMiscRoutes(api);
   registerHubRoutes(api);
@@ -54,11 +54,11 @@ export function createApiRouter(): Router<RequestContext> {
   registerOAuthRoutes(api);
   registerAuditRoutes(api);
   registerAdminRoutes(api);
-  registerClusterRoutes(api);
   registerDataRoutes(api);
   registerStorageRoutes(api);
   registerDataStorageRoutes(api);
   registerMetricsRoutes(api);
+  for (const part of parts) part.registerApi?.(api);
   return api;
 }
 
@@ -92,8 +92,7 @@ function decodeURIComponentSafe(s: string): string {
 
 /** The hub's one request handler: API, login, portal pages, and the embedded IdP. */
 export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerResponse) => void {
-  const api = createApiRouter();
-  const gateway = createGatewayHandler();
+  const api = createApiRouter(hub.parts);
   const https = hub.publicUrl.startsWith('https:');
   const limiter = new ApiRateLimiter(hub.config.hub.apiRateLimit, hub.proxyToken);
 
@@ -143,8 +142,8 @@ export function createHubHandler(hub: Hub): (req: IncomingMessage, res: ServerRe
     }
     if (path.startsWith('/user/')) return userLinkNotRouted(ctx);
     if (path === '/hub/user-redirect' || path.startsWith('/hub/user-redirect/')) return userRedirect(ctx);
-    if (path === GATEWAY_PREFIX || path.startsWith(GATEWAY_PREFIX + '/')) return gateway(ctx);
-    if (path.startsWith('/clusters/')) return clusterNotRunning(ctx);
+    const mount = mountFor(hub.parts, path);
+    if (mount) return mount.handle(ctx);
     if (path === '/' || path === '/hub') return redirect(ctx.res, '/hub/home');
     if (path.startsWith('/hub/')) {
       if (serveFile(ctx.res, hub.uiDir, 'index.html', https)) return;
@@ -186,13 +185,6 @@ export function hasDotSegment(url: string): boolean {
   const path = q === -1 ? url : url.slice(0, q);
   if (!path.includes('.') && !/%2e/i.test(path)) return false;
   return path.split(/\/|%2f|%5c|\\/i).some((seg) => /^(\.|%2e){1,2}$/i.test(seg));
-}
-
-/** `/clusters/<name>/...` reaches the hub only when the cluster has no dashboard route: it is not running. */
-async function clusterNotRunning(ctx: RequestContext): Promise<void> {
-  const name = ctx.url.pathname.split('/')[2] ?? '';
-  if (wantsHtml(ctx.req) && /^[0-9a-f]{32}$/.test(name)) return redirect(ctx.res, `/hub/clusters/${name}`);
-  throw fail('CLUSTER_NOT_RUNNING', `No running cluster at /clusters/${name.slice(0, 64)}/.`);
 }
 
 function redirect(res: ServerResponse, location: string): void {

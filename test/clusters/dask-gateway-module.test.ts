@@ -76,7 +76,7 @@ describe('dask_gateway module in a notebook', () => {
       assert.match(out.refused, /worker_cores/);
       assert.equal(out.auth, 'JupyterHubAuth');
       assert.equal(out.repr, `GatewayCluster<${name}, status=running>`);
-      const proxy = `gateway://${p.hub!.hub.clusters!.proxyAddress}`;
+      const proxy = `gateway://${p.hub!.clusters!.service.proxyAddress}`;
       assert.equal(out.proxy, proxy);
       assert.equal(out.scheduler_address, `${proxy}/${name}`);
       assert.equal(out.sum, 45);

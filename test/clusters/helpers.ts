@@ -125,7 +125,7 @@ export function daskSession(spec: Record<string, unknown>): DaskSession {
 
 /** The connection spec of a cluster through the platform's Dask port. */
 export function connection(p: Platform, cluster: { name: string; tls_cert: string; tls_key: string }, daskPort?: number): Record<string, unknown> {
-  const port = daskPort ?? p.hub!.hub.clusters!.proxyAddress.split(':').pop();
+  const port = daskPort ?? p.hub!.clusters!.service.proxyAddress.split(':').pop();
   return { address: `tls://127.0.0.1:${port}`, sni: `daskgateway-${cluster.name}`, cert: cluster.tls_cert, key: cluster.tls_key };
 }
 
@@ -194,7 +194,7 @@ export async function closeWithClusters(p: Platform | undefined, adminToken?: st
 }
 
 export async function stopAllClusters(p: Platform, adminToken?: string): Promise<void> {
-  const svc = p.hub?.hub.clusters;
+  const svc = p.hub?.clusters?.service;
   if (!svc) {
     if (!adminToken || p.child?.exitCode !== null) return;
     const r = await http('GET', `${p.base}/hub/api/clusters?all=1&status=PENDING,RUNNING,STOPPING`, { headers: { authorization: `token ${adminToken}` } }).catch(() => null);

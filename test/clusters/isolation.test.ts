@@ -79,7 +79,7 @@ describe('cluster isolation between users', () => {
     // With alice's pair it works (the control).
     assert.deepEqual(await daskClient({ ...connection(p, mine), job: 'workers' }), { workers: 1 });
     // Without any client certificate: the scheduler ends the handshake.
-    const port = Number(p.hub!.hub.clusters!.proxyAddress.split(':').pop());
+    const port = Number(p.hub!.clusters!.service.proxyAddress.split(':').pop());
     const outcome = await new Promise<string>((resolve) => {
       const s = tls.connect({ host: '127.0.0.1', port, servername: `daskgateway-${mine.name}`, ca: mine.tls_cert, checkServerIdentity: () => undefined });
       s.on('secureConnect', () => s.write('x'));
@@ -111,7 +111,7 @@ describe('cluster isolation between users', () => {
     assert.equal(refused.status, 403);
     assert.equal((await http('POST', direct, { body: { n: 1 }, headers: { authorization: `token ${alice}` } })).status, 403);
     // A worker's own HTTP port has no guard, so it serves only /health: no metrics for anyone on the host.
-    const workers = Object.values(p.hub!.hub.clusters!.live(mine.name)!.identity!.workers ?? {}) as unknown as Array<{ host: string; services: { dashboard: number } }>;
+    const workers = Object.values(p.hub!.clusters!.service.live(mine.name)!.identity!.workers ?? {}) as unknown as Array<{ host: string; services: { dashboard: number } }>;
     assert.equal(workers.length, 1);
     const workerHttp = `http://${workers[0]!.host}:${workers[0]!.services.dashboard}`;
     assert.equal((await http('GET', `${workerHttp}/health`)).text, 'ok');

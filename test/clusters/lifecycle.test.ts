@@ -119,7 +119,7 @@ describe('Dask cluster lifecycle (local executor)', () => {
   test('a notebook\'s environment and token are enough: highrate_dask creates, connects (tls:// and gateway://) and stops', async () => {
     // The token a notebook server gets: cluster scopes only.
     const token = await p.token('alice', NOTEBOOK_TOKEN_SCOPES);
-    const proxy = p.hub!.hub.clusters!.proxyAddress;
+    const proxy = p.hub!.clusters!.service.proxyAddress;
     const credentialDirs = () => readdirSync(tmpdir()).filter((d) => /^highrate-dask-[^.]/.test(d)).sort();
     const before = credentialDirs();
     const { stdout } = await promisify(execFile)(PYTHON, [join(ROOT, 'test', 'fixtures', 'notebook_dask.py')], {
@@ -160,7 +160,7 @@ describe('Dask cluster lifecycle (local executor)', () => {
     assert.equal(await run('adapt', name, '--min', '0', '--max', '2'), 'Adaptive between 0 and 2 workers.');
     assert.deepEqual((await model(p, alice, name)).adaptive, { minimum: 0, maximum: 2 });
     assert.equal(await run('adapt', name, '--off'), 'Adaptive scaling off.');
-    assert.equal(JSON.parse(await run('show', name)).scheduler_address, `gateway://${p.hub!.hub.clusters!.proxyAddress}/${name}`);
+    assert.equal(JSON.parse(await run('show', name)).scheduler_address, `gateway://${p.hub!.clusters!.service.proxyAddress}/${name}`);
     assert.equal(await run('stop', name), `Stopped ${name}.`);
     assert.equal(await run('list'), 'No clusters.');
     assert.deepEqual(daskProcesses(name), []);

@@ -36,7 +36,7 @@ describe('Dask from a notebook server', () => {
     const ws = await openChannels(p.base, '/user/alice/', kernel, auth);
     try {
       const env = await execute(ws, 'import os\nprint(os.environ["DASK_GATEWAY__ADDRESS"], os.environ["DASK_GATEWAY__PROXY_ADDRESS"], os.environ["DASK_GATEWAY__AUTH__TYPE"], "JUPYTERHUB_API_TOKEN" in os.environ)');
-      assert.equal(env, `${p.base}/services/dask-gateway gateway://${p.hub!.hub.clusters!.proxyAddress} jupyterhub True\n`);
+      assert.equal(env, `${p.base}/services/dask-gateway gateway://${p.hub!.clusters!.service.proxyAddress} jupyterhub True\n`);
       // The data helper is on the kernel's path too (src/data/notebook-env.ts).
       assert.equal(await execute(ws, 'import highrate_data\nprint(callable(highrate_data.files), callable(highrate_data.download))'), 'True True\n');
       const code = [

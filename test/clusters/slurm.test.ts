@@ -61,7 +61,7 @@ describe('cluster with workers on the Slurm executor', () => {
     // The workers came in through the Dask port, by SNI, like remote workers would.
     const worker = state.workers[0]!.pod.spec.containers[0]!.command!;
     assert.ok(worker.includes('--scheduler-sni') && worker.includes(`daskgateway-${name}`), worker.join(' '));
-    assert.ok(worker.includes(`tls://${p.hub!.hub.clusters!.proxyAddress}`), worker.join(' '));
+    assert.ok(worker.includes(`tls://${p.hub!.clusters!.service.proxyAddress}`), worker.join(' '));
 
     assert.deepEqual(await daskClient({ ...connection(p, c), job: 'sum' }), { result: 332833500, workers: 2 });
 

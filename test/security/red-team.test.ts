@@ -166,7 +166,7 @@ describe('red team: a hostile user in their own notebook', { skip: process.getui
   test('Bob\'s Dask cluster: no TLS pair to steal, the scheduler refuses a client without one, the API hides it', async () => {
     const noCert = await py<string>(`tls_without_cert(${bobCluster.tls})`);
     assert.ok(['SSLError', 'SSLEOFError', 'ConnectionResetError', 'closed'].includes(noCert), noCert);
-    const daskPort = p.hub!.hub.clusters!.proxyAddress.split(':').pop();
+    const daskPort = p.hub!.clusters!.service.proxyAddress.split(':').pop();
     const viaSni = await py<string>(`tls_without_cert(${daskPort}, "daskgateway-${bobCluster.name}")`);
     assert.ok(['SSLError', 'SSLEOFError', 'ConnectionResetError', 'closed'].includes(viaSni), viaSni);
     const api = await py<[number, string]>(`http(os.environ["DASK_GATEWAY__ADDRESS"] + "/api/v1/clusters/${bobCluster.name}", {"Authorization": "jupyterhub " + os.environ["JUPYTERHUB_API_TOKEN"]})`);

@@ -7,7 +7,7 @@ import { resolveCredential } from '../../auth/identity.js';
 import { checkServerName, checkUsername } from '../names.js';
 import type { RequestContext } from '../request.js';
 import { profileModel } from '../servers/options.js';
-import { isClusterRouteServer } from '../../clusters/routes.js';
+import { isClusterRouteServer } from '../../contracts/cluster-routes.js';
 import type { ServerRow } from '../../store/types.js';
 
 /**
@@ -53,7 +53,7 @@ async function authorize(ctx: RequestContext): Promise<void> {
   const who = await resolveCredential(ctx.hub.store, { kind: cred.kind, value: cred.value }, new Date(), ctx.hub.rbac);
   if (!who) return sendJson(ctx.res, 200, { authenticated: false, allowed: false });
   const owner = await ctx.hub.store.getUser(body!.user);
-  // A cluster's dashboard route names no server but the cluster (src/clusters/routes.ts).
+  // A cluster's dashboard route names no server but the cluster (src/contracts/cluster-routes.ts).
   const scope = isClusterRouteServer(String(body!.server ?? '')) ? 'access:clusters' : 'access:servers';
   const allowed = !!owner && who.can(scope, { user: body!.user, server: (body!.server as string) ?? '', groups: owner.groups });
   if (!allowed) {

@@ -47,7 +47,7 @@ function syncRoutes(hub: Hub): Promise<void> {
       await hub.proxy.addRoute('/', hub.hubUrl, { hub: true });
       await routeServices(hub.proxy, hub.config.services);
       await hub.servers.reconcile();
-      await hub.clusters?.reconcile();
+      for (const part of hub.parts) await part.reconcile?.();
     })().finally(() => syncing.delete(hub));
     syncing.set(hub, running);
   }

@@ -7,8 +7,11 @@
  */
 export const CLUSTER_ROUTE_MARK = 'dask-gateway/';
 
+/** Where clusters' dashboard routes live in the proxy's table. */
+export const CLUSTER_ROUTES_PREFIX = '/clusters';
+
 export function clusterRoutePath(cluster: string): string {
-  return `/clusters/${cluster}`;
+  return `${CLUSTER_ROUTES_PREFIX}/${cluster}`;
 }
 
 /** The `server_name` a cluster's dashboard route carries. */
@@ -23,7 +26,7 @@ export function isClusterRouteServer(server: string): boolean {
 
 /** Whether a proxy route prefix is a cluster dashboard's (the server reconciler leaves those alone). */
 export function isClusterRoutePath(path: string): boolean {
-  return path.startsWith('/clusters/');
+  return path.startsWith(`${CLUSTER_ROUTES_PREFIX}/`);
 }
 
 /** dask-gateway's `dashboard_route` of a running cluster. */
