@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     return cmd ? 0 : 2;
   }
   if (cmd === '--version') {
-    const { packageVersion } = await import('../hub/app.js');
+    const { packageVersion } = await import('../platform/start.js');
     process.stdout.write(packageVersion() + '\n');
     return 0;
   }

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { startHub } from '../hub/app.js';
+import { startHub } from '../platform/start.js';
 import { log } from '../log.js';
 import { DEPLOYMENT_FLAGS, resolveConfig, usage } from './common.js';
 

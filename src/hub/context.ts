@@ -9,7 +9,7 @@ import type { Rbac } from '../auth/index.js';
 import type { QuotaService } from './quota/index.js';
 import type { AuditLog } from './audit/index.js';
 
-/** Everything a request handler may use; built once by the composition root (app.ts). */
+/** Everything a request handler may use; built once by the composition root (src/platform/start.ts). */
 export interface Hub {
   readonly config: Config;
   readonly store: Store;

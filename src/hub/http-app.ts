@@ -19,7 +19,6 @@ import { registerAuditRoutes } from './api/audit.js';
 import { registerGroupRoutes } from './api/groups.js';
 import { registerRoleRoutes } from './api/roles.js';
 import { registerServiceRoutes } from './api/services.js';
-import { registerDataRoutes } from './api/data.js';
 import { registerStorageRoutes } from './api/storage.js';
 import { registerDataStorageRoutes } from './api/data-storage.js';
 import { registerMetricsRoutes, serveMetrics } from './api/metrics.js';
@@ -54,7 +53,6 @@ export function createApiRouter(parts: readonly HubPart[]): Router<RequestContex
   registerOAuthRoutes(api);
   registerAuditRoutes(api);
   registerAdminRoutes(api);
-  registerDataRoutes(api);
   registerStorageRoutes(api);
   registerDataStorageRoutes(api);
   registerMetricsRoutes(api);

@@ -1,6 +1,6 @@
 /**
  * What of a data directory a backup holds, and whether a hub is running on one. The layout is the
- * hub's (src/hub/app.ts, secrets.ts, src/idp/keys.ts, proxy-process.ts, executors/registry.ts):
+ * hub's (src/platform/start.ts, secrets.ts, src/idp/keys.ts, proxy-process.ts, executors/registry.ts):
  *
  *   highrate.sqlite(-wal,-shm)   the store (when SQLite)                       backed up online
  *   secrets/                     proxy-token, idp-client-secret, …             backed up

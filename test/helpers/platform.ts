@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
 import { validateConfig } from '../../src/config/load.js';
-import { startHub, type RunningHub } from '../../src/hub/app.js';
+import { startHub, type RunningHub } from '../../src/platform/start.js';
 import { SqliteAccountStore } from '../../src/idp/accounts.js';
 import { removeXrootdEnvFile } from '../../src/storage/xrootd-process.js';
 import { removePodCgroup, type PodCgroup } from '../../src/executors/local/cgroups.js';

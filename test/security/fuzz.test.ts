@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { clusterPart } from '../../src/clusters/index.js';
 import { createApiRouter } from '../../src/hub/http-app.js';
+import { hubParts } from '../../src/platform/start.js';
 import { isValidGroupName } from '../../src/auth/index.js';
 import { ERRORS } from '../../src/errors/catalogue.js';
 import { http, type Reply } from '../helpers/http.js';
@@ -80,7 +80,7 @@ describe('fuzz: hostile input to every API endpoint', () => {
   let p: Platform;
   let admin: string;
   let alice: string;
-  const routes = createApiRouter([clusterPart(null)]).list();
+  const routes = createApiRouter(hubParts(null)).list();
   const failures: string[] = [];
   let requests = 0;
 

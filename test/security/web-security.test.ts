@@ -12,8 +12,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { clusterPart } from '../../src/clusters/index.js';
 import { createApiRouter } from '../../src/hub/http-app.js';
+import { hubParts } from '../../src/platform/start.js';
 import { http, type CookieJar } from '../helpers/http.js';
 import { freePortPair, Platform, ROOT } from '../helpers/platform.js';
 import { CLIENT_SECRET, HUB_CLIENT, IamLike, iamLogin } from './iam.js';
@@ -67,7 +67,7 @@ describe('web security', () => {
   });
 
   describe('CSRF', () => {
-    const changing = createApiRouter([clusterPart(null)]).list().filter((r) => !['GET', 'HEAD'].includes(r.method));
+    const changing = createApiRouter(hubParts(null)).list().filter((r) => !['GET', 'HEAD'].includes(r.method));
 
     test('the route list is the real one (state-changing routes of users, servers, tokens, groups, roles, services)', () => {
       const paths = changing.map((r) => `${r.method} ${r.path}`);

@@ -9,31 +9,33 @@ import { openIdpDatabase, SqliteAccountStore } from '../idp/accounts.js';
 import { fail } from '../errors/catalogue.js';
 import { log } from '../log.js';
 import { createStore } from '../store/index.js';
-import type { Hub } from './context.js';
-import { cullOnce } from './culler.js';
-import { createHubHandler } from './http-app.js';
-import { LoginFlow } from './login.js';
-import { ensureProxy, proxyDeadlines } from './proxy-process.js';
+import type { Hub } from '../hub/context.js';
+import { cullOnce } from '../hub/culler.js';
+import { createHubHandler } from '../hub/http-app.js';
+import { LoginFlow } from '../hub/login.js';
+import { ensureProxy, proxyDeadlines } from '../hub/proxy-process.js';
 import { awaitPublicPort, drainServer } from '../proxy/deadlines.js';
 import { sendHubStarting } from '../proxy/starting.js';
-import { revocationAwareStore } from './revocation.js';
-import { loadSecret } from './secrets.js';
-import { combineNotebookAccess } from './servers/cluster-access.js';
-import { hostDefaultCommand } from './servers/default-command.js';
+import { revocationAwareStore } from '../hub/revocation.js';
+import { loadSecret } from '../hub/secrets.js';
+import { combineNotebookAccess } from '../hub/servers/cluster-access.js';
+import { hostDefaultCommand } from '../hub/servers/default-command.js';
 import { notebookDataAccess } from '../data/notebook-env.js';
-import { registerServiceClients, routeServices } from './oauth/service-clients.js';
-import { ServerManager } from './servers/manager.js';
-import { clusterPart, startClusters, type RunningClusters } from '../clusters/index.js';
+import { registerServiceClients, routeServices } from '../hub/oauth/service-clients.js';
+import { ServerManager } from '../hub/servers/manager.js';
+import { clusterPart, startClusters, type ClusterService, type RunningClusters } from '../clusters/index.js';
+import { dataPart } from '../data/index.js';
+import type { HubPart } from '../hub/parts.js';
 import { isClusterRoutePath } from '../contracts/cluster-routes.js';
-import { UnixUsers } from './unix-users.js';
-import { ensureAdminAccount } from './admin-account.js';
-import { LazyIdp } from './embedded-idp.js';
-import { ANONYMOUS, AuditLog } from './audit/index.js';
-import { QuotaService } from './quota/index.js';
+import { UnixUsers } from '../hub/unix-users.js';
+import { ensureAdminAccount } from '../hub/admin-account.js';
+import { LazyIdp } from '../hub/embedded-idp.js';
+import { ANONYMOUS, AuditLog } from '../hub/audit/index.js';
+import { QuotaService } from '../hub/quota/index.js';
 import { JwtAccessTokens, Rbac } from '../auth/index.js';
 import { StorageService, storageEmbedded, usersWithServers } from '../storage/index.js';
 import { storageTokensFromIssuer } from '../storage/issuer-tokens.js';
-import { HubMetrics } from './metrics.js';
+import { HubMetrics } from '../hub/metrics.js';
 
 export interface HubOptions {
   config: Config;
@@ -52,6 +54,11 @@ export interface HubOptions {
    * installed (and a failure to start it is a warning, not a failed start). Unset: off unless configured.
    */
   embeddedStorageDefault?: boolean;
+}
+
+/** The parts plugged into the hub: Dask clusters (`null`: disabled, their endpoints say so) and Rucio data. */
+export function hubParts(clusters: ClusterService | null): HubPart[] {
+  return [clusterPart(clusters), dataPart()];
 }
 
 export interface RunningHub {
@@ -246,7 +253,7 @@ export async function startHub(opts: HubOptions): Promise<RunningHub> {
       reviveProxy,
     });
     const hub: Hub = {
-      config, store, executors, proxy: proxy.client, servers, parts: [clusterPart(clusters?.service ?? null)], storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken, metrics,
+      config, store, executors, proxy: proxy.client, servers, parts: hubParts(clusters?.service ?? null), storage, login, rbac, quota, audit, publicUrl, hubUrl, proxyToken, metrics,
       uiDir: join(packageRoot, 'dist', 'ui'), dataDir, version: packageVersion(), ...(idp ? { idpHandler: idp.handle } : {}),
       proxyApiUrl: `http://127.0.0.1:${config.hub.port + 1}`, // ensureProxy's apiPort
       ...(opts.onShutdown ? { shutdown: (o: { proxy: boolean; servers: boolean }) => void shutdownThenExit(o) } : {}),

@@ -1,9 +1,10 @@
-import { needsScope } from '../../auth/scopes.js';
-import { fail } from '../../errors/catalogue.js';
-import { sendEmpty, sendJson } from '../../http/respond.js';
-import type { Router } from '../../http/router.js';
-import { dataServiceFor, type DataService } from '../../data/service.js';
-import type { RequestContext } from '../request.js';
+import { needsScope } from '../auth/scopes.js';
+import { fail } from '../errors/catalogue.js';
+import { sendEmpty, sendJson } from '../http/respond.js';
+import type { Router } from '../http/router.js';
+import { dataServiceFor, type DataService } from './service.js';
+import type { HubPart } from '../hub/parts.js';
+import type { RequestContext } from '../hub/request.js';
 
 const READ = needsScope('read:data');
 const WRITE = needsScope('write:data');
@@ -24,6 +25,11 @@ export function registerDataRoutes(r: Router<RequestContext>): void {
   r.add('GET', '/hub/api/data/rules/:id', (ctx, p) => rule(ctx, p.id!));
   r.add('DELETE', '/hub/api/data/rules/:id', (ctx, p) => deleteRule(ctx, p.id!));
   r.add('GET', '/hub/api/data/quota', (ctx) => quota(ctx));
+}
+
+/** The data part as the hub takes it: its API routes (the service comes from the config). */
+export function dataPart(): HubPart {
+  return { registerApi: registerDataRoutes };
 }
 
 /** The caller, holding `scope` on their own data, and the service; 404 when Rucio is not configured. */
