@@ -10,7 +10,7 @@ import { log, redactUrl } from '../log.js';
 import type { BearerAuthenticator } from './auth.js';
 import {
   checkLogStruct, checkPod, checkPodCreateRequests, checkPodList, checkRetrievedPodData, looksLikePodCreateRequests, toRetrievedPodData,
-} from './wire.js';
+} from '../executors/interlink/wire.js';
 
 /**
  * An executor as an interLink plugin (the "sidecar"), wire-compatible with interLink ≥ 0.5:

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { fail } from '../../errors/catalogue.js';
-import { goLogStruct } from '../../plugin/wire.js';
+import { goLogStruct } from './wire.js';
 import type {
   ConfigMap, ContainerStatus, CreateStruct, Executor, ExecutorCapabilities, LogStruct, PingResponse, Pod, PodCreateRequests, PodStatus, RetrievedPodData, Secret,
 } from '../types.js';

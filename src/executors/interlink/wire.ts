@@ -1,7 +1,7 @@
-import { fail } from '../errors/catalogue.js';
+import { fail } from '../../errors/catalogue.js';
 import type {
   ConfigMap, Container, ContainerLogOpts, LogStruct, Pod, PodCreateRequests, RetrievedContainer, RetrievedPodData, Secret,
-} from '../executors/types.js';
+} from '../types.js';
 
 /**
  * The shapes of interLink's request bodies, checked at the edge: anything malformed is a 400 with

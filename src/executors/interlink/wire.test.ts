@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PodCreateRequests } from '../executors/types.js';
+import type { PodCreateRequests } from '../types.js';
 import { checkLogStruct, goLogStruct, looksLikePodCreateRequests, toRetrievedPodData } from './wire.js';
 
 const UID = 'a1b2c3d4-0000-4000-8000-000000000001';
