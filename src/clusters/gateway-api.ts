@@ -11,7 +11,7 @@ import { GatewayAuth } from './gateway-auth.js';
 import { gatewayModel, stopReason } from './model.js';
 import { optionFields, specOf } from './options.js';
 import { capacityWarnings } from './capacity.js';
-import type { ClusterService } from './service.js';
+import { enabledService, type ClusterService } from './service.js';
 
 /** Where the dask-gateway API is mounted (a JupyterHub service's URL prefix). */
 export const GATEWAY_PREFIX = '/services/dask-gateway';
@@ -35,10 +35,7 @@ type GatewayHandler = (ctx: RequestContext, params: Record<string, string>, clus
  * and `code`.
  */
 export function createGatewayHandler(service: ClusterService | null): (ctx: RequestContext) => Promise<void> {
-  const serviceOf = (): ClusterService => {
-    if (!service) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
-    return service;
-  };
+  const serviceOf = enabledService(service);
   const auth = new GatewayAuth();
   const r = new Router<RequestContext>();
   const add = (method: string, path: string, h: GatewayHandler) => r.add(method, GATEWAY_PREFIX + path, (ctx, params) => h(ctx, params, serviceOf(), auth));

@@ -10,7 +10,7 @@ import { capacityWarnings } from './capacity.js';
 import { clusterModel, stopReason } from './model.js';
 import { specOf } from './options.js';
 import { optionFields } from './options.js';
-import type { ClusterService } from './service.js';
+import { enabledService, type ClusterService } from './service.js';
 
 const READ = needsScope('read:clusters');
 const MANAGE = needsScope('clusters');
@@ -25,10 +25,7 @@ const KEEPALIVE_MS = 8000;
  * session cookie with XSRF).
  */
 export function registerClusterRoutes(r: Router<RequestContext>, service: ClusterService | null): void {
-  const svc = (): ClusterService => {
-    if (!service) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
-    return service;
-  };
+  const svc = enabledService(service);
   r.add('GET', '/hub/api/clusters', (ctx) => list(ctx, svc()));
   r.add('POST', '/hub/api/clusters', (ctx) => create(ctx, svc()));
   r.add('GET', '/hub/api/clusters/options', (ctx) => options(ctx, svc()));

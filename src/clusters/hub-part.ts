@@ -1,4 +1,5 @@
 import { fail } from '../errors/catalogue.js';
+import { redirect } from '../http/respond.js';
 import { wantsHtml, type RequestContext } from '../hub/request.js';
 import type { HubPart } from '../hub/parts.js';
 import { CLUSTER_ROUTES_PREFIX } from '../contracts/cluster-routes.js';
@@ -27,10 +28,6 @@ export function clusterPart(service: ClusterService | null): HubPart {
 async function clusterNotRunning(ctx: RequestContext): Promise<void> {
   const name = ctx.url.pathname.split('/')[2] ?? '';
   if (!name) throw fail('NOT_FOUND');
-  if (wantsHtml(ctx.req) && /^[0-9a-f]{32}$/.test(name)) {
-    ctx.res.writeHead(302, { location: `/hub/clusters/${name}`, 'cache-control': 'no-store' });
-    ctx.res.end();
-    return;
-  }
+  if (wantsHtml(ctx.req) && /^[0-9a-f]{32}$/.test(name)) return redirect(ctx.res, `/hub/clusters/${name}`);
   throw fail('CLUSTER_NOT_RUNNING', `No running cluster at /clusters/${name.slice(0, 64)}/.`);
 }

@@ -57,6 +57,14 @@ const WAIT_MS = 20_000;
 /** Stopped and failed clusters are forgotten after this long, as dask-gateway's db_cluster_max_age. */
 const KEEP_ENDED_MS = 24 * 3600 * 1000;
 
+/** The service, or (clusters disabled) a 404 NOT_FOUND saying so: how every cluster endpoint gets it. */
+export function enabledService(service: ClusterService | null): () => ClusterService {
+  return () => {
+    if (!service) throw fail('NOT_FOUND', 'Dask clusters are not enabled on this hub.');
+    return service;
+  };
+}
+
 /**
  * Dask clusters as a service: the lifecycle of each cluster (PENDING → RUNNING → STOPPING →
  * STOPPED, or FAILED), and a control loop per cluster that makes the worker pods match what is

@@ -14,6 +14,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
   res.end(data);
 }
 
+/** A redirect that no cache keeps (logins, links into servers, pages). */
+export function redirect(res: ServerResponse, location: string, status = 302): void {
+  res.writeHead(status, { location, 'cache-control': 'no-store' });
+  res.end();
+}
+
 export function sendEmpty(res: ServerResponse, status = 204, headers: Record<string, string> = {}): void {
   res.writeHead(status, headers);
   res.end();

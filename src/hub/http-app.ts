@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fail } from '../errors/catalogue.js';
-import { sendError } from '../http/respond.js';
+import { redirect, sendError } from '../http/respond.js';
 import { storeFailureError } from '../store/db-errors.js';
 import { Router } from '../http/router.js';
 import { log, redactUrl } from '../log.js';
@@ -183,9 +183,4 @@ export function hasDotSegment(url: string): boolean {
   const path = q === -1 ? url : url.slice(0, q);
   if (!path.includes('.') && !/%2e/i.test(path)) return false;
   return path.split(/\/|%2f|%5c|\\/i).some((seg) => /^(\.|%2e){1,2}$/i.test(seg));
-}
-
-function redirect(res: ServerResponse, location: string): void {
-  res.writeHead(302, { location, 'cache-control': 'no-store' });
-  res.end();
 }

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { hashSecret, newSecret, readCookie } from '../auth/tokens.js';
 import { HighrateError } from '../errors/catalogue.js';
 import { log } from '../log.js';
+import { redirect } from '../http/respond.js';
 import type { Store, UserRow } from '../store/types.js';
 import { safeNext, sendPage } from './html.js';
 import { SESSION_COOKIE, sessionIdOf, XSRF_COOKIE } from '../auth/identity.js';
@@ -123,9 +124,4 @@ export class LoginFlow {
       `${XSRF_COOKIE}=${xsrf}; Path=/hub/; SameSite=Strict; Max-Age=${maxAge}${secure}`,
     ]);
   }
-}
-
-function redirect(res: ServerResponse, location: string): void {
-  res.writeHead(302, { location, 'cache-control': 'no-store' });
-  res.end();
 }

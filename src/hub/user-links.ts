@@ -1,5 +1,5 @@
 import { fail } from '../errors/catalogue.js';
-import { sendError } from '../http/respond.js';
+import { redirect, sendError } from '../http/respond.js';
 import { clientIp } from './audit/index.js';
 import type { Hub } from './context.js';
 import { safeNext, sendPage } from './html.js';
@@ -159,9 +159,4 @@ export async function userRedirect(ctx: RequestContext): Promise<void> {
   if (who.kind !== 'user') throw fail('NOT_FOUND', 'Only users have servers to redirect to.');
   const target = serverPath(who.name, '') + path.replace(/^\/+/, '') + ctx.url.search;
   redirect(ctx.res, safeNext(target, serverPath(who.name, '')));
-}
-
-function redirect(res: RequestContext['res'], location: string, status = 302): void {
-  res.writeHead(status, { location, 'cache-control': 'no-store' });
-  res.end();
 }
