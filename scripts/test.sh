@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 mapfile -t files < <(find dist/src dist/test -name '*.test.js' | sort)
 export HIGHRATE_LOG_LEVEL="${HIGHRATE_LOG_LEVEL:-warn}"
-exec node --test --test-concurrency=1 --test-timeout=600000 "$@" "${files[@]}"
+# The reporter is TAP with the failed tests listed before the summary (scripts/test-reporter.mjs).
+exec node --test --test-reporter=./scripts/test-reporter.mjs --test-reporter-destination=stdout \
+  --test-concurrency=1 --test-timeout=600000 "$@" "${files[@]}"
