@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
 import { allows, expandScopes, ownerRoleScopes, type Filter, type ScopeSet, type Target } from './scopes.js';
 import { hashSecret, readCookie, tokenFromAuthorization } from './tokens.js';
+import { log } from '../log.js';
 import type { SessionRow, Store, TokenRow, UserRow } from '../store/types.js';
 
 export const SESSION_COOKIE = 'highrate-session';
@@ -111,7 +112,8 @@ export interface CredentialResolver {
 
 /**
  * Resolves a credential to an Identity, or null when it is unknown, expired, or its user is gone or
- * blocked. Token activity is written at most every 30 s per token to spare the store.
+ * blocked. Activity of the token and of its user (JupyterHub's `_record_activity`) is written at
+ * most every 30 s each (JupyterHub's `activity_resolution`) to spare the store.
  */
 export async function resolveCredential(store: Store, cred: Credential, now = new Date(), ext?: CredentialResolver): Promise<Identity | null> {
   if (cred.kind === 'token' && ext?.acceptsJwt(cred.value)) return ext.jwtToken(cred.value, now);
@@ -122,16 +124,50 @@ export async function resolveCredential(store: Store, cred: Credential, now = ne
     if (token.expiresAt && token.expiresAt <= now.toISOString()) return null;
     const user = await store.getUser(token.user);
     if (!user || user.blocked) return null;
-    if (!token.lastActivity || now.getTime() - Date.parse(token.lastActivity) > TOUCH_EVERY_MS) {
-      await store.touchToken(token.id, now.toISOString());
-    }
-    return new Identity(user, 'token', token, null, { ownerScopes: ext?.ownerScopes(user) });
+    if (due(token.lastActivity, now)) await bestEffort(store.touchToken(token.id, now.toISOString()), 'token', token.id);
+    const active = isServerToken(token) ? user : await recordActivity(store, user, now);
+    return new Identity(active, 'token', token, null, { ownerScopes: ext?.ownerScopes(active) });
   }
   const session = await store.getSession(hash);
   if (!session || session.expiresAt <= now.toISOString()) return null;
   const user = await store.getUser(session.user);
   if (!user || user.blocked) return null;
-  return new Identity(user, 'cookie', null, session, { ownerScopes: ext?.ownerScopes(user) });
+  const active = await recordActivity(store, user, now);
+  return new Identity(active, 'cookie', null, session, { ownerScopes: ext?.ownerScopes(active) });
+}
+
+/** Whether activity last recorded at `last` is older than the resolution (never when it is ahead). */
+function due(last: string | null, now: Date): boolean {
+  return !last || now.getTime() - Date.parse(last) > TOUCH_EVERY_MS;
+}
+
+/**
+ * A notebook server's own token (its note is JupyterHub's "Server at …"): what the server asks
+ * with it is the server's activity, which it reports itself, not its owner's.
+ */
+function isServerToken(token: TokenRow): boolean {
+  return token.note.startsWith('Server at ');
+}
+
+/** The user's activity, recorded as JupyterHub records it for each request with their token or cookie. */
+async function recordActivity(store: Store, user: UserRow, now: Date): Promise<UserRow> {
+  if (!due(user.lastActivity, now)) return user;
+  const at = now.toISOString();
+  return (await bestEffort(store.touchUser(user.name, at), 'user', user.name)) ? { ...user, lastActivity: at } : user;
+}
+
+/**
+ * Activity is a record, not the request: a store that cannot write now (a full disk, a database
+ * restarting) must not turn a read into an error. The failure is logged; the next request tries again.
+ */
+async function bestEffort(write: Promise<unknown>, what: string, id: string): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (err) {
+    log.debug('activity not recorded', { [what]: id, error: err instanceof Error ? err.message : String(err) });
+    return false;
+  }
 }
 
 /**

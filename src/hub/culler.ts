@@ -21,8 +21,7 @@ export async function cullOnce(deps: { config: Config; store: Store; proxy: Prox
     if (routeActivity && (!last || routeActivity > last)) {
       last = new Date(Date.parse(routeActivity)).toISOString();
       await deps.store.updateServer(row.user, row.name, { lastActivity: last });
-      const user = await deps.store.getUser(row.user);
-      if (user && (!user.lastActivity || user.lastActivity < last)) await deps.store.upsertUser(row.user, { lastActivity: last });
+      await deps.store.touchUser(row.user, last);
     }
     const idleFor = (now - Date.parse(last ?? row.started ?? new Date(now).toISOString())) / 1000;
     const age = (now - Date.parse(row.started ?? new Date(now).toISOString())) / 1000;

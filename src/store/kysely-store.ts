@@ -108,6 +108,7 @@ export class KyselyStore implements Store {
   createUsers(names: string[], opts?: { admin?: boolean }): Promise<UserRow[]> { return this.users.createUsers(names, opts); }
   upsertUser(name: string, fields: Partial<Pick<UserRow, 'admin' | 'blocked' | 'groups' | 'lastActivity'>>): Promise<UserRow> { return this.users.upsertUser(name, fields); }
   deleteUser(name: string): Promise<boolean> { return this.users.deleteUser(name); }
+  touchUser(name: string, when: string): Promise<boolean> { return this.users.touchUser(name, when); }
 
   // ---- servers (servers.ts)
   getServer(user: string, name: string): Promise<ServerRow | null> { return this.servers.getServer(user, name); }

@@ -117,6 +117,8 @@ export interface ListUsersQuery {
   nameContains?: string;
   /** Only users flagged admin (true) or not (false). */
   admin?: boolean;
+  /** Only users whose last activity is at or after this instant (ISO 8601). */
+  activeSince?: string;
 }
 
 /** A group as listed; `source` 'idp' groups are re-synced from the identity provider at every login. */
@@ -263,6 +265,11 @@ export interface Store {
   upsertUser(name: string, fields: Partial<Pick<UserRow, 'admin' | 'blocked' | 'groups' | 'lastActivity'>>): Promise<UserRow>;
   /** Deletes the user with their servers, tokens and sessions; their Unix identity stays. */
   deleteUser(name: string): Promise<boolean>;
+  /**
+   * Moves the user's last activity forward to `when` (ISO 8601, as toISOString), never back;
+   * a missing user stays missing. Returns whether it moved.
+   */
+  touchUser(name: string, when: string): Promise<boolean>;
 
   // servers
   getServer(user: string, name: string): Promise<ServerRow | null>;

@@ -31,7 +31,8 @@ export function userFilter(q: ListUsersQuery, backend: Backend): ((eb: Expressio
   if (q.state !== undefined && q.state !== 'active' && q.state !== 'ready' && q.state !== 'inactive') {
     throw fail('BAD_REQUEST', `Unknown user state filter: ${JSON.stringify(q.state)} (use active, ready or inactive).`);
   }
-  if (!q.state && !q.nameContains && q.admin === undefined) return null;
+  const activeSince = q.activeSince === undefined ? undefined : instant(q.activeSince);
+  if (!q.state && !q.nameContains && q.admin === undefined && activeSince === undefined) return null;
   return function filterUsers(eb: ExpressionBuilder<Database, 'users'>): Expression<SqlBool> {
     const conds: Expression<SqlBool>[] = [];
     const namesInState = (states: readonly string[]) =>
@@ -45,8 +46,17 @@ export function userFilter(q: ListUsersQuery, backend: Backend): ((eb: Expressio
       conds.push(sql<SqlBool>`${sql.ref('users.name')} ${op} ${likePattern(q.nameContains)} escape '\\'`);
     }
     if (q.admin !== undefined) conds.push(eb('users.admin', '=', q.admin ? 1 : 0));
+    // Activity is stored as toISOString() text, so text order is time order.
+    if (activeSince !== undefined) conds.push(eb('users.last_activity', '>=', activeSince));
     return eb.and(conds);
   };
+}
+
+/** An ISO 8601 instant in the form activity is stored in (toISOString). */
+function instant(v: string): string {
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw fail('BAD_REQUEST', `activeSince must be an ISO 8601 timestamp, not ${JSON.stringify(v)}.`);
+  return new Date(t).toISOString();
 }
 
 /** Validated offset/limit; a negative or fractional value is bad input, not a 500. */

@@ -92,6 +92,15 @@ export class Users extends Aggregate {
     return toUserRow(row);
   }
 
+  async touchUser(name: string, when: string): Promise<boolean> {
+    // One statement, so a user deleted meanwhile is not brought back and a later time wins.
+    const r = await this.db.updateTable('users').set({ last_activity: when })
+      .where('name', '=', name)
+      .where((eb) => eb.or([eb('last_activity', 'is', null), eb('last_activity', '<', when)]))
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
   async deleteUser(name: string): Promise<boolean> {
     // ON DELETE CASCADE removes servers, tokens, sessions, memberships and identity links in the
     // same statement; role assignments name principals of three kinds, so they have no foreign key.

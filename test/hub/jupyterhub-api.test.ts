@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { tinyServerCommand } from '../fixtures/tiny-server.js';
+import { hashSecret, newSecret, newTokenId } from '../../src/auth/tokens.js';
 import { http, type Reply } from '../helpers/http.js';
 import { readProgress } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
@@ -208,6 +209,32 @@ describe('JupyterHub 4.1 REST API parity', () => {
     assert.deepEqual((await get('/hub/api/users/alice', admin)).json().servers, {});
   });
 
+  test('a request with a user\'s token records their activity, at most every 30 s; one with their server\'s own token does not', async () => {
+    assert.equal((await p.api('POST', '/hub/api/users', { token: admin }, { usernames: ['act-a', 'act-b'] })).status, 201);
+    const activityOf = async (name: string) => (await get(`/hub/api/users/${name}`, admin)).json().last_activity;
+    assert.equal(await activityOf('act-a'), null);
+    const token = await p.token('act-a');
+    const before = Date.now();
+    const me = await get('/hub/api/user', token);
+    assert.equal(me.status, 200, me.text);
+    const seen = me.json().last_activity;
+    assert.ok(Date.parse(seen) >= before - 5 && Date.parse(seen) <= Date.now(), `${seen} is the time of the request`);
+    assert.equal(await activityOf('act-a'), seen);
+    assert.equal((await get('/hub/api/user', token)).json().last_activity, seen, 'within 30 s nothing is written again');
+    // A server's token carries JupyterHub's note "Server at …": its calls are the server's doing.
+    const value = newSecret();
+    const store = await p.openStore();
+    try {
+      await store.insertToken({ id: newTokenId(), user: 'act-b', hash: hashSecret(value), prefix: value.slice(0, 4), scopes: [], note: 'Server at /user/act-b/', kind: 'api', created: new Date().toISOString(), expiresAt: null, lastActivity: null });
+    } finally {
+      await store.close();
+    }
+    const server = await get('/hub/api/user', value);
+    assert.equal(server.status, 200, server.text);
+    assert.equal(server.json().name, 'act-b');
+    assert.equal(await activityOf('act-b'), null);
+  });
+
   test('activity: an unknown server is 400 and nothing is written; a known one moves forward', async () => {
     assert.equal((await p.api('POST', '/hub/api/users/pg-b/servers/work', { token: admin }, {})).status, 201);
     const before = (await get('/hub/api/users/pg-b', admin)).json();
@@ -318,7 +345,6 @@ describe('JupyterHub 4.1 REST API parity', () => {
   });
 
   test('authorizations/token/<token>: the owner\'s model as the caller may see it, name and groups always; tokens only', async () => {
-    const before = (await get('/hub/api/users/alice', admin)).json().last_activity;
     const seen = await get(`/hub/api/authorizations/token/${alice}`, bob);
     assert.equal(seen.status, 200, seen.text);
     assert.deepEqual(seen.json(), { kind: 'user', name: 'alice', admin: false, groups: [] });
@@ -326,8 +352,13 @@ describe('JupyterHub 4.1 REST API parity', () => {
     assert.equal(full.name, 'alice');
     assert.deepEqual(full.servers, {});
     assert.equal(typeof full.created, 'string');
-    const after = (await get('/hub/api/users/alice', admin)).json().last_activity;
-    assert.ok(after && (!before || after > before), 'seeing the token is the owner\'s activity');
+    // Seeing a token is its owner's activity, as any request with it (first use: recorded at once).
+    const unused = await p.token('seen-once');
+    assert.equal((await get('/hub/api/users/seen-once', admin)).json().last_activity, null);
+    const t0 = Date.now();
+    assert.equal((await get(`/hub/api/authorizations/token/${unused}`, bob)).status, 200);
+    const at = (await get('/hub/api/users/seen-once', admin)).json().last_activity;
+    assert.ok(Date.parse(at) >= t0 - 5 && Date.parse(at) <= Date.now(), `${at} is the time of the check`);
 
     assertError(await get('/hub/api/authorizations/token/not-a-token-at-all', bob), 404, 'TOKEN_NOT_FOUND');
     const jar = await p.login('alice');

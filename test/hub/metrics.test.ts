@@ -111,6 +111,25 @@ describe('hub metrics', () => {
     assert.equal(m.get('jupyterhub_request_duration_seconds_count{method="GET",handler="/hub/api/user",code="429"}'), limited);
   });
 
+  test('active users are counted per period (24h, 7d, 30d) from their last activity, as JupyterHub 4', async () => {
+    const periods = async () => {
+      const m = (await scrape()).m;
+      return ['24h', '7d', '30d'].map((p) => m.get(`jupyterhub_active_users{period="${p}"}`)!);
+    };
+    const [d0, w0, mo0] = await periods();
+    assert.ok(Number.isInteger(d0) && d0 <= w0! && w0! <= mo0!, `${d0} ${w0} ${mo0}`);
+    const ago = (hours: number) => new Date(Date.now() - hours * 3_600_000).toISOString();
+    const seen: Array<[string, string]> = [['act-hour', ago(1)], ['act-3days', ago(72)], ['act-20days', ago(480)], ['act-40days', ago(960)]];
+    assert.equal((await p.api('POST', '/hub/api/users', { token: admin }, { usernames: [...seen.map(([n]) => n), 'act-never'] })).status, 201);
+    for (const [name, at] of seen) {
+      const r = await p.api('POST', `/hub/api/users/${name}/activity`, { token: admin }, { last_activity: at });
+      assert.equal(r.status, 200, r.text);
+    }
+    assert.deepEqual(await periods(), [d0! + 1, w0! + 2, mo0! + 3]);
+    const text = (await scrape()).reply.text;
+    assert.match(text, /^# HELP jupyterhub_active_users number of users who were active in the given time period\n# TYPE jupyterhub_active_users gauge\n/m);
+  });
+
   test('each reconcile polls the running servers: running while they are, stopped once the process is gone', async () => {
     const polls = async () => {
       const m = (await scrape()).m;

@@ -194,6 +194,37 @@ export function behaviourSuite(b: BackendUnderTest): void {
       assert.deepEqual((await store.listUsers({ nameContains: 'li', limit: 1 })).total, 2);
     });
 
+    test('activeSince keeps users active at or after an instant; a bad instant is BAD_REQUEST', async (t) => {
+      const { store } = await fresh(t);
+      await store.createUsers(['never', 'old', 'edge', 'new']);
+      await store.upsertUser('old', { lastActivity: '2026-11-01T09:59:59.999Z' });
+      await store.upsertUser('edge', { lastActivity: '2026-11-01T10:00:00.000Z' });
+      await store.upsertUser('new', { lastActivity: '2026-12-01T00:00:00.000Z' });
+      const names = async (since: string) => {
+        const r = await store.listUsers({ activeSince: since });
+        return { names: r.users.map((u) => u.name), total: r.total };
+      };
+      assert.deepEqual(await names('2026-11-01T10:00:00.000Z'), { names: ['edge', 'new'], total: 2 });
+      // Another spelling of the same instant counts the same.
+      assert.deepEqual(await names('2026-11-01T11:00:00+01:00'), { names: ['edge', 'new'], total: 2 });
+      assert.deepEqual(await names('2026-12-02T00:00:00Z'), { names: [], total: 0 });
+      assert.deepEqual((await store.listUsers({ activeSince: '2026-01-01T00:00:00Z', nameContains: 'e', limit: 0 })).total, 2);
+      await assert.rejects(store.listUsers({ activeSince: 'yesterday' }), { code: 'BAD_REQUEST' });
+    });
+
+    test('touchUser moves activity forward only and never creates a user', async (t) => {
+      const { store } = await fresh(t);
+      await store.createUsers(['ann']);
+      assert.equal(await store.touchUser('ann', '2026-11-01T10:00:00.000Z'), true);
+      assert.equal(await store.touchUser('ann', '2026-11-01T09:00:00.000Z'), false);
+      assert.equal(await store.touchUser('ann', '2026-11-01T10:00:00.000Z'), false);
+      assert.deepEqual(await store.getUser('ann'), user('ann', { lastActivity: '2026-11-01T10:00:00.000Z' }));
+      assert.equal(await store.touchUser('ann', '2026-11-02T00:00:00.000Z'), true);
+      assert.equal((await store.getUser('ann'))?.lastActivity, '2026-11-02T00:00:00.000Z');
+      assert.equal(await store.touchUser('gone', '2026-11-02T00:00:00.000Z'), false);
+      assert.equal(await store.getUser('gone'), null);
+    });
+
     test('upsertUser creates a missing user, sets only the given fields and syncs groups', async (t) => {
       const { store } = await fresh(t);
       assert.deepEqual(await store.upsertUser('eve', {}), user('eve'));

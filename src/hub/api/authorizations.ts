@@ -43,7 +43,8 @@ async function identifyToken(ctx: RequestContext, params: Record<string, string>
     const roles = who.can('read:roles') ? { roles: ctx.hub.rbac.roles.rolesOf({ kind: 'service', name: owner.service! }) } : {};
     return sendJson(ctx.res, 200, { kind: 'service', name: owner.service, admin: false, ...roles });
   }
-  const user = await ctx.hub.store.upsertUser(owner.name, { lastActivity: new Date().toISOString() });
+  // Resolving the token recorded its owner's activity (as every request with it would).
+  const user = owner.user;
   const model = userModel(user, await ctx.hub.store.listServers(user.name), identifyViewer(who, user.name), { roles: ctx.hub.rbac.userRoles(user) });
   sendJson(ctx.res, 200, model);
 }

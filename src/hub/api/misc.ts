@@ -102,7 +102,7 @@ async function activity(ctx: RequestContext, params: Record<string, string>): Pr
     await ctx.hub.store.updateServer(name, row.name, { lastActivity: later(row.lastActivity, ts) });
     newest = later(newest, ts);
   }
-  if (newest) await ctx.hub.store.upsertUser(name, { lastActivity: later(user.lastActivity, newest)! });
+  if (newest) await ctx.hub.store.touchUser(name, newest);
   sendJson(ctx.res, 200, {});
 }
 
