@@ -8,6 +8,7 @@ The analysis facility in a box: notebooks, Dask clusters and executors for high-
 
 Commands:
   up          start the platform (hub, proxy, embedded login) on this machine
+  down        stop the platform: clusters, servers, proxy, storage element, hub (\`highrate down --help\`)
   cluster     create, list, scale, adapt and stop Dask clusters (\`highrate cluster --help\`)
   data        search Rucio, see replicas, make data available here (\`highrate data --help\`)
   token       issue an API token for a user (\`highrate token issue USER\`)
@@ -28,6 +29,7 @@ type Command = (argv: string[]) => Promise<number>;
 /** Commands load on demand: a CLI call pays only for its own command, not for the whole hub. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
   up: async () => (await import('./up-bundle.js')).loadUp(),
+  down: async () => (await import('./down.js')).down,
   token: async () => (await import('./token.js')).token,
   user: async () => (await import('./user.js')).user,
   config: async () => (await import('./config.js')).config,

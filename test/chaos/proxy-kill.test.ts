@@ -6,26 +6,18 @@
  * - a hub restart does: a new proxy, routes exactly as the store, servers reachable again.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { http } from '../helpers/http.js';
 import type { Platform } from '../helpers/platform.js';
+import { pidAlive as alive } from '../helpers/processes.js';
 import { failedCount, httpLoad, Traffic } from '../helpers/traffic.js';
 import { openStore, routeApi, routeDrift, sleep, snapshot, waitFor, type StoreSnapshot } from './consistency.js';
 import { chaosPlatform, tinyUsers } from './setup.js';
 
-function proxyPid(p: Platform): number {
-  return (JSON.parse(readFileSync(join(p.dataDir, 'run', 'proxy.json'), 'utf8')) as { pid: number }).pid;
-}
 
-function alive(pid: number): boolean {
-  if (!(pid > 0)) return false; // kill(0) would signal our own process group
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
 
 async function killProxy(p: Platform): Promise<number> {
-  const pid = proxyPid(p);
+  const pid = p.proxyPid();
   process.kill(pid, 'SIGKILL');
   while (alive(pid)) await sleep(10);
   return pid;
@@ -93,7 +85,7 @@ describe('chaos: proxy SIGKILL under traffic', () => {
     const t0 = Date.now();
     await p.startProcess();
     t.diagnostic(`hub restart (with a new proxy) took ${Date.now() - t0} ms`);
-    assert.ok(alive(proxyPid(p)));
+    assert.ok(alive(p.proxyPid()));
     await waitFor('every server answering', () => allServe(p, users, headers), 10_000, 100);
     const store = await openStore(p);
     try {

@@ -19,6 +19,7 @@ import { tinyServerCommand } from '../fixtures/tiny-server.js';
 import { http } from '../helpers/http.js';
 import { readProgress } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
+import { pidAlive as alive } from '../helpers/processes.js';
 import { ensureSlurm, liveJobsNamed } from '../helpers/slurm.js';
 import { failedCount, httpLoad, Traffic, type Outcome } from '../helpers/traffic.js';
 import { openStore, routeDrift, sleep, waitFor } from './consistency.js';
@@ -29,10 +30,6 @@ function ctldPid(): number {
   try { return Number(readFileSync(CTLD_PID, 'utf8').trim()) || 0; } catch { return 0; }
 }
 
-function alive(pid: number): boolean {
-  if (!(pid > 0)) return false;
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
 
 function controllerUp(): boolean {
   try {

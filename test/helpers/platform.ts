@@ -114,6 +114,11 @@ export class Platform {
     }
   }
 
+  /** The pid of the proxy the hub started (from `<data>/run/proxy.json`). */
+  proxyPid(): number {
+    return (JSON.parse(readFileSync(join(this.dataDir, 'run', 'proxy.json'), 'utf8')) as { pid: number }).pid;
+  }
+
   /** SIGKILLs the hub process (not the proxy, not the servers). */
   async killHub(): Promise<void> {
     const child = this.child!;

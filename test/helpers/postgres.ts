@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { pidAlive as isAlive } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -70,14 +71,6 @@ async function postgresIds(): Promise<{ uid: number; gid: number }> {
   return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * 'exit' handlers do not run when the test process is killed by a signal (a runner timeout,

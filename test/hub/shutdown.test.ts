@@ -1,19 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tinyServerCommand } from '../fixtures/tiny-server.js';
 import { readProgress } from '../helpers/kernel.js';
 import { Platform } from '../helpers/platform.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { pidAlive as alive } from '../helpers/processes.js';
 
 /** `POST /hub/api/shutdown` against a real `highrate up` process, as JupyterHub's admin "Shut down" does. */
 describe('POST /hub/api/shutdown ends `highrate up`', () => {
@@ -29,7 +19,7 @@ describe('POST /hub/api/shutdown ends `highrate up`', () => {
     const start = await p.api('POST', '/hub/api/users/alice/server', { token: alice }, {});
     assert.ok([201, 202].includes(start.status), start.text);
     assert.equal((await readProgress(p.base, '/hub/api/users/alice/server/progress', { authorization: `token ${alice}` })).at(-1).ready, true);
-    const proxyPid = JSON.parse(readFileSync(join(p.dataDir, 'run', 'proxy.json'), 'utf8')).pid as number;
+    const proxyPid = p.proxyPid();
     assert.ok(alive(proxyPid));
     assert.equal((await p.api('POST', '/hub/api/shutdown', { token: alice }, {})).status, 403, 'a user holds no shutdown scope');
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { freePortPair, Platform } from '../helpers/platform.js';
+import { pidAlive as isAlive } from '../helpers/processes.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -217,12 +218,4 @@ describe('start and stop in order (highrate up as a process)', () => {
   });
 });
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 

@@ -141,7 +141,7 @@ describe('red team: a hostile user in their own notebook', { skip: process.getui
     // bwrap's reaper (root) is pid 1; everything else is Alice's.
     assert.deepEqual([...new Set(seen.map(([, uid]) => uid))].sort(), [0, aliceUid].sort());
     assert.deepEqual(seen.filter(([pid, uid]) => uid === 0 && pid !== 1), []);
-    const proxyPid = JSON.parse(readFileSync(join(p.dataDir, 'run', 'proxy.json'), 'utf8')).pid as number;
+    const proxyPid = p.proxyPid();
     for (const pid of [process.pid, proxyPid, bob.pid, bobCluster.pid]) {
       if (seen.some(([q]) => q === pid)) continue; // the same number inside the namespace is another process
       assert.equal(await py(`try_read("/proc/${pid}/environ")`), 'ENOENT', `pid ${pid}`);
