@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { hashSecret, newSecret, newTokenId } from '../auth/tokens.js';
 import { fail, HighrateError } from '../errors/catalogue.js';
+import { hubAnswers } from '../store/backup-layout.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { DEPLOYMENT_FLAGS, resolveConfig, usage } from './common.js';
@@ -39,9 +40,11 @@ export async function down(argv: string[]): Promise<number> {
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw fail('BAD_REQUEST', '--timeout must be a positive number of seconds.');
   const deadline = Date.now() + timeoutS * 1000;
   const { config, dataDir } = resolveConfig(values);
-  const url = `http://127.0.0.1:${config.hub.hubPort}`;
-  if (!(await answers(url))) {
-    throw fail('UPSTREAM_UNAVAILABLE', `No hub answers at ${url} (hub.hubPort of ${dataDir}), so there is nothing to ask. If a proxy or servers were left running, \`highrate up\` finds them again; then run \`highrate down\`.`);
+  // The hub the proxy forwards to (recorded by the running hub, also when hub.hubPort is 0), else the configured port.
+  const configured = `http://127.0.0.1:${config.hub.hubPort}`;
+  const url = (await hubAnswers(dataDir)) ?? ((await answers(configured)) ? configured : null);
+  if (!url) {
+    throw fail('UPSTREAM_UNAVAILABLE', `No hub answers at ${configured} (hub.hubPort of ${dataDir}), so there is nothing to ask. If a proxy or servers were left running, \`highrate up\` finds them again; then run \`highrate down\`.`);
   }
   const store = await createStore(config.hub.db ?? `sqlite://${dataDir}/highrate.sqlite`);
   try {

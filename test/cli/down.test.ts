@@ -45,8 +45,10 @@ describe('highrate down', () => {
     for (const p of platforms) await p.close();
   });
 
-  const start = async (daskPort?: number) => {
-    const hubPort = await freePort();
+  /** A platform as its own process; hub port `0`: any free one (down then finds the hub through the proxy's record). */
+  const start = async (opts: { daskPort?: number; hubPort?: number } = {}) => {
+    const hubPort = opts.hubPort ?? await freePort();
+    const daskPort = opts.daskPort;
     const p = await Platform.start({
       process: true,
       users: [{ name: 'alice' }],
@@ -82,8 +84,8 @@ describe('highrate down', () => {
     assert.equal(r.stdout, '');
   });
 
-  test('stops a Dask cluster, a server, the proxy and the hub; the token it used is gone', async () => {
-    const { p } = await start(await freePort());
+  test('stops a Dask cluster, a server, the proxy and the hub (on any hub port); the token it used is gone', async () => {
+    const { p } = await start({ daskPort: await freePort(), hubPort: 0 });
     const alice = await p.token('alice');
     await p.startServer('alice', alice, {});
     const cluster = (await gw(p, 'POST', '/api/v1/clusters/', alice, { cluster_options: {} })).json().name as string;
