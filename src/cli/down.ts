@@ -16,7 +16,8 @@ itself (Ctrl-C, SIGTERM) stops only the hub: servers, clusters and the proxy kee
 next \`highrate up\`, which re-attaches to them.
 
 It asks the running hub (POST /hub/api/shutdown, as an administrator, with a token it issues for
-this and deletes afterwards) and waits until the hub has exited.
+this and deletes afterwards), and waits until the hub no longer answers: it has closed its port
+and exits once the requests in flight are done (10 s at most).
 
 Options:
   --keep-servers     leave notebook servers and Dask clusters running (the next \`highrate up\`
