@@ -106,7 +106,7 @@ describe('highrate down', () => {
       assert.equal(lines.length, 3);
       assert.equal(await exitCode(p), 0, p.output);
       assert.equal(await waitGone(proxy), true, 'the proxy was stopped');
-      assert.equal(alive(pod), false, 'the server\'s process was stopped');
+      assert.equal(await waitGone(pod), true, 'the server\'s process was stopped');
 
       const after = await p.openStore();
       try {
