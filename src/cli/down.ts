@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { hashSecret, newSecret, newTokenId } from '../auth/tokens.js';
 import { fail, HighrateError } from '../errors/catalogue.js';
-import { hubAnswers } from '../store/backup-layout.js';
+import { answersAt, hubAnswers } from '../store/backup-layout.js';
 import { createStore } from '../store/index.js';
 import type { Store } from '../store/types.js';
 import { DEPLOYMENT_FLAGS, resolveConfig, usage } from './common.js';
@@ -43,7 +43,7 @@ export async function down(argv: string[]): Promise<number> {
   const { config, dataDir } = resolveConfig(values);
   // The hub the proxy forwards to (recorded by the running hub, also when hub.hubPort is 0), else the configured port.
   const configured = `http://127.0.0.1:${config.hub.hubPort}`;
-  const url = (await hubAnswers(dataDir)) ?? ((await answers(configured)) ? configured : null);
+  const url = (await hubAnswers(dataDir)) ?? ((await answersAt(configured, 2000)) ? configured : null);
   if (!url) {
     throw fail('UPSTREAM_UNAVAILABLE', `No hub answers at ${configured} (hub.hubPort of ${dataDir}), so there is nothing to ask. If a proxy or servers were left running, \`highrate up\` finds them again; then run \`highrate down\`.`);
   }
@@ -58,7 +58,7 @@ export async function down(argv: string[]): Promise<number> {
       say(stopServers ? 'Stopping the notebook servers, the proxy, the storage element and the hub…' : 'Stopping the proxy, the storage element and the hub; notebook servers and Dask clusters keep running…');
       await callHub(hub, 'POST', '/hub/api/shutdown', { proxy: true, servers: stopServers });
       const started = Date.now();
-      while (await answers(url)) {
+      while (await answersAt(url, 2000)) {
         if (Date.now() > deadline) throw fail('UPSTREAM_UNAVAILABLE', `The hub at ${url} still answers ${Math.round(timeoutS)} s later; see its log. Run \`highrate down\` again to wait longer.`);
         await sleep(POLL_MS);
       }
@@ -104,17 +104,6 @@ async function stopClusters(hub: HubCtx, deadline: number): Promise<void> {
   while ((left = await active()).length > 0) {
     if (Date.now() > deadline) throw fail('UPSTREAM_UNAVAILABLE', `${left.length} Dask cluster(s) still stopping (${left.map((c) => c.name).join(', ').slice(0, 200)}); nothing else was stopped. Run \`highrate down\` again to wait longer.`);
     await sleep(POLL_MS);
-  }
-}
-
-/** Whether the hub answers its API root at all (any HTTP answer counts). */
-async function answers(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(`${url}/hub/api/`, { signal: AbortSignal.timeout(2000) });
-    await res.arrayBuffer();
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -97,14 +97,19 @@ export async function hubAnswers(dataDir: string): Promise<string | null> {
     return null;
   }
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(hubUrl)) return null;
+  return (await answersAt(hubUrl)) ? hubUrl : null;
+}
+
+/** Whether anything answers HTTP at `${hubUrl}/hub/api/` within `timeoutMs`. */
+export function answersAt(hubUrl: string, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get(`${hubUrl}/hub/api/`, { timeout: 1000 }, function onAnswer(res) {
+    const req = http.get(`${hubUrl}/hub/api/`, { timeout: timeoutMs }, function onAnswer(res) {
       res.resume();
       // JupyterHub's API root answers {"version"}; any HTTP answer there is a hub (or something worse).
-      resolve(hubUrl);
+      resolve(true);
     });
-    req.on('timeout', () => { req.destroy(); resolve(null); });
-    req.on('error', () => resolve(null));
+    req.on('timeout', () => { req.destroy(); resolve(false); });
+    req.on('error', () => resolve(false));
   });
 }
 

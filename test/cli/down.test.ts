@@ -5,8 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freePort, gw, stopAllClusters, waitRunning } from '../clusters/helpers.js';
 import { tinyServerCommand } from '../fixtures/tiny-server.js';
@@ -30,8 +28,6 @@ async function exitCode(p: Platform): Promise<number | null> {
   return child.exitCode ?? await new Promise<number | null>((resolve) => child.once('exit', resolve));
 }
 
-const podPid = (p: Platform, row: { executor: string | null; podUid: string | null }) =>
-  JSON.parse(readFileSync(join(p.dataDir, 'executors', row.executor!, 'pods', row.podUid!, 'state.json'), 'utf8')).pid as number;
 
 async function waitGone(pid: number, ms = 10_000): Promise<boolean> {
   const until = Date.now() + ms;
@@ -94,7 +90,7 @@ describe('highrate down', () => {
       const store = await p.openStore();
       const row = (await store.getServer('alice', ''))!;
       await store.close();
-      const pod = podPid(p, row);
+      const pod = p.podPid(row);
       const proxy = p.proxyPid();
       assert.ok(alive(pod) && alive(proxy));
 
@@ -130,7 +126,7 @@ describe('highrate down', () => {
     const store = await p.openStore();
     const row = (await store.getServer('alice', ''))!;
     await store.close();
-    const pod = podPid(p, row);
+    const pod = p.podPid(row);
     const proxy = p.proxyPid();
 
     const r = await run(['down', '--keep-servers', '--data-dir', p.dataDir, '--config', p.configFile]);

@@ -119,6 +119,11 @@ export class Platform {
     return (JSON.parse(readFileSync(join(this.dataDir, 'run', 'proxy.json'), 'utf8')) as { pid: number }).pid;
   }
 
+  /** The pid of a pod's supervisor (process group leader), from its executor's state file. */
+  podPid(row: { executor: string | null; podUid: string | null }): number {
+    return (JSON.parse(readFileSync(join(this.dataDir, 'executors', row.executor!, 'pods', row.podUid!, 'state.json'), 'utf8')) as { pid: number }).pid;
+  }
+
   /** SIGKILLs the hub process (not the proxy, not the servers). */
   async killHub(): Promise<void> {
     const child = this.child!;

@@ -5,8 +5,6 @@
  * refusals — and gauges read from the store.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { tinyServerCommand } from '../fixtures/tiny-server.js';
 import { http } from '../helpers/http.js';
@@ -149,8 +147,7 @@ describe('hub metrics', () => {
       const store = await p.openStore();
       const row = await store.getServer('m2', '');
       await store.close();
-      const state = JSON.parse(readFileSync(join(p.dataDir, 'executors', row!.executor!, 'pods', row!.podUid!, 'state.json'), 'utf8')) as { pid: number };
-      process.kill(-state.pid, 'SIGKILL');
+      process.kill(-p.podPid(row!), 'SIGKILL');
       await new Promise((r) => setTimeout(r, 300));
       await sync();
       assert.deepEqual(await polls(), { running: 2, stopped: 1 });
